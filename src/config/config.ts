@@ -1,0 +1,130 @@
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { Rfc5549Error } from '../errors.js';
+import { interfaceMatcher, parseInterfaceName } from '../model/interface-name.js';
+import { resolveTable, type TableNames } from '../model/route-table.js';
+import { configFileSchema } from './schema.js';
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+/** The validated, defaulted, deep-frozen configuration the daemon runs on. */
+export interface Config {
+  readonly logLevel: LogLevel;
+  readonly kernel: {
+    readonly protocol: number;
+    readonly metric: number;
+    readonly table: number;
+    readonly netlinkBatch: number;
+    readonly eventBufferBytes: number;
+  };
+  readonly interfaces: readonly string[];
+  readonly sources: {
+    readonly jsonl: {
+      readonly enabled: boolean;
+      readonly socket: string;
+      readonly withdrawOnDisconnect: boolean;
+      readonly maxLineBytes: number;
+    };
+  };
+  readonly graceful: { readonly staleTimeMs: number };
+  readonly reconcile: { readonly resyncIntervalMs: number };
+}
+
+export interface ConfigProblem {
+  readonly path: string;
+  readonly value: unknown;
+  readonly message: string;
+}
+
+export class ConfigError extends Rfc5549Error {
+  readonly problems: readonly ConfigProblem[];
+  constructor(source: string, problems: readonly ConfigProblem[]) {
+    super('CONFIG_INVALID', `${source}: ${problems.map(formatProblem).join('; ')}`);
+    this.problems = problems;
+  }
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  const value = p.value === undefined ? '' : ` (value ${JSON.stringify(p.value)})`;
+  return `${p.path || '(root)'}: ${p.message}${value}`;
+}
+
+function valueAt(doc: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = doc;
+  for (const k of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[k];
+  }
+  return cur;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** Validates a parsed document; every problem is reported with its path and value. */
+export function configFromDocument(doc: unknown, tables: TableNames, source = 'config'): Config {
+  const parsed = configFileSchema.safeParse(doc ?? {});
+  if (!parsed.success) {
+    throw new ConfigError(
+      source,
+      parsed.error.issues.map((i) => {
+        const path = i.path.map(String).join('.');
+        // For unknown keys zod points at the parent; name the key itself.
+        if (i.code === 'unrecognized_keys') {
+          const keys = (i as { keys: string[] }).keys;
+          return { path: [...i.path.map(String), keys[0]].filter(Boolean).join('.'), value: undefined, message: `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}` };
+        }
+        return { path, value: valueAt(doc, i.path), message: i.message };
+      }),
+    );
+  }
+  const f = parsed.data;
+  const problems: ConfigProblem[] = [];
+  const table = resolveTable(f.kernel.table, tables);
+  if (!table.ok) problems.push({ path: 'kernel.table', value: f.kernel.table, message: table.error });
+  f.interfaces.forEach((name, i) => {
+    const check = parseInterfaceName(name.replace(/[*?]/g, 'x'));
+    if (!check.ok) problems.push({ path: `interfaces.${i}`, value: name, message: 'not an interface name or glob' });
+  });
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return deepFreeze({
+    logLevel: f.log.level,
+    kernel: {
+      protocol: f.kernel.protocol,
+      metric: f.kernel.metric,
+      table: table.ok ? table.value : 254,
+      netlinkBatch: f.kernel['netlink-batch'],
+      eventBufferBytes: f.kernel['event-buffer-bytes'],
+    },
+    interfaces: [...f.interfaces],
+    sources: {
+      jsonl: {
+        enabled: f.sources.jsonl.enabled,
+        socket: f.sources.jsonl.socket,
+        withdrawOnDisconnect: f.sources.jsonl['withdraw-on-disconnect'],
+        maxLineBytes: f.sources.jsonl['max-line-bytes'],
+      },
+    },
+    graceful: { staleTimeMs: Math.round(f.graceful['stale-time'] * 1000) },
+    reconcile: { resyncIntervalMs: Math.round(f.reconcile['resync-interval'] * 1000) },
+  });
+}
+
+export function configFromYaml(text: string, tables: TableNames, source = 'config'): Config {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}` : '';
+    throw new ConfigError(source, [{ path: '', value: undefined, message: `not valid YAML${where}: ${(err as Error).message.split('\n')[0]}` }]);
+  }
+  return configFromDocument(doc, tables, source);
+}
+
+export function managesInterface(config: Config): (name: string) => boolean {
+  return interfaceMatcher(config.interfaces);
+}

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+// The file format, in the kebab-case operators write. Every default here is the
+// embedded default configuration, and config/rfc5549d.yaml repeats them with comments
+// (a unit test keeps the two equal).
+const seconds = (dflt: number) => z.number().positive().max(86_400).default(dflt);
+
+export const configFileSchema = z.strictObject({
+  log: z
+    .strictObject({
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    })
+    .prefault({}),
+  kernel: z
+    .strictObject({
+      // 0-4 are the kernel's own (unspec, redirect, kernel, boot, static): owning them
+      // would let the daemon delete routes it never made.
+      protocol: z.number().int().min(5).max(255).default(186),
+      metric: z.number().int().min(0).max(0xffffffff).default(20),
+      table: z.union([z.number(), z.string()]).default(254),
+      'netlink-batch': z.number().int().min(1).max(10_000).default(2000),
+      // receive buffer of the event socket (SO_RCVBUFFORCE); an overrun costs a full resync
+      'event-buffer-bytes': z.number().int().min(65_536).max(1 << 30).default(64 << 20),
+    })
+    .prefault({}),
+  interfaces: z.array(z.string().min(1).max(15)).default([]),
+  sources: z
+    .strictObject({
+      jsonl: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          socket: z.string().min(1).default('/run/rfc5549d/routes.sock'),
+          'withdraw-on-disconnect': z.boolean().default(false),
+          'max-line-bytes': z.number().int().min(256).max(16 << 20).default(65_536),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  graceful: z
+    .strictObject({
+      'stale-time': seconds(30),
+    })
+    .prefault({}),
+  reconcile: z
+    .strictObject({
+      'resync-interval': seconds(60),
+    })
+    .prefault({}),
+});
+
+export type ConfigFile = z.output<typeof configFileSchema>;

@@ -1,0 +1,167 @@
+// Wiring: config, kernel port, RIB, peers, reconciler, sources, timers and signals.
+import type { Config } from './config/config.js';
+import { managesInterface } from './config/config.js';
+import { isLinkUp, isPlaceholder, kernelRouteKey } from './kernel/kernel-state.js';
+import { NetlinkKernel, type KernelPort } from './kernel/kernel.js';
+import { AF_INET6, NUD_FAILED, NUD_INCOMPLETE, type KernelLink, type KernelNeighbour } from './kernel/rtnetlink-codec.js';
+import type { Logger } from './log.js';
+import { isLinkLocalBytes, linkLocalFromBytes } from './model/link-local.js';
+import { isUnicastMac, macFromBytes } from './model/mac.js';
+import type { TableNames } from './model/route-table.js';
+import { PeerTable } from './peers/peer-table.js';
+import { Reconciler } from './reconcile/reconciler.js';
+import { Rib } from './rib/rib.js';
+import { JsonlSource } from './sources/jsonl-server.js';
+
+export interface DaemonDeps {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly tables: TableNames;
+  readonly kernel?: KernelPort;
+  readonly now?: () => number;
+}
+
+export class Daemon {
+  readonly rib = new Rib();
+  readonly peers = new PeerTable();
+  readonly reconciler: Reconciler;
+  private readonly kernel: KernelPort;
+  private readonly log: Logger;
+  private jsonl: JsonlSource | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly now: () => number;
+  private readonly manages: (name: string) => boolean;
+
+  constructor(private readonly deps: DaemonDeps) {
+    const { config, log } = deps;
+    this.log = log;
+    this.now = deps.now ?? Date.now;
+    this.kernel = deps.kernel ?? new NetlinkKernel(config.kernel.netlinkBatch, config.kernel.eventBufferBytes);
+    this.manages = managesInterface(config);
+    this.reconciler = new Reconciler(this.kernel, this.rib, this.peers, config, log.child({ component: 'reconciler' }), this.manages);
+    this.rib.onChange = (key) => this.reconciler.markDesiredChanged(key);
+    this.reconciler.onNeighboursDumped = (ns) => {
+      for (const n of ns) this.notePeerEvidence(n);
+    };
+  }
+
+  /** Subscribe, then dump, then open the sources (never prune before ready). */
+  async start(): Promise<void> {
+    const { config } = this.deps;
+    this.kernel.subscribe({
+      link: (change, l) => this.onLink(change, l),
+      neighbour: (change, n) => this.onNeighbour(change, n),
+      route: (change, r) => {
+        if (r.protocol !== config.kernel.protocol) return;
+        if (change === 'new') this.reconciler.state.putRoute(r);
+        else this.reconciler.state.removeRoute(r);
+        this.reconciler.markDirty(kernelRouteKey(r));
+      },
+      overrun: () => {
+        this.log.warn({ event: 'netlinkOverrun' }, 'netlink events lost (ENOBUFS); resyncing from a dump');
+        this.reconciler.requestResync();
+      },
+      error: (err) => this.log.error({ event: 'netlinkError', err }, 'netlink event error'),
+    });
+    this.reconciler.requestResync();
+    await this.reconciler.idle();
+    const s = this.reconciler.state;
+    this.log.info({ event: 'kernelDumped', links: s.links.size, ownedRoutes: s.ownedRoutes.size, placeholders: s.placeholders.size }, 'kernel state dumped');
+
+    if (config.sources.jsonl.enabled) {
+      this.jsonl = new JsonlSource(
+        {
+          socket: config.sources.jsonl.socket,
+          withdrawOnDisconnect: config.sources.jsonl.withdrawOnDisconnect,
+          maxLineBytes: config.sources.jsonl.maxLineBytes,
+          context: { defaultTable: config.kernel.table, tables: this.deps.tables },
+        },
+        this.rib,
+        this.log.child({ component: 'jsonl' }),
+      );
+      this.jsonl.onSynced = () => this.sourcesSynced('jsonl sync-end');
+      await this.jsonl.start();
+      const stale = setTimeout(() => this.sourcesSynced('graceful.stale-time elapsed'), config.graceful.staleTimeMs);
+      stale.unref();
+      this.timers.push(stale);
+    } else {
+      this.sourcesSynced('no sources enabled');
+    }
+    const resync = setInterval(() => this.reconciler.requestResync(), config.reconcile.resyncIntervalMs);
+    resync.unref();
+    this.timers.push(resync);
+    this.log.info({ event: 'ready' }, 'rfc5549d ready');
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers = [];
+    this.jsonl?.stop();
+    await this.reconciler.idle();
+    this.reconciler.stop();
+    this.kernel.close();
+  }
+
+  private sourcesSynced(why: string): void {
+    if (this.reconciler.sweeping) return;
+    this.log.info({ event: 'sweepAllowed', why }, 'sources synced: owned leftovers may now be removed');
+    this.reconciler.allowSweep();
+  }
+
+  private onLink(change: 'new' | 'del', l: KernelLink): void {
+    const state = this.reconciler.state;
+    if (change === 'del') {
+      if (state.removeLink(l.ifindex)) {
+        this.log.info({ event: 'linkRemoved', ifname: l.name, ifindex: l.ifindex }, 'link removed');
+        this.reconciler.requestResync();
+      }
+      return;
+    }
+    const old = state.putLink(l);
+    const up = isLinkUp(l.flags);
+    const changed = !old || isLinkUp(old.flags) !== up || old.name !== l.name || !sameBytes(old.mac, l.mac);
+    if (!changed) return;
+    if (this.manages(l.name) || (old && this.manages(old.name))) {
+      this.log.info({ event: up ? 'linkUp' : 'linkDown', ifname: l.name, ifindex: l.ifindex }, up ? 'link up' : 'link down');
+    }
+    // Admin down drops our routes and neighbour without RTM_DELROUTE; a MAC change
+    // flushes neighbours; a new ifindex is a new interface: the dump tells what is left.
+    this.reconciler.requestResync();
+  }
+
+  private onNeighbour(change: 'new' | 'del', n: KernelNeighbour): void {
+    if (isPlaceholder(n)) {
+      if (change === 'new') this.reconciler.state.putPlaceholder(n);
+      else this.reconciler.state.removePlaceholder(n.ifindex);
+      this.reconciler.markNeighboursDirty();
+      return;
+    }
+    if (change === 'new') this.notePeerEvidence(n);
+  }
+
+  /** An IPv6 neighbour entry for a link-local with a MAC is `ndp` evidence for that peer. */
+  private notePeerEvidence(n: KernelNeighbour): void {
+    if (n.family !== AF_INET6 || !n.lladdr || !isLinkLocalBytes(n.dst)) return;
+    if (n.state & (NUD_INCOMPLETE | NUD_FAILED)) return;
+    const link = this.reconciler.state.links.get(n.ifindex);
+    const mac = macFromBytes(n.lladdr);
+    if (!link || !mac || !isUnicastMac(mac) || !this.manages(link.name)) return;
+    const ll = linkLocalFromBytes(n.dst);
+    const before = this.peers.resolve(link.name, ll);
+    if (this.peers.observe(link.name, ll, { mac, evidence: 'ndp', atMs: this.now() })) {
+      const after = this.peers.resolve(link.name, ll);
+      if (after.resolved) {
+        const level = after.contradictsEui64 ? 'warn' : 'info';
+        this.log[level](
+          { event: 'peerResolved', ifname: link.name, peer: ll, mac: after.mac, evidence: after.evidence, previous: before.resolved ? before.mac : null },
+          after.contradictsEui64 ? 'peer MAC differs from its EUI-64 link-local; using what the wire says' : 'peer MAC learnt',
+        );
+      }
+      if (this.rib.peersOn(link.name).has(ll)) this.reconciler.markAllDirty();
+    }
+  }
+}
+
+function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.equals(b));
+}

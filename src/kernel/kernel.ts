@@ -1,0 +1,177 @@
+// The narrow kernel port: dump, apply(ops), subscribe. The reconciler is its only writer.
+import { Rfc5549Error } from '../errors.js';
+import { linkLocalToBytes } from '../model/link-local.js';
+import { macToBytes } from '../model/mac.js';
+import type { KernelOp, OpResult } from '../reconcile/kernel-ops.js';
+import { NetlinkChannel } from './netlink-channel.js';
+import { errnoName, MessageWriter, type NetlinkMessage } from './netlink-codec.js';
+import {
+  AF_INET, AF_INET6, AF_UNSPEC, decodeLink, decodeNeighbour, decodeRoute, NTF_USE, NUD_PERMANENT, RTM_DELLINK,
+  RTM_DELNEIGH, RTM_DELROUTE, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE, RTNLGRP_IPV4_ROUTE, RTNLGRP_LINK,
+  RTNLGRP_NEIGH, writeDelRoute, writeLinkDump, writeNeighbour, writeNeighbourDump, writeNewRoute, writeRouteDump,
+  type KernelLink, type KernelNeighbour, type KernelRoute,
+} from './rtnetlink-codec.js';
+
+export type Change = 'new' | 'del';
+
+export interface KernelEvents {
+  link(change: Change, link: KernelLink): void;
+  neighbour(change: Change, n: KernelNeighbour): void;
+  route(change: Change, r: KernelRoute): void;
+  /** events were lost: dump and reconcile everything */
+  overrun(): void;
+  error(err: Error): void;
+}
+
+export interface KernelPort {
+  dumpLinks(): Promise<KernelLink[]>;
+  dumpNeighbours(): Promise<KernelNeighbour[]>;
+  /** streams every IPv4 route of `protocol`, in all tables */
+  dumpRoutes(protocol: number, onRoute: (r: KernelRoute) => void): Promise<void>;
+  apply(ops: readonly KernelOp[]): Promise<OpResult[]>;
+  subscribe(events: KernelEvents): void;
+  /** route events echo our own writes; big batches switch them off and resync after */
+  setRouteEvents(on: boolean): void;
+  close(): void;
+}
+
+const DUMP_RETRIES = 5;
+
+export class NetlinkKernel implements KernelPort {
+  private readonly requests: NetlinkChannel;
+  private readonly dumps: NetlinkChannel;
+  private events: NetlinkChannel | undefined;
+  private routeEvents = true;
+  private readonly writer = new MessageWriter(1 << 20);
+
+  constructor(private readonly batchSize: number, private readonly eventBufferBytes = 64 << 20) {
+    // Room for a whole batch of NACKs: an overrun here would lose answers.
+    this.requests = new NetlinkChannel({ name: 'netlink-requests', recvBufferBytes: 32 << 20 });
+    this.dumps = new NetlinkChannel({ name: 'netlink-dumps', recvBufferBytes: 32 << 20 });
+  }
+
+  private async dumpAll(write: (w: MessageWriter, seq: number) => void, onMessage: (m: NetlinkMessage) => void, begin: () => void): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      begin();
+      const { interrupted } = await this.dumps.dump(write, onMessage);
+      if (!interrupted) return;
+      // NLM_F_DUMP_INTR: the table changed under the dump; its view may be torn.
+      if (attempt >= DUMP_RETRIES) throw new Rfc5549Error('KERNEL_IO', `dump interrupted ${attempt} times in a row`, { transient: true });
+    }
+  }
+
+  async dumpLinks(): Promise<KernelLink[]> {
+    let out: KernelLink[] = [];
+    await this.dumpAll((w, seq) => writeLinkDump(w, seq), (m) => {
+      if (m.type === RTM_NEWLINK) out.push(decodeLink(m));
+    }, () => (out = []));
+    return out;
+  }
+
+  async dumpNeighbours(): Promise<KernelNeighbour[]> {
+    let out: KernelNeighbour[] = [];
+    await this.dumpAll((w, seq) => writeNeighbourDump(w, seq, AF_UNSPEC), (m) => {
+      if (m.type === RTM_NEWNEIGH) out.push(decodeNeighbour(m));
+    }, () => (out = []));
+    return out;
+  }
+
+  async dumpRoutes(protocol: number, onRoute: (r: KernelRoute) => void): Promise<void> {
+    let buffered: KernelRoute[] = [];
+    await this.dumpAll((w, seq) => writeRouteDump(w, seq, { protocol }), (m) => {
+      if (m.type !== RTM_NEWROUTE) return;
+      const r = decodeRoute(m);
+      if (r && r.protocol === protocol) buffered.push(r);
+    }, () => (buffered = []));
+    for (const r of buffered) onRoute(r);
+  }
+
+  async apply(ops: readonly KernelOp[]): Promise<OpResult[]> {
+    const results: OpResult[] = new Array(ops.length);
+    for (let from = 0; from < ops.length; from += this.batchSize) {
+      const to = Math.min(ops.length, from + this.batchSize);
+      const first = this.requests.allocSeq(to - from);
+      const w = this.writer;
+      for (let i = from; i < to; i++) encodeOp(w, first + (i - from), ops[i]!, i === to - 1);
+      const failures = await this.requests.sendBatch(w.take(), first, (first + (to - from - 1)) >>> 0);
+      for (let i = from; i < to; i++) {
+        const f = failures.get((first + (i - from)) >>> 0);
+        results[i] = f ? { ok: false, errno: f.errno, error: `${errnoName(f.errno)}${f.extack ? ` (${f.extack})` : ''}` } : { ok: true };
+      }
+    }
+    return results;
+  }
+
+  subscribe(events: KernelEvents): void {
+    const ch = new NetlinkChannel({
+      name: 'netlink-events',
+      recvBufferBytes: this.eventBufferBytes,
+      groups: [RTNLGRP_LINK, RTNLGRP_NEIGH, RTNLGRP_IPV4_ROUTE],
+    });
+    ch.onOverrun = () => events.overrun();
+    ch.onError = (err) => events.error(err);
+    ch.onEvent = (m) => {
+      try {
+        switch (m.type) {
+          case RTM_NEWLINK: case RTM_DELLINK:
+            events.link(m.type === RTM_NEWLINK ? 'new' : 'del', decodeLink(m));
+            break;
+          case RTM_NEWNEIGH: case RTM_DELNEIGH:
+            events.neighbour(m.type === RTM_NEWNEIGH ? 'new' : 'del', decodeNeighbour(m));
+            break;
+          case RTM_NEWROUTE: case RTM_DELROUTE: {
+            if (!this.routeEvents) break;
+            const r = decodeRoute(m);
+            if (r) events.route(m.type === RTM_NEWROUTE ? 'new' : 'del', r);
+            break;
+          }
+          default:
+            break;
+        }
+      } catch (err) {
+        events.error(new Rfc5549Error('NETLINK_DECODE', `event type ${m.type}: ${(err as Error).message}`, { cause: err }));
+      }
+    };
+    this.events = ch;
+  }
+
+  setRouteEvents(on: boolean): void {
+    if (!this.events || on === this.routeEvents) return;
+    this.routeEvents = on;
+    if (on) this.events.joinGroup(RTNLGRP_IPV4_ROUTE);
+    else this.events.leaveGroup(RTNLGRP_IPV4_ROUTE);
+  }
+
+  close(): void {
+    this.requests.close();
+    this.dumps.close();
+    this.events?.close();
+  }
+}
+
+function encodeOp(w: MessageWriter, seq: number, op: KernelOp, ack: boolean): void {
+  switch (op.kind) {
+    case 'route.create':
+      return writeNewRoute(w, seq, op.route, 'create', ack);
+    case 'route.replace':
+      return writeNewRoute(w, seq, op.route, 'replace', ack);
+    case 'route.delete':
+      return writeDelRoute(w, seq, op.route, ack);
+    case 'neigh.replace':
+      return writeNeighbour(w, seq, {
+        family: AF_INET, ifindex: op.ifindex, dst: ipv4Bytes(op.gateway), lladdr: macToBytes(op.mac),
+        state: NUD_PERMANENT, flags: 0, protocol: op.protocol,
+      }, 'replace', ack);
+    case 'neigh.delete':
+      return writeNeighbour(w, seq, { family: AF_INET, ifindex: op.ifindex, dst: ipv4Bytes(op.gateway), state: 0, flags: 0 }, 'delete', ack);
+    case 'neigh.probe':
+      // NTF_USE makes the kernel send a neighbour solicitation for the peer's link-local.
+      return writeNeighbour(w, seq, { family: AF_INET6, ifindex: op.ifindex, dst: linkLocalToBytes(op.linkLocal), state: 0, flags: NTF_USE }, 'replace', ack);
+  }
+}
+
+function ipv4Bytes(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b;
+}

@@ -1,0 +1,252 @@
+// Netlink framing, pure: nlmsghdr, attributes, NLMSG_ERROR with extack. The rtnetlink
+// payloads (routes, neighbours, links) are in rtnetlink-codec.ts. Constants are spelled
+// as the kernel spells them (include/uapi/linux/netlink.h).
+export const NLMSG_NOOP = 1;
+export const NLMSG_ERROR = 2;
+export const NLMSG_DONE = 3;
+export const NLMSG_OVERRUN = 4;
+
+export const NLM_F_REQUEST = 0x01;
+export const NLM_F_MULTI = 0x02;
+export const NLM_F_ACK = 0x04;
+export const NLM_F_DUMP_INTR = 0x10;
+export const NLM_F_ROOT = 0x100;
+export const NLM_F_MATCH = 0x200;
+export const NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH;
+export const NLM_F_REPLACE = 0x100;
+export const NLM_F_EXCL = 0x200;
+export const NLM_F_CREATE = 0x400;
+export const NLM_F_APPEND = 0x800;
+// flags of an NLMSG_ERROR (acknowledgement)
+export const NLM_F_CAPPED = 0x100;
+export const NLM_F_ACK_TLVS = 0x200;
+
+export const NLMSGERR_ATTR_MSG = 1;
+
+export const SOL_SOCKET = 1;
+export const SO_SNDBUFFORCE = 32;
+export const SO_RCVBUFFORCE = 33;
+export const SOL_NETLINK = 270;
+export const NETLINK_NO_ENOBUFS = 5;
+export const NETLINK_CAP_ACK = 10;
+export const NETLINK_EXT_ACK = 11;
+export const NETLINK_GET_STRICT_CHK = 12;
+
+export const NLMSG_HDRLEN = 16;
+
+export const align4 = (n: number): number => (n + 3) & ~3;
+
+/** One netlink message as a view into the buffer it arrived in (no copies). */
+export interface NetlinkMessage {
+  readonly type: number;
+  readonly flags: number;
+  readonly seq: number;
+  readonly pid: number;
+  readonly buf: Buffer;
+  /** offset of the payload (just after nlmsghdr) */
+  readonly start: number;
+  /** offset just after the message */
+  readonly end: number;
+}
+
+/**
+ * Splits a datagram into messages. Returns what it could read and a reason where it
+ * stopped early, so one bad message does not hide the good ones before it.
+ */
+export function splitMessages(buf: Buffer, from = 0, to = buf.length): { messages: NetlinkMessage[]; error?: string } {
+  const messages: NetlinkMessage[] = [];
+  let off = from;
+  while (off + NLMSG_HDRLEN <= to) {
+    const len = buf.readUInt32LE(off);
+    if (len < NLMSG_HDRLEN || off + len > to) {
+      return { messages, error: `nlmsg_len ${len} at offset ${off - from} does not fit in ${to - from} bytes` };
+    }
+    messages.push({
+      type: buf.readUInt16LE(off + 4),
+      flags: buf.readUInt16LE(off + 6),
+      seq: buf.readUInt32LE(off + 8),
+      pid: buf.readUInt32LE(off + 12),
+      buf,
+      start: off + NLMSG_HDRLEN,
+      end: off + len,
+    });
+    off += align4(len);
+  }
+  if (off < to && to - off >= 4 && off + NLMSG_HDRLEN > to) {
+    return { messages, error: `${to - off} trailing bytes after the last message` };
+  }
+  return { messages };
+}
+
+/** Calls fn(type, dataStart, dataEnd) for each attribute in [from, to). Throws on a bad length. */
+export function forEachAttr(buf: Buffer, from: number, to: number, fn: (type: number, start: number, end: number) => void): void {
+  let off = from;
+  while (off + 4 <= to) {
+    const len = buf.readUInt16LE(off);
+    const type = buf.readUInt16LE(off + 2) & 0x3fff; // drop NLA_F_NESTED / NLA_F_NET_BYTEORDER
+    if (len < 4 || off + len > to) throw new RangeError(`attribute ${type} length ${len} overruns its message`);
+    fn(type, off + 4, off + len);
+    off += align4(len);
+  }
+}
+
+/** A growable writer for building many messages into one buffer for one sendmsg. */
+export class MessageWriter {
+  private buf: Buffer;
+  private off = 0;
+  private msgStart = -1;
+
+  constructor(initialBytes = 64 * 1024) {
+    this.buf = Buffer.alloc(initialBytes);
+  }
+
+  get length(): number {
+    return this.off;
+  }
+
+  private ensure(n: number): void {
+    if (this.off + n <= this.buf.length) return;
+    const next = Buffer.alloc(Math.max(this.buf.length * 2, this.off + n));
+    this.buf.copy(next, 0, 0, this.off);
+    this.buf = next;
+  }
+
+  begin(type: number, flags: number, seq: number): this {
+    this.ensure(NLMSG_HDRLEN);
+    this.msgStart = this.off;
+    this.buf.fill(0, this.off, this.off + NLMSG_HDRLEN);
+    this.buf.writeUInt16LE(type, this.off + 4);
+    this.buf.writeUInt16LE(flags, this.off + 6);
+    this.buf.writeUInt32LE(seq >>> 0, this.off + 8);
+    this.off += NLMSG_HDRLEN;
+    return this;
+  }
+
+  u8(v: number): this {
+    this.ensure(1);
+    this.buf.writeUInt8(v, this.off);
+    this.off += 1;
+    return this;
+  }
+
+  u16(v: number): this {
+    this.ensure(2);
+    this.buf.writeUInt16LE(v, this.off);
+    this.off += 2;
+    return this;
+  }
+
+  u32(v: number): this {
+    this.ensure(4);
+    this.buf.writeUInt32LE(v >>> 0, this.off);
+    this.off += 4;
+    return this;
+  }
+
+  i32(v: number): this {
+    this.ensure(4);
+    this.buf.writeInt32LE(v, this.off);
+    this.off += 4;
+    return this;
+  }
+
+  bytes(b: Uint8Array): this {
+    this.ensure(b.length);
+    this.buf.set(b, this.off);
+    this.off += b.length;
+    return this;
+  }
+
+  pad(): this {
+    const n = align4(this.off) - this.off;
+    this.ensure(n);
+    this.buf.fill(0, this.off, this.off + n);
+    this.off += n;
+    return this;
+  }
+
+  attrU32(type: number, v: number): this {
+    return this.u16(8).u16(type).u32(v);
+  }
+
+  /** IPv4 addresses go on the wire in network byte order. */
+  attrIpv4(type: number, addr: number): this {
+    this.ensure(8);
+    this.u16(8).u16(type);
+    this.buf.writeUInt32BE(addr >>> 0, this.off);
+    this.off += 4;
+    return this;
+  }
+
+  attrBytes(type: number, b: Uint8Array): this {
+    return this.u16(4 + b.length).u16(type).bytes(b).pad();
+  }
+
+  u8At(off: number, v: number): void {
+    this.buf.writeUInt8(v, off);
+  }
+
+  /** Starts a nested or variable-size region; returns its offset for closeLength(). */
+  mark(): number {
+    return this.off;
+  }
+
+  /** Writes a u16 length of [at, here) at `at` (rtattr and rtnexthop both start with one). */
+  closeLength(at: number): this {
+    this.buf.writeUInt16LE(this.off - at, at);
+    return this;
+  }
+
+  end(): this {
+    if (this.msgStart < 0) throw new Error('end() without begin()');
+    this.pad();
+    this.buf.writeUInt32LE(this.off - this.msgStart, this.msgStart);
+    this.msgStart = -1;
+    return this;
+  }
+
+  /** The bytes written so far (a copy, so the writer can be reused). */
+  take(): Buffer {
+    const out = Buffer.from(this.buf.subarray(0, this.off));
+    this.off = 0;
+    return out;
+  }
+}
+
+export interface NetlinkAck {
+  /** 0 for an ACK, a positive errno for a failure */
+  readonly errno: number;
+  /** seq of the request it answers */
+  readonly seq: number;
+  /** the kernel's extended-ack text, when NETLINK_EXT_ACK is on and it gave one */
+  readonly extack?: string;
+}
+
+export function decodeAck(m: NetlinkMessage): NetlinkAck {
+  const { buf, start, end } = m;
+  if (end - start < 4 + NLMSG_HDRLEN) throw new RangeError('NLMSG_ERROR too short');
+  const errno = -buf.readInt32LE(start);
+  const seq = buf.readUInt32LE(start + 4 + 8);
+  let extack: string | undefined;
+  if (m.flags & NLM_F_ACK_TLVS) {
+    const origLen = buf.readUInt32LE(start + 4);
+    const tlvStart = start + 4 + (m.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : align4(origLen));
+    try {
+      forEachAttr(buf, tlvStart, end, (type, s, e) => {
+        if (type === NLMSGERR_ATTR_MSG) extack = buf.toString('utf8', s, e).replace(/\0+$/, '');
+      });
+    } catch {
+      /* extack is a courtesy; an odd TLV must not hide the errno */
+    }
+  }
+  return extack === undefined ? { errno, seq } : { errno, seq, extack };
+}
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 12: 'ENOMEM', 13: 'EACCES', 16: 'EBUSY', 17: 'EEXIST', 19: 'ENODEV',
+  22: 'EINVAL', 28: 'ENOSPC', 90: 'EMSGSIZE', 95: 'EOPNOTSUPP', 101: 'ENETUNREACH', 105: 'ENOBUFS',
+};
+
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
+}

@@ -1,0 +1,310 @@
+// rtnetlink payloads, pure: routes (rtmsg), neighbours (ndmsg), links (ifinfomsg).
+// Hand-written because netlink@0.3.0 cannot take table ids > 255 in rtmsg, mis-sizes
+// RTA_VIA (and then rejects whole dumps), leaves RTA_MULTIPATH raw, and its per-message
+// allocations cap installs near 45k routes/s (../shared/research/netlink-0.3.0.md).
+import {
+  forEachAttr, MessageWriter, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
+  type NetlinkMessage,
+} from './netlink-codec.js';
+
+export const RTM_NEWLINK = 16;
+export const RTM_DELLINK = 17;
+export const RTM_GETLINK = 18;
+export const RTM_NEWROUTE = 24;
+export const RTM_DELROUTE = 25;
+export const RTM_GETROUTE = 26;
+export const RTM_NEWNEIGH = 28;
+export const RTM_DELNEIGH = 29;
+export const RTM_GETNEIGH = 30;
+
+export const AF_UNSPEC = 0;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+
+export const RTA_DST = 1;
+export const RTA_OIF = 4;
+export const RTA_GATEWAY = 5;
+export const RTA_PRIORITY = 6;
+export const RTA_MULTIPATH = 9;
+export const RTA_TABLE = 15;
+export const RTA_VIA = 18;
+export const RTA_NH_ID = 30;
+
+export const RTNH_F_DEAD = 1;
+export const RTNH_F_ONLINK = 4;
+export const RTNH_F_LINKDOWN = 16;
+
+export const RTN_UNICAST = 1;
+export const RT_SCOPE_UNIVERSE = 0;
+export const RT_TABLE_COMPAT = 252;
+
+export const NDA_DST = 1;
+export const NDA_LLADDR = 2;
+export const NDA_PROTOCOL = 12;
+export const NUD_INCOMPLETE = 0x01;
+export const NUD_REACHABLE = 0x02;
+export const NUD_STALE = 0x04;
+export const NUD_DELAY = 0x08;
+export const NUD_PROBE = 0x10;
+export const NUD_FAILED = 0x20;
+export const NUD_NOARP = 0x40;
+export const NUD_PERMANENT = 0x80;
+export const NTF_USE = 0x01;
+export const NTF_ROUTER = 0x80;
+
+export const IFLA_ADDRESS = 1;
+export const IFLA_IFNAME = 3;
+export const IFLA_MASTER = 10;
+export const IFLA_LINKINFO = 18;
+export const IFLA_INFO_KIND = 1;
+export const IFF_UP = 0x1;
+export const IFF_LOWER_UP = 0x10000;
+
+export const RTNLGRP_LINK = 1;
+export const RTNLGRP_NEIGH = 3;
+export const RTNLGRP_IPV4_ROUTE = 7;
+
+/** One path of a route: out of `ifindex`, via an IPv4 gateway or (RTA_VIA) an IPv6 one. */
+export interface RouteLeg {
+  readonly ifindex: number;
+  readonly gateway?: number;
+  readonly via6?: Buffer;
+  readonly flags: number; // RTNH_F_*
+}
+
+/** An IPv4 route as the kernel holds it, reduced to what the daemon reasons about. */
+export interface KernelRoute {
+  readonly table: number;
+  readonly dst: number;
+  readonly dstLen: number;
+  readonly protocol: number;
+  readonly metric: number;
+  readonly type: number;
+  readonly legs: readonly RouteLeg[];
+  readonly nhId?: number;
+}
+
+export interface KernelNeighbour {
+  readonly family: number;
+  readonly ifindex: number;
+  readonly state: number;
+  readonly flags: number;
+  readonly dst: Buffer;
+  readonly lladdr?: Buffer;
+  readonly protocol: number;
+}
+
+export interface KernelLink {
+  readonly ifindex: number;
+  readonly name: string;
+  readonly flags: number;
+  readonly mac?: Buffer;
+  readonly kind?: string;
+  readonly master?: number;
+}
+
+type Seq = number;
+
+function writeRtmsg(w: MessageWriter, r: { table: number; dstLen: number; protocol: number; type: number; flags: number }): void {
+  w.u8(AF_INET).u8(r.dstLen).u8(0).u8(0);
+  w.u8(r.table > 255 ? RT_TABLE_COMPAT : r.table).u8(r.protocol).u8(RT_SCOPE_UNIVERSE).u8(r.type);
+  w.u32(r.flags);
+}
+
+function writeLegGateway(w: MessageWriter, leg: RouteLeg): void {
+  if (leg.via6) {
+    const at = w.mark();
+    w.u16(0).u16(RTA_VIA).u16(AF_INET6).bytes(leg.via6);
+    w.closeLength(at).pad();
+  } else if (leg.gateway !== undefined) {
+    w.attrIpv4(RTA_GATEWAY, leg.gateway);
+  }
+}
+
+export type RouteWriteMode = 'replace' | 'create';
+
+/** RTM_NEWROUTE: `replace` (CREATE|REPLACE) for a route we own, `create` (CREATE|EXCL) for a new one. */
+export function writeNewRoute(w: MessageWriter, seq: Seq, r: KernelRoute, mode: RouteWriteMode, ack: boolean): void {
+  const flags = NLM_F_REQUEST | NLM_F_CREATE | (mode === 'replace' ? NLM_F_REPLACE : NLM_F_EXCL) | (ack ? NLM_F_ACK : 0);
+  w.begin(RTM_NEWROUTE, flags, seq);
+  const single = r.legs.length === 1 ? r.legs[0]! : undefined;
+  writeRtmsg(w, { ...r, flags: single ? single.flags : 0 });
+  w.attrU32(RTA_TABLE, r.table);
+  w.attrIpv4(RTA_DST, r.dst);
+  w.attrU32(RTA_PRIORITY, r.metric);
+  if (r.nhId !== undefined) {
+    w.attrU32(RTA_NH_ID, r.nhId);
+  } else if (single) {
+    writeLegGateway(w, single);
+    w.attrU32(RTA_OIF, single.ifindex);
+  } else {
+    const mp = w.mark();
+    w.u16(0).u16(RTA_MULTIPATH);
+    for (const leg of r.legs) {
+      const nh = w.mark();
+      w.u16(0).u8(leg.flags).u8(0).i32(leg.ifindex); // struct rtnexthop; hops = weight - 1
+      writeLegGateway(w, leg);
+      w.closeLength(nh);
+    }
+    w.closeLength(mp);
+  }
+  w.end();
+}
+
+/** RTM_DELROUTE naming protocol and metric, so the kernel only ever matches our own route. */
+export function writeDelRoute(w: MessageWriter, seq: Seq, r: Pick<KernelRoute, 'table' | 'dst' | 'dstLen' | 'protocol' | 'metric'>, ack: boolean): void {
+  w.begin(RTM_DELROUTE, NLM_F_REQUEST | (ack ? NLM_F_ACK : 0), seq);
+  writeRtmsg(w, { ...r, type: RTN_UNICAST, flags: 0 });
+  w.attrU32(RTA_TABLE, r.table);
+  w.attrIpv4(RTA_DST, r.dst);
+  w.attrU32(RTA_PRIORITY, r.metric);
+  w.end();
+}
+
+/** A dump of IPv4 routes; with NETLINK_GET_STRICT_CHK the kernel filters by table and protocol. */
+export function writeRouteDump(w: MessageWriter, seq: Seq, filter: { table?: number; protocol?: number }): void {
+  w.begin(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, seq);
+  const table = filter.table ?? 0;
+  writeRtmsg(w, { table, dstLen: 0, protocol: filter.protocol ?? 0, type: 0, flags: 0 });
+  if (table > 255) w.attrU32(RTA_TABLE, table);
+  w.end();
+}
+
+function readLeg(buf: Buffer, from: number, to: number, ifindex: number, flags: number): RouteLeg {
+  let gateway: number | undefined;
+  let via6: Buffer | undefined;
+  forEachAttr(buf, from, to, (type, s, e) => {
+    if (type === RTA_GATEWAY && e - s === 4) gateway = buf.readUInt32BE(s);
+    else if (type === RTA_VIA && e - s >= 2) {
+      const fam = buf.readUInt16LE(s);
+      if (fam === AF_INET6 && e - s === 18) via6 = Buffer.from(buf.subarray(s + 2, e));
+      else if (fam === AF_INET && e - s === 6) gateway = buf.readUInt32BE(s + 2);
+    }
+  });
+  const leg: { ifindex: number; flags: number; gateway?: number; via6?: Buffer } = { ifindex, flags };
+  if (gateway !== undefined) leg.gateway = gateway;
+  if (via6 !== undefined) leg.via6 = via6;
+  return leg;
+}
+
+/** Decodes an IPv4 RTM_NEWROUTE/RTM_DELROUTE; undefined for other families. Throws on malformed input. */
+export function decodeRoute(m: NetlinkMessage): KernelRoute | undefined {
+  const { buf, start, end } = m;
+  if (end - start < 12) throw new RangeError('rtmsg too short');
+  if (buf.readUInt8(start) !== AF_INET) return undefined;
+  const dstLen = buf.readUInt8(start + 1);
+  let table = buf.readUInt8(start + 4);
+  const protocol = buf.readUInt8(start + 5);
+  const type = buf.readUInt8(start + 7);
+  const rtmFlags = buf.readUInt32LE(start + 8);
+  let dst = 0;
+  let metric = 0;
+  let oif = 0;
+  let nhId: number | undefined;
+  let mpStart = -1;
+  let mpEnd = -1;
+  forEachAttr(buf, start + 12, end, (t, s, e) => {
+    switch (t) {
+      case RTA_TABLE: if (e - s === 4) table = buf.readUInt32LE(s); break;
+      case RTA_DST: if (e - s === 4) dst = buf.readUInt32BE(s); break;
+      case RTA_PRIORITY: if (e - s === 4) metric = buf.readUInt32LE(s); break;
+      case RTA_OIF: if (e - s === 4) oif = buf.readUInt32LE(s); break;
+      case RTA_NH_ID: if (e - s === 4) nhId = buf.readUInt32LE(s); break;
+      case RTA_MULTIPATH: mpStart = s; mpEnd = e; break;
+      default: break;
+    }
+  });
+  const legs: RouteLeg[] = [];
+  if (mpStart >= 0) {
+    let off = mpStart;
+    while (off + 8 <= mpEnd) {
+      const len = buf.readUInt16LE(off);
+      if (len < 8 || off + len > mpEnd) throw new RangeError(`rtnexthop length ${len} overruns RTA_MULTIPATH`);
+      legs.push(readLeg(buf, off + 8, off + len, buf.readInt32LE(off + 4), buf.readUInt8(off + 2)));
+      off += (len + 3) & ~3;
+    }
+  } else if (oif !== 0 || nhId === undefined) {
+    legs.push(readLeg(buf, start + 12, end, oif, rtmFlags & 0xff));
+  }
+  const route: { -readonly [K in keyof KernelRoute]: KernelRoute[K] } = { table, dst, dstLen, protocol, metric, type, legs };
+  if (nhId !== undefined) route.nhId = nhId;
+  return route;
+}
+
+export function writeNeighbour(
+  w: MessageWriter,
+  seq: Seq,
+  n: { family: number; ifindex: number; dst: Uint8Array; lladdr?: Uint8Array; state: number; flags: number; protocol?: number },
+  op: 'replace' | 'delete',
+  ack: boolean,
+): void {
+  const flags = NLM_F_REQUEST | (ack ? NLM_F_ACK : 0) | (op === 'replace' ? NLM_F_CREATE | NLM_F_REPLACE : 0);
+  w.begin(op === 'replace' ? RTM_NEWNEIGH : RTM_DELNEIGH, flags, seq);
+  w.u8(n.family).u8(0).u16(0).i32(n.ifindex).u16(n.state).u8(n.flags).u8(0);
+  w.attrBytes(NDA_DST, n.dst);
+  if (n.lladdr) w.attrBytes(NDA_LLADDR, n.lladdr);
+  if (n.protocol !== undefined && n.protocol !== 0) w.attrBytes(NDA_PROTOCOL, Uint8Array.of(n.protocol));
+  w.end();
+}
+
+export function writeNeighbourDump(w: MessageWriter, seq: Seq, family: number): void {
+  w.begin(RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP, seq);
+  w.u8(family).u8(0).u16(0).i32(0).u16(0).u8(0).u8(0);
+  w.end();
+}
+
+export function decodeNeighbour(m: NetlinkMessage): KernelNeighbour {
+  const { buf, start, end } = m;
+  if (end - start < 12) throw new RangeError('ndmsg too short');
+  let dst = Buffer.alloc(0);
+  let lladdr: Buffer | undefined;
+  let protocol = 0;
+  forEachAttr(buf, start + 12, end, (t, s, e) => {
+    if (t === NDA_DST) dst = Buffer.from(buf.subarray(s, e));
+    else if (t === NDA_LLADDR) lladdr = Buffer.from(buf.subarray(s, e));
+    else if (t === NDA_PROTOCOL && e > s) protocol = buf.readUInt8(s);
+  });
+  const n = {
+    family: buf.readUInt8(start),
+    ifindex: buf.readInt32LE(start + 4),
+    state: buf.readUInt16LE(start + 8),
+    flags: buf.readUInt8(start + 10),
+    dst,
+    protocol,
+  };
+  return lladdr ? { ...n, lladdr } : n;
+}
+
+export function writeLinkDump(w: MessageWriter, seq: Seq): void {
+  w.begin(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq);
+  w.u8(AF_UNSPEC).u8(0).u16(0).i32(0).u32(0).u32(0);
+  w.end();
+}
+
+export function decodeLink(m: NetlinkMessage): KernelLink {
+  const { buf, start, end } = m;
+  if (end - start < 16) throw new RangeError('ifinfomsg too short');
+  let name = '';
+  let mac: Buffer | undefined;
+  let kind: string | undefined;
+  let master: number | undefined;
+  forEachAttr(buf, start + 16, end, (t, s, e) => {
+    if (t === IFLA_IFNAME) name = buf.toString('utf8', s, e).replace(/\0+$/, '');
+    else if (t === IFLA_ADDRESS) mac = Buffer.from(buf.subarray(s, e));
+    else if (t === IFLA_MASTER && e - s === 4) master = buf.readUInt32LE(s);
+    else if (t === IFLA_LINKINFO) {
+      forEachAttr(buf, s, e, (it, is, ie) => {
+        if (it === IFLA_INFO_KIND) kind = buf.toString('utf8', is, ie).replace(/\0+$/, '');
+      });
+    }
+  });
+  const link: { -readonly [K in keyof KernelLink]: KernelLink[K] } = {
+    ifindex: buf.readInt32LE(start + 4),
+    name,
+    flags: buf.readUInt32LE(start + 8),
+  };
+  if (mac) link.mac = mac;
+  if (kind !== undefined) link.kind = kind;
+  if (master !== undefined) link.master = master;
+  return link;
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// rfc5549d command line: run the daemon, check a config file.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { ConfigError, formatProblem } from './config/config.js';
+import { loadConfig, readTableNames } from './config/load.js';
+import { Daemon } from './daemon.js';
+import { errorMessage } from './errors.js';
+import { createLogger } from './log.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+async function run(opts: { config?: string }): Promise<void> {
+  const tables = readTableNames();
+  const config = loadConfig(opts.config, tables);
+  const log = createLogger(config.logLevel);
+  log.info({ event: 'starting', version: pkg.version, config: opts.config ?? 'embedded default' }, 'rfc5549d starting');
+  const daemon = new Daemon({ config, log, tables });
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ event: 'stopping', signal }, 'stopping; routes stay in place for the next start');
+    void daemon.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ event: 'stopFailed', err }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', () => log.warn({ event: 'reloadUnsupported' }, 'SIGHUP: live reload is not built yet; restart to apply a new config'));
+  await daemon.start();
+}
+
+function checkConfig(file: string): void {
+  loadConfig(file);
+  process.stdout.write(`${file}: configuration OK\n`);
+}
+
+const program = new Command()
+  .name('rfc5549d')
+  .description('Installs RFC 5549 / RFC 8950 routes (IPv4 via an IPv6 link-local next hop) into the Linux kernel')
+  .version(pkg.version)
+  .exitOverride();
+
+program
+  .command('run')
+  .description('run the daemon (the embedded default configuration unless --config is given)')
+  .option('-c, --config <file>', 'YAML configuration file')
+  .action(run);
+
+program
+  .command('check-config')
+  .description('validate a configuration file and exit non-zero on errors')
+  .argument('<file>', 'YAML configuration file')
+  .action(checkConfig);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  if (err instanceof ConfigError) {
+    process.stderr.write(`rfc5549d: invalid configuration:\n${err.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`rfc5549d: ${errorMessage(err)}\n`);
+  process.exit(1);
+}

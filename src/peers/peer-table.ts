@@ -1,0 +1,73 @@
+// Peer MACs from evidence, strongest wins: `ra` (source link-layer option of a router
+// advertisement) > `ndp` (the kernel's IPv6 neighbour entry) > `eui64` (derived from the
+// link-local). A derived MAC that the wire contradicts is never used (FRR issue 2205).
+import { macFromLinkLocal } from '../model/eui64.js';
+import type { LinkLocal } from '../model/link-local.js';
+import type { Mac } from '../model/mac.js';
+
+export type Evidence = 'eui64' | 'ndp' | 'ra';
+const STRENGTH: Record<Evidence, number> = { eui64: 0, ndp: 1, ra: 2 };
+
+export interface PeerObservation {
+  readonly mac: Mac;
+  readonly evidence: Exclude<Evidence, 'eui64'>;
+  readonly atMs: number;
+}
+
+export type PeerResolution =
+  | { readonly resolved: true; readonly mac: Mac; readonly evidence: Evidence; readonly contradictsEui64: boolean }
+  | { readonly resolved: false; readonly reason: string };
+
+const key = (ifname: string, ll: LinkLocal): string => `${ifname}%${ll}`;
+
+export interface PeerRecord {
+  readonly interface: string;
+  readonly linkLocal: LinkLocal;
+  readonly ndp?: PeerObservation;
+  readonly ra?: PeerObservation;
+}
+
+export class PeerTable {
+  private readonly peers = new Map<string, { interface: string; linkLocal: LinkLocal; ndp?: PeerObservation; ra?: PeerObservation }>();
+
+  /** Records what the wire said; returns true when the peer's resolved MAC may have changed. */
+  observe(ifname: string, ll: LinkLocal, obs: PeerObservation): boolean {
+    const k = key(ifname, ll);
+    let p = this.peers.get(k);
+    if (!p) {
+      p = { interface: ifname, linkLocal: ll };
+      this.peers.set(k, p);
+    }
+    const before = this.resolve(ifname, ll);
+    p[obs.evidence] = obs;
+    const after = this.resolve(ifname, ll);
+    return !(before.resolved && after.resolved && before.mac === after.mac && before.evidence === after.evidence);
+  }
+
+  resolve(ifname: string, ll: LinkLocal): PeerResolution {
+    const p = this.peers.get(key(ifname, ll));
+    const derived = macFromLinkLocal(ll);
+    let best: PeerObservation | undefined;
+    for (const o of [p?.ndp, p?.ra]) {
+      if (o && (!best || STRENGTH[o.evidence] > STRENGTH[best.evidence] || (o.evidence === best.evidence && o.atMs > best.atMs))) best = o;
+    }
+    // The newest observation wins between ndp and ra when they disagree: a MAC change
+    // (new NIC) shows up first in whichever the kernel or the peer sends next.
+    if (p?.ndp && p.ra && p.ndp.mac !== p.ra.mac) best = p.ndp.atMs > p.ra.atMs ? p.ndp : p.ra;
+    if (best) return { resolved: true, mac: best.mac, evidence: best.evidence, contradictsEui64: derived !== undefined && derived !== best.mac };
+    if (derived) return { resolved: true, mac: derived, evidence: 'eui64', contradictsEui64: false };
+    return { resolved: false, reason: `peer ${ll} on ${ifname}: link-local is not EUI-64 and no router advertisement or neighbour entry has given its MAC yet` };
+  }
+
+  forget(ifname: string): void {
+    for (const [k, p] of this.peers) if (p.interface === ifname) this.peers.delete(k);
+  }
+
+  list(): PeerRecord[] {
+    return [...this.peers.values()];
+  }
+}
+
+export function strongerEvidence(a: Evidence, b: Evidence): boolean {
+  return STRENGTH[a] > STRENGTH[b];
+}

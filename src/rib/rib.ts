@@ -1,0 +1,134 @@
+// The desired state: routes keyed by (table, prefix), each with the source session that
+// last wrote it. Replays (sync-begin/sync-end) withdraw what was not re-sent. It also keeps
+// a reference count of peers per interface, so the resolver need not scan every route.
+import type { Ipv4Prefix } from '../model/ipv4-prefix.js';
+import type { LinkLocal } from '../model/link-local.js';
+import { routeKey, sameNexthops, type DesiredRoute } from './route.js';
+
+interface RibEntry {
+  route: DesiredRoute;
+  session: string;
+  epoch: number;
+}
+
+export type RibChange = 'added' | 'changed' | 'unchanged' | 'withdrawn' | 'absent';
+
+export class Rib {
+  private readonly entries = new Map<string, RibEntry>();
+  private readonly peerRefs = new Map<string, Map<LinkLocal, number>>();
+  private epoch = 0;
+  private readonly replays = new Map<string, number>();
+  /** called with the key of every entry that changed */
+  onChange: (key: string) => void = () => {};
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string): DesiredRoute | undefined {
+    return this.entries.get(key)?.route;
+  }
+
+  keys(): IterableIterator<string> {
+    return this.entries.keys();
+  }
+
+  routes(): IterableIterator<DesiredRoute> {
+    const it = this.entries.values();
+    return (function* () {
+      for (const e of it) yield e.route;
+    })();
+  }
+
+  /** Peers (link-locals) that desired routes name on an interface, with their route counts. */
+  peersOn(ifname: string): ReadonlyMap<LinkLocal, number> {
+    return this.peerRefs.get(ifname) ?? new Map();
+  }
+
+  interfaces(): IterableIterator<string> {
+    return this.peerRefs.keys();
+  }
+
+  add(session: string, route: DesiredRoute): RibChange {
+    const key = routeKey(route.table, route.prefix.key);
+    this.epoch++;
+    const old = this.entries.get(key);
+    if (old) {
+      old.epoch = this.epoch;
+      old.session = session;
+      if (sameNexthops(old.route.nexthops, route.nexthops)) return 'unchanged';
+      this.unref(old.route);
+      old.route = route;
+      this.ref(route);
+      this.onChange(key);
+      return 'changed';
+    }
+    this.entries.set(key, { route, session, epoch: this.epoch });
+    this.ref(route);
+    this.onChange(key);
+    return 'added';
+  }
+
+  withdraw(table: number, prefix: Ipv4Prefix): RibChange {
+    return this.remove(routeKey(table, prefix.key));
+  }
+
+  /** Starts a replay for a source; entries it does not re-send before endReplay go away. */
+  beginReplay(source: string): void {
+    this.replays.set(source, ++this.epoch);
+  }
+
+  /** Ends a replay; returns how many entries were withdrawn, or undefined without a begin. */
+  endReplay(source: string, ownsSession: (session: string) => boolean): number | undefined {
+    const since = this.replays.get(source);
+    if (since === undefined) return undefined;
+    this.replays.delete(source);
+    let n = 0;
+    for (const [key, e] of this.entries) {
+      if (e.epoch < since && ownsSession(e.session)) {
+        this.remove(key);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  withdrawSession(session: string): number {
+    let n = 0;
+    for (const [key, e] of this.entries) {
+      if (e.session === session) {
+        this.remove(key);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private remove(key: string): RibChange {
+    const old = this.entries.get(key);
+    if (!old) return 'absent';
+    this.entries.delete(key);
+    this.unref(old.route);
+    this.onChange(key);
+    return 'withdrawn';
+  }
+
+  private ref(route: DesiredRoute): void {
+    for (const nh of route.nexthops) {
+      let m = this.peerRefs.get(nh.interface);
+      if (!m) this.peerRefs.set(nh.interface, (m = new Map()));
+      m.set(nh.linkLocal, (m.get(nh.linkLocal) ?? 0) + 1);
+    }
+  }
+
+  private unref(route: DesiredRoute): void {
+    for (const nh of route.nexthops) {
+      const m = this.peerRefs.get(nh.interface);
+      if (!m) continue;
+      const n = (m.get(nh.linkLocal) ?? 0) - 1;
+      if (n > 0) m.set(nh.linkLocal, n);
+      else m.delete(nh.linkLocal);
+      if (m.size === 0) this.peerRefs.delete(nh.interface);
+    }
+  }
+}

@@ -1,0 +1,30 @@
+import type { Ipv4Prefix } from '../model/ipv4-prefix.js';
+import type { LinkLocal } from '../model/link-local.js';
+
+/** A BGP next hop: the peer's link-local on one of our interfaces. */
+export interface PeerNexthop {
+  readonly interface: string;
+  readonly linkLocal: LinkLocal;
+}
+
+export interface DesiredRoute {
+  readonly table: number;
+  readonly prefix: Ipv4Prefix;
+  readonly nexthops: readonly PeerNexthop[];
+}
+
+/** What a source says; sources only ever speak in these. */
+export type RouteUpdate =
+  | { readonly op: 'add'; readonly route: DesiredRoute }
+  | { readonly op: 'withdraw'; readonly table: number; readonly prefix: Ipv4Prefix }
+  | { readonly op: 'sync-begin' }
+  | { readonly op: 'sync-end' };
+
+export function routeKey(table: number, prefixKey: string): string {
+  return `${table}:${prefixKey}`;
+}
+
+export function sameNexthops(a: readonly PeerNexthop[], b: readonly PeerNexthop[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every((n, i) => n.interface === b[i]!.interface && n.linkLocal === b[i]!.linkLocal);
+}

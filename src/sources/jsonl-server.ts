@@ -1,0 +1,151 @@
+// The JSON-lines route source on a Unix stream socket (or stdin with "-"). Each
+// connection is a session; a bad line gets one error reply and changes nothing.
+import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import type { Readable } from 'node:stream';
+import { Rfc5549Error } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Rib } from '../rib/rib.js';
+import { LineSplitter } from './line-splitter.js';
+import { parseJsonLine, type JsonlContext } from './jsonl-parse.js';
+
+export const JSONL_SOURCE = 'jsonl';
+
+export interface JsonlSourceOptions {
+  readonly socket: string;
+  readonly withdrawOnDisconnect: boolean;
+  readonly maxLineBytes: number;
+  readonly context: JsonlContext;
+}
+
+export interface JsonlCounters {
+  lines: number;
+  rejected: number;
+  connections: number;
+  active: number;
+}
+
+export class JsonlSource {
+  private server: Server | undefined;
+  private sessionSeq = 0;
+  private readonly sockets = new Set<Socket>();
+  readonly counters: JsonlCounters = { lines: 0, rejected: 0, connections: 0, active: 0 };
+  /** called after every sync-end (the first one ends the source's initial sync) */
+  onSynced: () => void = () => {};
+
+  constructor(private readonly opts: JsonlSourceOptions, private readonly rib: Rib, private readonly log: Logger) {}
+
+  async start(): Promise<void> {
+    if (this.opts.socket === '-') {
+      this.serve(process.stdin, undefined, 'jsonl#stdin');
+      return;
+    }
+    await this.prepareSocketPath(this.opts.socket);
+    const server = createServer((sock) => {
+      const session = `${JSONL_SOURCE}#${++this.sessionSeq}`;
+      this.sockets.add(sock);
+      this.counters.connections++;
+      this.counters.active++;
+      this.log.info({ event: 'sourceConnected', session }, 'JSON-lines client connected');
+      sock.on('close', () => {
+        this.sockets.delete(sock);
+        this.counters.active--;
+        const withdrawn = this.opts.withdrawOnDisconnect ? this.rib.withdrawSession(session) : 0;
+        this.log.info({ event: 'sourceDisconnected', session, withdrawn }, 'JSON-lines client disconnected');
+      });
+      sock.on('error', (err) => this.log.warn({ event: 'sourceError', session, err }, 'JSON-lines connection error'));
+      this.serve(sock, sock, session);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.socket, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    chmodSync(this.opts.socket, 0o660);
+    server.on('error', (err) => this.log.error({ event: 'sourceError', err }, 'JSON-lines listener error'));
+    this.server = server;
+    this.log.info({ event: 'sourceListening', socket: this.opts.socket }, 'JSON-lines source listening');
+  }
+
+  stop(): void {
+    for (const s of this.sockets) s.destroy();
+    this.server?.close();
+    if (this.server && existsSync(this.opts.socket)) {
+      try {
+        unlinkSync(this.opts.socket);
+      } catch {
+        /* already gone */
+      }
+    }
+    this.server = undefined;
+  }
+
+  private serve(input: Readable, reply: Socket | undefined, session: string): void {
+    let lineNo = 0;
+    const splitter = new LineSplitter(this.opts.maxLineBytes);
+    const answer = (line: number, error: string): void => {
+      this.counters.rejected++;
+      this.log.warn({ event: 'sourceLineRejected', session, line, error }, 'rejected a JSON-lines line');
+      reply?.write(`${JSON.stringify({ error, line })}\n`);
+    };
+    input.on('data', (chunk: Buffer) => {
+      for (const item of splitter.push(chunk)) {
+        lineNo++;
+        if (item.tooLong) {
+          answer(lineNo, `line: longer than ${this.opts.maxLineBytes} bytes (sources.jsonl.max-line-bytes)`);
+          continue;
+        }
+        const text = item.text.trim();
+        if (text === '') continue;
+        this.counters.lines++;
+        this.handle(text, lineNo, session, answer);
+      }
+    });
+  }
+
+  private handle(text: string, line: number, session: string, answer: (line: number, error: string) => void): void {
+    const r = parseJsonLine(text, this.opts.context);
+    if (!r.ok) return answer(line, r.error);
+    const u = r.update;
+    switch (u.op) {
+      case 'add':
+        this.rib.add(session, u.route);
+        break;
+      case 'withdraw':
+        this.rib.withdraw(u.table, u.prefix);
+        break;
+      case 'sync-begin':
+        this.rib.beginReplay(JSONL_SOURCE);
+        this.log.info({ event: 'replayBegin', session }, 'replay begins');
+        break;
+      case 'sync-end': {
+        const withdrawn = this.rib.endReplay(JSONL_SOURCE, (s) => s.startsWith(`${JSONL_SOURCE}#`));
+        if (withdrawn === undefined) return answer(line, 'op: "sync-end" without a "sync-begin" before it');
+        this.log.info({ event: 'replayEnd', session, withdrawn }, 'replay ends');
+        this.onSynced();
+        break;
+      }
+    }
+  }
+
+  private async prepareSocketPath(path: string): Promise<void> {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+    if (!existsSync(path)) return;
+    if (!lstatSync(path).isSocket()) {
+      throw new Rfc5549Error('SOURCE_IO', `sources.jsonl.socket: ${path} exists and is not a socket; refusing to remove it`);
+    }
+    const alive = await new Promise<boolean>((resolve) => {
+      const c = createConnection(path);
+      c.once('connect', () => {
+        c.destroy();
+        resolve(true);
+      });
+      c.once('error', () => resolve(false));
+    });
+    if (alive) throw new Rfc5549Error('SOURCE_IO', `sources.jsonl.socket: ${path} is in use (is another rfc5549d running?)`);
+    unlinkSync(path);
+  }
+}

@@ -1,0 +1,113 @@
+// Runs the built CLI (dist/src/main.js) inside a namespace, as an operator would.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import type { Netns } from './netns.js';
+import { waitFor } from './netns.js';
+
+const CLI = resolve(import.meta.dirname, '../../dist/src/main.js');
+
+export type LogLine = Record<string, unknown> & { event?: string; msg?: string; level?: number };
+
+export class DaemonProcess {
+  readonly dir: string;
+  readonly socket: string;
+  private child: ChildProcess | undefined;
+  private exited: Promise<number | null> | undefined;
+
+  constructor(private readonly ns: Netns, private readonly config: Record<string, unknown> = {}) {
+    this.dir = mkdtempSync(join(tmpdir(), 'rfc5549d-test-'));
+    this.socket = join(this.dir, 'routes.sock');
+  }
+
+  get logFile(): string {
+    return join(this.dir, 'daemon.log');
+  }
+
+  /** Starts the daemon and waits for its "ready" line. */
+  async start(): Promise<void> {
+    const cfg = {
+      log: { level: 'debug' },
+      graceful: { 'stale-time': 3 },
+      ...this.config,
+      sources: { jsonl: { socket: this.socket, ...((this.config.sources as { jsonl?: object } | undefined)?.jsonl ?? {}) } },
+    };
+    const file = join(this.dir, 'rfc5549d.yaml');
+    writeFileSync(file, stringify(cfg));
+    const { openSync } = await import('node:fs');
+    const out = openSync(this.logFile, 'a');
+    const child = spawn('ip', ['netns', 'exec', this.ns.name, process.execPath, CLI, 'run', '--config', file], { stdio: ['ignore', out, out] });
+    this.child = child;
+    this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
+    const startLine = this.logs().length;
+    await waitFor('daemon ready', () => {
+      if (child.exitCode !== null) throw new Error(`daemon exited ${child.exitCode}: ${readFileSync(this.logFile, 'utf8')}`);
+      return this.logs().slice(startLine).some((l) => l.event === 'ready');
+    }, 15_000);
+  }
+
+  logs(): LogLine[] {
+    let text = '';
+    try {
+      text = readFileSync(this.logFile, 'utf8');
+    } catch {
+      return [];
+    }
+    return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine);
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (!this.child || this.child.exitCode !== null) return this.child?.exitCode ?? null;
+    this.child.kill(signal);
+    const code = await Promise.race([this.exited!, new Promise<null>((r) => setTimeout(() => r(null), 5000))]);
+    if (code === null && this.child.exitCode === null) this.child.kill('SIGKILL');
+    return code;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  cleanup(): void {
+    if (this.child && this.child.exitCode === null) this.child.kill('SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  async connect(): Promise<FeedClient> {
+    const sock = createConnection(this.socket);
+    await new Promise<void>((res, rej) => {
+      sock.once('connect', res);
+      sock.once('error', rej);
+    });
+    return new FeedClient(sock);
+  }
+}
+
+/** A JSON-lines client that keeps the replies it gets. */
+export class FeedClient {
+  readonly replies: Record<string, unknown>[] = [];
+  private buf = '';
+
+  constructor(private readonly sock: Socket) {
+    sock.on('data', (d) => {
+      this.buf += d.toString('utf8');
+      let i;
+      while ((i = this.buf.indexOf('\n')) >= 0) {
+        this.replies.push(JSON.parse(this.buf.slice(0, i)) as Record<string, unknown>);
+        this.buf = this.buf.slice(i + 1);
+      }
+    });
+    sock.on('error', () => {});
+  }
+
+  send(...lines: (string | object)[]): void {
+    this.sock.write(lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l)) + '\n').join(''));
+  }
+
+  close(): void {
+    this.sock.end();
+  }
+}

@@ -1,0 +1,191 @@
+// Issue "core installer": the daemon from the built CLI in a host namespace, a peer
+// namespace across a veth pair, checked with ip -j and ping.
+import { spawn } from 'node:child_process';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DaemonProcess } from '../helpers/daemon.js';
+import { HOST_MAC, kernelSuiteEnabled, PEER_ADDR, PEER_LL, PEER_MAC, sh, sleep, Topology, waitFor } from '../helpers/netns.js';
+
+interface RouteJson { dst: string; gateway?: string; dev?: string; protocol?: string; metric?: number; flags?: string[]; table?: string }
+interface NeighJson { dst: string; dev?: string; lladdr?: string; state?: string[]; protocol?: string }
+
+const enabled = kernelSuiteEnabled('core installer (netns)');
+const add = (prefix: string, via = PEER_LL, dev = 'h0') => ({ op: 'add', prefix, nexthops: [{ via, dev }] });
+
+describe.runIf(enabled)('core installer in network namespaces', () => {
+  let topo: Topology;
+  let daemon: DaemonProcess;
+
+  beforeEach(() => {
+    topo = Topology.create();
+  });
+  afterEach(async () => {
+    await daemon?.stop('SIGKILL');
+    daemon?.cleanup();
+    topo.destroy();
+  });
+
+  const ownRoutes = () => topo.host.json<RouteJson>('route', 'show', 'table', 'all', 'proto', '186');
+  const placeholder = () => topo.host.json<NeighJson>('neigh', 'show', '169.254.0.1', 'dev', 'h0')[0];
+
+  it('an add line installs the PERMANENT neighbour and the onlink route, and a ping crosses', async () => {
+    daemon = new DaemonProcess(topo.host);
+    await daemon.start();
+    expect(topo.host.ping(PEER_ADDR, 1)).toBe(false); // nothing forwards yet
+
+    const feed = await daemon.connect();
+    feed.send(add(`${PEER_ADDR}/32`));
+    const route = await waitFor('route installed', () => ownRoutes().find((r) => r.dst === PEER_ADDR));
+    expect(route).toMatchObject({ gateway: '169.254.0.1', dev: 'h0', metric: 20 });
+    expect(route.flags).toContain('onlink');
+    expect(topo.host.ip('route', 'show', `${PEER_ADDR}/32`)).toContain('proto bgp');
+    const n = placeholder();
+    expect(n).toMatchObject({ lladdr: PEER_MAC });
+    expect(n?.state).toContain('PERMANENT');
+    expect(topo.host.ping(PEER_ADDR)).toBe(true);
+    expect(feed.replies).toEqual([]);
+    feed.close();
+  });
+
+  it('withdraw removes the route, and the neighbour once no route needs it', async () => {
+    daemon = new DaemonProcess(topo.host);
+    await daemon.start();
+    const feed = await daemon.connect();
+    feed.send(add(`${PEER_ADDR}/32`), add('10.99.2.0/24'));
+    await waitFor('two routes', () => ownRoutes().length === 2);
+
+    feed.send({ op: 'withdraw', prefix: '10.99.2.0/24' });
+    await waitFor('one route left', () => ownRoutes().length === 1);
+    expect(placeholder()).toBeDefined(); // still needed by 10.99.1.1/32
+
+    feed.send({ op: 'withdraw', prefix: `${PEER_ADDR}/32`, table: 'main' });
+    await waitFor('no route left', () => ownRoutes().length === 0);
+    await waitFor('neighbour removed', () => placeholder() === undefined);
+    expect(topo.host.ping(PEER_ADDR, 1)).toBe(false);
+  });
+
+  it('routes of other protocols, same prefix or not, are never touched; an exact clash is reported', async () => {
+    topo.host.ip('route', 'add', '10.99.1.1/32', 'dev', 'h0', 'proto', 'static', 'metric', '100');
+    topo.host.ip('route', 'add', '10.200.0.0/24', 'dev', 'h0', 'proto', 'static');
+    topo.host.ip('route', 'add', '10.99.3.0/24', 'dev', 'h0', 'proto', 'static', 'metric', '20');
+    const foreign = () => topo.host.json<RouteJson>('route', 'show', 'table', 'all', 'proto', 'static');
+    const before = JSON.stringify(foreign());
+
+    daemon = new DaemonProcess(topo.host);
+    await daemon.start();
+    const feed = await daemon.connect();
+    feed.send(add(`${PEER_ADDR}/32`), add('10.99.3.0/24'));
+    await waitFor('our route next to the foreign one', () => ownRoutes().some((r) => r.dst === PEER_ADDR));
+    await waitFor('conflict reported', () => daemon.logs().some((l) => l.event === 'routeConflict' && l.key === '254:10.99.3.0/24'));
+    expect(ownRoutes().map((r) => r.dst)).toEqual([PEER_ADDR]);
+    expect(JSON.stringify(foreign())).toBe(before);
+
+    feed.send({ op: 'withdraw', prefix: `${PEER_ADDR}/32` }, { op: 'withdraw', prefix: '10.99.3.0/24' });
+    await waitFor('ours gone', () => ownRoutes().length === 0);
+    await sleep(200);
+    expect(JSON.stringify(foreign())).toBe(before);
+  });
+
+  it('a restart with the same feed adopts the routes: no delete, no re-add', async () => {
+    daemon = new DaemonProcess(topo.host);
+    await daemon.start();
+    let feed = await daemon.connect();
+    feed.send({ op: 'sync-begin' }, add(`${PEER_ADDR}/32`), add('10.99.2.0/24'), { op: 'sync-end' });
+    await waitFor('routes installed', () => ownRoutes().length === 2);
+    feed.close();
+
+    const monitor = spawn('ip', ['-n', topo.host.name, 'monitor', 'route', 'neigh']);
+    let events = '';
+    monitor.stdout.on('data', (d: Buffer) => (events += d.toString()));
+    await sleep(300);
+    try {
+      expect(await daemon.stop('SIGTERM')).toBe(0);
+      expect(ownRoutes()).toHaveLength(2); // left in place on exit
+      await daemon.start();
+      feed = await daemon.connect();
+      feed.send({ op: 'sync-begin' }, add(`${PEER_ADDR}/32`), add('10.99.2.0/24'), { op: 'sync-end' });
+      await waitFor('replay done', () => daemon.logs().some((l) => l.event === 'replayEnd' && l.session === 'jsonl#1' && (l.time as number) > 0) && daemon.logs().filter((l) => l.event === 'sweepAllowed').length === 2);
+      await sleep(500);
+    } finally {
+      monitor.kill();
+    }
+    expect(events.split('\n').filter((l) => l.includes('10.99.') || l.includes('169.254.0.1'))).toEqual([]);
+    expect(ownRoutes()).toHaveLength(2);
+    expect(topo.host.ping(PEER_ADDR)).toBe(true);
+    feed.close();
+  });
+
+  it('a malformed line gets an error reply naming field and value, and nothing installed changes', async () => {
+    daemon = new DaemonProcess(topo.host);
+    await daemon.start();
+    const feed = await daemon.connect();
+    feed.send(add(`${PEER_ADDR}/32`));
+    await waitFor('route installed', () => ownRoutes().length === 1);
+    const before = JSON.stringify(ownRoutes());
+    feed.send(
+      '{"op":"add", nope',
+      { op: 'frobnicate' },
+      { op: 'add', prefix: '10.99.5.0/33', nexthops: [{ via: PEER_LL, dev: 'h0' }] },
+      { op: 'add', prefix: '10.99.5.0/24', nexthops: [{ via: '2001:db8::1', dev: 'h0' }] },
+      { op: 'add', prefix: '10.99.5.0/24', nexthops: [{ via: PEER_LL, dev: 'h0' }], colour: 'blue' },
+      { op: 'withdraw', prefix: `${PEER_ADDR}/32`, table: 'no-such-table' },
+    );
+    await waitFor('six replies', () => feed.replies.length === 6);
+    expect(feed.replies.map((r) => r.line)).toEqual([2, 3, 4, 5, 6, 7]);
+    const errors = feed.replies.map((r) => String(r.error));
+    expect(errors[0]).toMatch(/invalid JSON/);
+    expect(errors[1]).toMatch(/op: unknown op "frobnicate"/);
+    expect(errors[2]).toMatch(/prefix: "10\.99\.5\.0\/33"/);
+    expect(errors[3]).toMatch(/nexthops\[0\]\.via: "2001:db8::1" is not an IPv6 link-local/);
+    expect(errors[4]).toMatch(/colour: unknown field .*"blue"/);
+    expect(errors[5]).toMatch(/table: "no-such-table"/);
+    await sleep(300);
+    expect(JSON.stringify(ownRoutes())).toBe(before);
+    expect(topo.host.ping(PEER_ADDR)).toBe(true);
+    // the connection stays usable
+    feed.send(add('10.99.2.0/24'));
+    await waitFor('route after the bad lines', () => ownRoutes().length === 2);
+  });
+
+  it('survives an event-socket overrun (ENOBUFS) and converges by resync', async () => {
+    daemon = new DaemonProcess(topo.host, { kernel: { 'event-buffer-bytes': 262_144 } });
+    await daemon.start();
+    const feed = await daemon.connect();
+    feed.send(add(`${PEER_ADDR}/32`));
+    await waitFor('route installed', () => ownRoutes().length === 1);
+
+    // Freeze the daemon, delete our route and flood its event socket, then let it run.
+    process.kill(daemon.pid!, 'SIGSTOP');
+    try {
+      topo.host.ip('route', 'del', `${PEER_ADDR}/32`, 'proto', '186');
+      const batch = Array.from({ length: 20_000 }, (_, i) => `route add 10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32 dev h0 table 77 proto static`).join('\n');
+      sh('ip', ['-n', topo.host.name, '-batch', '-'], { input: batch });
+    } finally {
+      process.kill(daemon.pid!, 'SIGCONT');
+    }
+    await waitFor('overrun noticed', () => daemon.logs().some((l) => l.event === 'netlinkOverrun'));
+    await waitFor('route repaired', () => ownRoutes().length === 1);
+    expect(topo.host.ping(PEER_ADDR)).toBe(true);
+    expect(topo.host.ip('route', 'show', 'table', '77').trim().split('\n')).toHaveLength(20_000); // foreign, untouched
+  });
+
+  it('a peer whose link-local is not EUI-64 is never installed with a guessed MAC', async () => {
+    topo.destroy();
+    topo = Topology.create({ randomLinkLocal: true });
+    const ll = topo.peerLinkLocal();
+    expect(ll).not.toMatch(/ff:fe/);
+    daemon = new DaemonProcess(topo.host);
+    await daemon.start();
+    const feed = await daemon.connect();
+    feed.send(add(`${PEER_ADDR}/32`, ll));
+    await waitFor('pending logged', () => daemon.logs().some((l) => l.event === 'routePending' && String(l.reason).includes('not EUI-64')));
+    expect(ownRoutes()).toEqual([]);
+    expect(placeholder()).toBeUndefined();
+
+    // Once the wire tells the MAC (an IPv6 neighbour entry), the real MAC is installed.
+    topo.host.exec('ping', ['-6', '-c', '1', '-W', '1', `${ll}%h0`], { allowFail: true });
+    await waitFor('route installed', () => ownRoutes().length === 1);
+    expect(placeholder()).toMatchObject({ lladdr: PEER_MAC });
+    expect(topo.host.ping(PEER_ADDR)).toBe(true);
+    void HOST_MAC;
+  });
+});
