@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, configFromDocument, configFromYaml } from '../../src/config/config.js';
+import { parseRtTables } from '../../src/model/route-table.js';
+
+const tables = parseRtTables('100 blue\n');
+const problems = (doc: unknown) => {
+  try {
+    configFromDocument(doc, tables);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+};
+
+describe('configuration', () => {
+  it('the annotated example holds exactly the embedded defaults', () => {
+    const example = configFromYaml(readFileSync(new URL('../../config/rfc5549d.yaml', import.meta.url), 'utf8'), tables);
+    expect(example).toEqual(configFromDocument({}, tables));
+    expect(example).toMatchObject({ kernel: { protocol: 186, metric: 20, table: 254 }, graceful: { staleTimeMs: 30_000 } });
+    expect(Object.isFrozen(example.kernel)).toBe(true);
+  });
+
+  it('takes names and seconds', () => {
+    const c = configFromYaml('kernel: {table: blue}\ngraceful: {stale-time: 2.5}\ninterfaces: [swp*, h0]\n', tables);
+    expect(c.kernel.table).toBe(100);
+    expect(c.graceful.staleTimeMs).toBe(2500);
+    expect(c.interfaces).toEqual(['swp*', 'h0']);
+  });
+
+  it.each([
+    [{ kernel: { protocol: 2 } }, 'kernel.protocol', 2],
+    [{ kernel: { protocol: 300 } }, 'kernel.protocol', 300],
+    [{ kernel: { metric: -1 } }, 'kernel.metric', -1],
+    [{ kernel: { table: 'red' } }, 'kernel.table', 'red'],
+    [{ kernel: { table: 255 } }, 'kernel.table', 255],
+    [{ log: { level: 'loud' } }, 'log.level', 'loud'],
+    [{ graceful: { 'stale-time': -5 } }, 'graceful.stale-time', -5],
+    [{ sources: { jsonl: { socket: 5 } } }, 'sources.jsonl.socket', 5],
+    [{ interfaces: ['eth0/1'] }, 'interfaces.0', 'eth0/1'],
+    [{ kernal: {} }, 'kernal', undefined],
+    [{ kernel: { tabel: 5 } }, 'kernel.tabel', undefined],
+  ])('%j is refused at %s', (doc, path, value) => {
+    const p = problems(doc);
+    expect(p.length).toBeGreaterThan(0);
+    expect(p[0]).toMatchObject({ path, value });
+  });
+
+  it('reports every problem at once, and bad YAML with its line', () => {
+    expect(problems({ kernel: { protocol: 1, metric: 'x' }, log: { level: 3 } }).map((p) => p.path).sort()).toEqual(['kernel.metric', 'kernel.protocol', 'log.level']);
+    expect(() => configFromYaml('kernel:\n  table: [\n', tables)).toThrow(/not valid YAML at line/);
+  });
+});

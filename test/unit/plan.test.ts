@@ -1,0 +1,239 @@
+// The reconcile plan as scenario tables: desired, peers, links and kernel in; writes and verdicts out.
+import { describe, expect, it } from 'vitest';
+import { kernelRouteKey } from '../../src/kernel/kernel-state.js';
+import { RTNH_F_ONLINK, RTN_UNICAST, type KernelRoute } from '../../src/kernel/rtnetlink-codec.js';
+import { parseIpv4Prefix } from '../../src/model/ipv4-prefix.js';
+import type { LinkLocal } from '../../src/model/link-local.js';
+import type { Mac } from '../../src/model/mac.js';
+import { PeerTable } from '../../src/peers/peer-table.js';
+import { PLACEHOLDER_GATEWAY } from '../../src/reconcile/kernel-ops.js';
+import { planNeighbours, planRoutes, type ObservedNeighbour } from '../../src/reconcile/plan.js';
+import { Resolver, type LinkView } from '../../src/reconcile/resolver.js';
+import { routeKey, type DesiredRoute } from '../../src/rib/route.js';
+
+const EUI_PEER = 'fe80::ff:fe00:101' as LinkLocal; // MAC 02:00:00:00:01:01
+const RANDOM_PEER = 'fe80::5c3a:91d2:1e2b:7d01' as LinkLocal;
+const PEER_MAC = '02:00:00:00:01:01' as Mac;
+
+function desired(prefix: string, nexthops: [string, LinkLocal][], table = 254): DesiredRoute {
+  const p = parseIpv4Prefix(prefix);
+  if (!p.ok) throw new Error(p.error);
+  return { table, prefix: p.value, nexthops: nexthops.map(([i, l]) => ({ interface: i, linkLocal: l })) };
+}
+
+function kernelRoute(prefix: string, legs: [number, number?][], metric = 20, table = 254): KernelRoute {
+  const p = parseIpv4Prefix(prefix);
+  if (!p.ok) throw new Error(p.error);
+  return {
+    table, dst: p.value.addr, dstLen: p.value.len, protocol: 186, metric, type: RTN_UNICAST,
+    legs: legs.map(([ifindex, gateway = PLACEHOLDER_GATEWAY]) => ({ ifindex, gateway, flags: RTNH_F_ONLINK })),
+  };
+}
+
+interface Scenario {
+  name: string;
+  desired: DesiredRoute[];
+  kernel: KernelRoute[];
+  links?: LinkView[];
+  peers?: PeerTable;
+  mayDelete?: boolean;
+  placeholders?: ObservedNeighbour[];
+  expectOps: string[];
+  expectVerdicts?: Record<string, string>;
+}
+
+const LINKS: LinkView[] = [
+  { ifindex: 2, name: 'h0', up: true, managed: true },
+  { ifindex: 3, name: 'h1', up: true, managed: true },
+  { ifindex: 4, name: 'h2', up: false, managed: true },
+  { ifindex: 5, name: 'mgmt', up: true, managed: false },
+];
+
+function run(s: Scenario) {
+  const peers = s.peers ?? new PeerTable();
+  const links = s.links ?? LINKS;
+  const byKey = new Map(s.desired.map((d) => [routeKey(d.table, d.prefix.key), d]));
+  const observed = new Map<string, KernelRoute[]>();
+  for (const r of s.kernel) {
+    const k = kernelRouteKey(r);
+    observed.set(k, [...(observed.get(k) ?? []), r]);
+  }
+  const peerRefs = new Map<string, Set<LinkLocal>>();
+  for (const d of s.desired) for (const n of d.nexthops) peerRefs.set(n.interface, (peerRefs.get(n.interface) ?? new Set()).add(n.linkLocal));
+  const placeholders = new Map((s.placeholders ?? []).map((p) => [p.ifindex, p]));
+  const resolver = new Resolver({
+    link: (name) => links.find((l) => l.name === name),
+    peersOn: (ifname) => peerRefs.get(ifname) ?? [],
+    resolvePeer: (ifname, ll) => peers.resolve(ifname, ll),
+    placeholder: (ifindex) => {
+      const p = placeholders.get(ifindex);
+      return p && { mac: p.mac, protocol: p.protocol, foreign: (p.state & 0x80) !== 0 && p.protocol !== 186 };
+    },
+  });
+  const neigh = planNeighbours({
+    interfaces: peerRefs.keys(), resolver, observed: placeholders, protocol: 186,
+    ifname: (i) => links.find((l) => l.ifindex === i)?.name, mayDelete: () => true,
+  }, (st) => (st & 0x80) !== 0);
+  const plan = planRoutes({
+    keys: new Set([...byKey.keys(), ...observed.keys()]),
+    desired: (k) => byKey.get(k), observed: (k) => observed.get(k), resolver, protocol: 186, metric: 20,
+    mayDelete: () => s.mayDelete ?? true,
+  });
+  const ops = [...neigh.adds, ...plan.ops, ...neigh.deletes].map((o) =>
+    o.kind.startsWith('route.') ? `${o.kind} ${(o as { key: string }).key} ${(o as { route: KernelRoute }).route.legs.map((l) => l.ifindex).join(',')}` : `${o.kind} ${(o as { ifname: string }).ifname}${'mac' in o ? ` ${o.mac}` : ''}`,
+  );
+  const verdicts = Object.fromEntries([...plan.verdicts].map(([k, v]) => [k, v.state === 'pending' ? `pending:${v.code}` : `${v.state}:${v.op}`]));
+  return { ops, verdicts };
+}
+
+const withEvidence = (ifname: string, ll: LinkLocal, mac: string) => {
+  const p = new PeerTable();
+  p.observe(ifname, ll, { mac: mac as Mac, evidence: 'ndp', atMs: 1 });
+  return p;
+};
+
+const scenarios: Scenario[] = [
+  {
+    name: 'new route: neighbour first, then an exclusive create',
+    desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]])],
+    kernel: [],
+    expectOps: ['neigh.replace h0 02:00:00:00:01:01', 'route.create 254:10.1.0.0/24 2'],
+    expectVerdicts: { '254:10.1.0.0/24': 'installed:create' },
+  },
+  {
+    name: 'converged: nothing to write',
+    desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]])],
+    kernel: [kernelRoute('10.1.0.0/24', [[2]])],
+    placeholders: [{ ifindex: 2, mac: PEER_MAC, state: 0x80, protocol: 186 }],
+    expectOps: [],
+    expectVerdicts: { '254:10.1.0.0/24': 'installed:none' },
+  },
+  {
+    name: 'owned route with the wrong leg is replaced, not re-created',
+    desired: [desired('10.1.0.0/24', [['h1', EUI_PEER]])],
+    kernel: [kernelRoute('10.1.0.0/24', [[2]])],
+    placeholders: [{ ifindex: 3, mac: PEER_MAC, state: 0x80, protocol: 186 }],
+    expectOps: ['route.replace 254:10.1.0.0/24 3'],
+  },
+  {
+    name: 'ECMP over two links, legs sorted',
+    desired: [desired('10.1.0.0/24', [['h1', EUI_PEER], ['h0', EUI_PEER]])],
+    kernel: [],
+    expectOps: ['neigh.replace h1 02:00:00:00:01:01', 'neigh.replace h0 02:00:00:00:01:01', 'route.create 254:10.1.0.0/24 2,3'],
+  },
+  {
+    name: 'one ECMP leg down: installed on the other',
+    desired: [desired('10.1.0.0/24', [['h0', EUI_PEER], ['h2', EUI_PEER]])],
+    kernel: [],
+    expectOps: ['neigh.replace h0 02:00:00:00:01:01', 'route.create 254:10.1.0.0/24 2'],
+    expectVerdicts: { '254:10.1.0.0/24': 'installed:create' },
+  },
+  {
+    name: 'non-EUI-64 peer without evidence: pending, nothing written',
+    desired: [desired('10.1.0.0/24', [['h0', RANDOM_PEER]])],
+    kernel: [],
+    expectOps: [],
+    expectVerdicts: { '254:10.1.0.0/24': 'pending:peer-unresolved' },
+  },
+  {
+    name: 'non-EUI-64 peer with ndp evidence: installed with the observed MAC',
+    desired: [desired('10.1.0.0/24', [['h0', RANDOM_PEER]])],
+    kernel: [],
+    peers: withEvidence('h0', RANDOM_PEER, '52:54:00:12:34:56'),
+    expectOps: ['neigh.replace h0 52:54:00:12:34:56', 'route.create 254:10.1.0.0/24 2'],
+  },
+  {
+    name: 'EUI-64 peer whose wire MAC differs: the wire wins',
+    desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]])],
+    kernel: [],
+    peers: withEvidence('h0', EUI_PEER, '52:54:00:aa:bb:cc'),
+    expectOps: ['neigh.replace h0 52:54:00:aa:bb:cc', 'route.create 254:10.1.0.0/24 2'],
+  },
+  {
+    name: 'link down: pending, and a route the kernel keeps (carrier loss) is not deleted',
+    desired: [desired('10.1.0.0/24', [['h2', EUI_PEER]])],
+    kernel: [kernelRoute('10.1.0.0/24', [[4]])],
+    expectOps: [],
+    expectVerdicts: { '254:10.1.0.0/24': 'pending:link-down' },
+  },
+  {
+    name: 'unmanaged or missing interface: pending',
+    desired: [desired('10.1.0.0/24', [['mgmt', EUI_PEER]]), desired('10.2.0.0/24', [['nosuch', EUI_PEER]])],
+    kernel: [],
+    expectOps: [],
+    expectVerdicts: { '254:10.1.0.0/24': 'pending:unmanaged', '254:10.2.0.0/24': 'pending:no-interface' },
+  },
+  {
+    name: 'withdrawn: route deleted, then its neighbour',
+    desired: [],
+    kernel: [kernelRoute('10.1.0.0/24', [[2]])],
+    placeholders: [{ ifindex: 2, mac: PEER_MAC, state: 0x80, protocol: 186 }],
+    expectOps: ['route.delete 254:10.1.0.0/24 2', 'neigh.delete h0'],
+  },
+  {
+    name: 'leftover before the sources synced: kept',
+    desired: [],
+    kernel: [kernelRoute('10.1.0.0/24', [[2]])],
+    mayDelete: false,
+    expectOps: [],
+    expectVerdicts: { '254:10.1.0.0/24': 'kept-stale:none' },
+  },
+  {
+    name: 'old-metric copy of our route goes once the new one is made',
+    desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]])],
+    kernel: [kernelRoute('10.1.0.0/24', [[2]], 50)],
+    placeholders: [{ ifindex: 2, mac: PEER_MAC, state: 0x80, protocol: 186 }],
+    expectOps: ['route.create 254:10.1.0.0/24 2', 'route.delete 254:10.1.0.0/24 2'],
+  },
+  {
+    name: 'foreign placeholder with the same MAC (zebra agreeing) is used, not rewritten',
+    desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]])],
+    kernel: [],
+    placeholders: [{ ifindex: 2, mac: PEER_MAC, state: 0x80, protocol: 11 }],
+    expectOps: ['route.create 254:10.1.0.0/24 2'],
+  },
+  {
+    name: 'foreign placeholder with another MAC: conflict, nothing written',
+    desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]])],
+    kernel: [],
+    placeholders: [{ ifindex: 2, mac: '0a:0b:0c:0d:0e:0f' as Mac, state: 0x80, protocol: 11 }],
+    expectOps: [],
+    expectVerdicts: { '254:10.1.0.0/24': 'pending:neighbour-conflict' },
+  },
+  {
+    name: 'our placeholder rewritten by someone: repaired',
+    desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]])],
+    kernel: [kernelRoute('10.1.0.0/24', [[2]])],
+    placeholders: [{ ifindex: 2, mac: '0a:0b:0c:0d:0e:0f' as Mac, state: 0x80, protocol: 186 }],
+    expectOps: ['neigh.replace h0 02:00:00:00:01:01'],
+  },
+  {
+    name: 'a dynamic (ARP-learnt, failed) 169.254.0.1 entry is overwritten',
+    desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]])],
+    kernel: [],
+    placeholders: [{ ifindex: 2, mac: undefined, state: 0x20, protocol: 0 }],
+    expectOps: ['neigh.replace h0 02:00:00:00:01:01', 'route.create 254:10.1.0.0/24 2'],
+  },
+  {
+    name: 'second peer on one interface: pending until the gateway pool exists',
+    desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]]), desired('10.2.0.0/24', [['h0', 'fe80::ff:fe00:102' as LinkLocal]])],
+    kernel: [],
+    expectOps: ['neigh.replace h0 02:00:00:00:01:01', 'route.create 254:10.1.0.0/24 2'],
+    expectVerdicts: { '254:10.1.0.0/24': 'installed:create', '254:10.2.0.0/24': 'pending:slot-taken' },
+  },
+  {
+    name: 'tables above 255 are kept apart',
+    desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]], 1000)],
+    kernel: [kernelRoute('10.1.0.0/24', [[2]])],
+    placeholders: [{ ifindex: 2, mac: PEER_MAC, state: 0x80, protocol: 186 }],
+    expectOps: ['route.create 1000:10.1.0.0/24 2', 'route.delete 254:10.1.0.0/24 2'],
+  },
+];
+
+describe('reconcile plan', () => {
+  it.each(scenarios)('$name', (s) => {
+    const { ops, verdicts } = run(s);
+    expect(ops).toEqual(s.expectOps);
+    if (s.expectVerdicts) expect(verdicts).toMatchObject(s.expectVerdicts);
+  });
+});

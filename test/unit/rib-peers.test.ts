@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { parseIpv4Prefix, type Ipv4Prefix } from '../../src/model/ipv4-prefix.js';
+import type { LinkLocal } from '../../src/model/link-local.js';
+import type { Mac } from '../../src/model/mac.js';
+import { PeerTable } from '../../src/peers/peer-table.js';
+import { Rib } from '../../src/rib/rib.js';
+
+const P = (s: string): Ipv4Prefix => {
+  const r = parseIpv4Prefix(s);
+  if (!r.ok) throw new Error(r.error);
+  return r.value;
+};
+const A = 'fe80::ff:fe00:101' as LinkLocal;
+const B = 'fe80::2' as LinkLocal;
+const route = (p: string, ll = A, dev = 'h0') => ({ table: 254, prefix: P(p), nexthops: [{ interface: dev, linkLocal: ll }] });
+
+describe('RIB', () => {
+  it('adds, replaces, withdraws and counts peers per interface', () => {
+    const rib = new Rib();
+    const changed: string[] = [];
+    rib.onChange = (k) => changed.push(k);
+    expect(rib.add('s#1', route('10.0.0.0/24'))).toBe('added');
+    expect(rib.add('s#1', route('10.0.0.0/24'))).toBe('unchanged');
+    expect(rib.add('s#1', route('10.0.0.0/24', B))).toBe('changed');
+    expect(rib.add('s#1', route('10.0.1.0/24', B))).toBe('added');
+    expect([...rib.peersOn('h0')]).toEqual([[B, 2]]);
+    expect(rib.withdraw(254, P('10.0.0.0/24'))).toBe('withdrawn');
+    expect(rib.withdraw(254, P('10.0.0.0/24'))).toBe('absent');
+    expect(changed).toEqual(['254:10.0.0.0/24', '254:10.0.0.0/24', '254:10.0.1.0/24', '254:10.0.0.0/24']);
+    expect([...rib.peersOn('h0')]).toEqual([[B, 1]]);
+  });
+
+  it('a replay withdraws what was not re-sent, and only that source\'s entries', () => {
+    const rib = new Rib();
+    rib.add('jsonl#1', route('10.0.0.0/24'));
+    rib.add('jsonl#1', route('10.0.1.0/24'));
+    rib.add('fpm#1', route('10.0.2.0/24'));
+    rib.beginReplay('jsonl');
+    rib.add('jsonl#2', route('10.0.1.0/24'));
+    expect(rib.endReplay('jsonl', (s) => s.startsWith('jsonl#'))).toBe(1);
+    expect([...rib.keys()].sort()).toEqual(['254:10.0.1.0/24', '254:10.0.2.0/24']);
+    expect(rib.endReplay('jsonl', () => true)).toBeUndefined();
+  });
+
+  it('withdraws a session\'s routes on request', () => {
+    const rib = new Rib();
+    rib.add('jsonl#1', route('10.0.0.0/24'));
+    rib.add('jsonl#2', route('10.0.1.0/24'));
+    expect(rib.withdrawSession('jsonl#1')).toBe(1);
+    expect([...rib.keys()]).toEqual(['254:10.0.1.0/24']);
+    expect([...rib.interfaces()]).toEqual(['h0']);
+  });
+});
+
+describe('peer evidence', () => {
+  const mac = (s: string) => s as Mac;
+  it('EUI-64 alone resolves; the wire overrides it; the newest wire evidence wins', () => {
+    const peers = new PeerTable();
+    expect(peers.resolve('h0', A)).toEqual({ resolved: true, mac: '02:00:00:00:01:01', evidence: 'eui64', contradictsEui64: false });
+    expect(peers.observe('h0', A, { mac: mac('02:00:00:00:01:01'), evidence: 'ndp', atMs: 1 })).toBe(true);
+    expect(peers.resolve('h0', A)).toMatchObject({ evidence: 'ndp', contradictsEui64: false });
+    peers.observe('h0', A, { mac: mac('52:54:00:00:00:01'), evidence: 'ra', atMs: 2 });
+    expect(peers.resolve('h0', A)).toMatchObject({ mac: '52:54:00:00:00:01', evidence: 'ra', contradictsEui64: true });
+    peers.observe('h0', A, { mac: mac('52:54:00:00:00:02'), evidence: 'ndp', atMs: 3 });
+    expect(peers.resolve('h0', A)).toMatchObject({ mac: '52:54:00:00:00:02', evidence: 'ndp' });
+  });
+
+  it('a non-EUI-64 peer without evidence is unresolved, per interface', () => {
+    const peers = new PeerTable();
+    expect(peers.resolve('h0', B)).toMatchObject({ resolved: false, reason: expect.stringContaining('not EUI-64') });
+    peers.observe('h1', B, { mac: mac('52:54:00:00:00:01'), evidence: 'ndp', atMs: 1 });
+    expect(peers.resolve('h0', B).resolved).toBe(false);
+    expect(peers.resolve('h1', B).resolved).toBe(true);
+    expect(peers.observe('h1', B, { mac: mac('52:54:00:00:00:01'), evidence: 'ndp', atMs: 2 })).toBe(false);
+  });
+});
