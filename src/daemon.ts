@@ -38,7 +38,7 @@ export class Daemon {
     this.now = deps.now ?? Date.now;
     this.kernel = deps.kernel ?? new NetlinkKernel(config.kernel.netlinkBatch, config.kernel.eventBufferBytes);
     this.manages = managesInterface(config);
-    this.reconciler = new Reconciler(this.kernel, this.rib, this.peers, config, log.child({ component: 'reconciler' }), this.manages);
+    this.reconciler = new Reconciler(this.kernel, this.rib, this.peers, config, log.child({ component: 'reconciler' }), this.manages, this.now);
     this.rib.onChange = (key) => this.reconciler.markDesiredChanged(key);
     this.reconciler.onNeighboursDumped = (ns) => {
       for (const n of ns) this.notePeerEvidence(n);
@@ -55,7 +55,7 @@ export class Daemon {
         if (r.protocol !== config.kernel.protocol) return;
         if (change === 'new') this.reconciler.state.putRoute(r);
         else this.reconciler.state.removeRoute(r);
-        this.reconciler.markDirty(kernelRouteKey(r));
+        this.reconciler.markDrift(kernelRouteKey(r));
       },
       overrun: () => {
         this.log.warn({ event: 'netlinkOverrun' }, 'netlink events lost (ENOBUFS); resyncing from a dump');
@@ -133,7 +133,7 @@ export class Daemon {
     if (isPlaceholder(n)) {
       if (change === 'new') this.reconciler.state.putPlaceholder(n);
       else this.reconciler.state.removePlaceholder(n.ifindex);
-      this.reconciler.markNeighboursDirty();
+      this.reconciler.markNeighbourDrift(n.ifindex);
       return;
     }
     if (change === 'new') this.notePeerEvidence(n);

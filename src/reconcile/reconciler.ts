@@ -9,6 +9,7 @@ import type { PeerTable } from '../peers/peer-table.js';
 import type { Rib } from '../rib/rib.js';
 import type { KernelOp, OpResult } from './kernel-ops.js';
 import { planNeighbours, planRoutes, type RouteVerdict } from './plan.js';
+import { RepairBackoff } from './repair-backoff.js';
 import { Resolver, type PendingCode } from './resolver.js';
 
 const EEXIST = 17;
@@ -35,6 +36,10 @@ export class Reconciler {
   private dirty = new Set<string>();
   private allDirty = false;
   private neighboursDirty = false;
+  /** keys (and neigh:<ifindex>) the kernel changed under us since the last pass */
+  private drifted = new Set<string>();
+  private readonly backoff: RepairBackoff;
+  repairs = 0;
   private needDump = true;
   private running = false;
   private timer: NodeJS.Timeout | undefined;
@@ -54,8 +59,10 @@ export class Reconciler {
     private readonly config: Config,
     private readonly log: Logger,
     matches: (name: string) => boolean,
+    now: () => number = Date.now,
   ) {
     this.matches = matches;
+    this.backoff = new RepairBackoff(now);
   }
 
   /** A RIB key changed: it is ours to delete from now on, even before the sweep. */
@@ -64,14 +71,20 @@ export class Reconciler {
     this.markDirty(key);
   }
 
-  /** The kernel changed at a key (an event): re-check it. */
-  markDirty(key: string): void {
+  /** The kernel changed at a key (an event): re-check it; a write that follows is a repair. */
+  markDrift(key: string): void {
+    this.drifted.add(key);
+    this.markDirty(key);
+  }
+
+  private markDirty(key: string): void {
     this.dirty.add(key);
     this.schedule();
   }
 
-  /** A placeholder neighbour changed: the neighbour plan runs in every pass. */
-  markNeighboursDirty(): void {
+  /** A placeholder neighbour changed on `ifindex`: the neighbour plan runs in every pass. */
+  markNeighbourDrift(ifindex: number): void {
+    this.drifted.add(`neigh:${ifindex}`);
     this.neighboursDirty = true;
     this.schedule();
   }
@@ -206,7 +219,7 @@ export class Reconciler {
       mayDelete: (k) => this.sweepAllowed || (this.knownKeys?.has(k) ?? true),
     });
     // Route deletes go first so that a neighbour delete never strands a route.
-    const ops: KernelOp[] = [...neigh.adds, ...routes.ops, ...neigh.deletes];
+    const ops = this.throttleRepairs([...neigh.adds, ...routes.ops, ...neigh.deletes]);
     let failed = 0;
     if (ops.length > 0) {
       const quiet = routes.ops.length > QUIET_BATCH;
@@ -230,6 +243,39 @@ export class Reconciler {
     if (ops.length > 0 || full) {
       this.log[ops.length > 0 ? 'info' : 'debug']({ event: 'reconcilePass', ...stats, pending: this.pending.size, desired: this.rib.size }, 'reconcile pass');
     }
+  }
+
+  /** Writes that undo someone else's change are repairs: logged, counted, backed off when fought over. */
+  private throttleRepairs(planned: KernelOp[]): KernelOp[] {
+    const drifted = this.drifted;
+    this.drifted = new Set();
+    if (drifted.size === 0) return planned;
+    const kept: KernelOp[] = [];
+    const repaired: string[] = [];
+    for (const op of planned) {
+      const key = op.kind.startsWith('neigh.') ? `neigh:${(op as { ifindex: number }).ifindex}` : (op as { key: string }).key;
+      if (!drifted.has(key)) {
+        kept.push(op);
+        continue;
+      }
+      const d = this.backoff.request(key);
+      if (d.allowed) {
+        kept.push(op);
+        repaired.push(key);
+        continue;
+      }
+      if (d.episodeStarted) {
+        this.log.warn({ event: 'repairBackoff', key, retryInMs: d.retryAtMs - Date.now() }, 'another writer keeps changing what we own; backing off');
+      }
+      const retry = setTimeout(() => (key.startsWith('neigh:') ? this.markNeighbourDrift(Number(key.slice(6))) : this.markDrift(key)), Math.max(0, d.retryAtMs - Date.now()));
+      retry.unref();
+    }
+    if (repaired.length > 0) {
+      this.repairs += repaired.length;
+      this.log.info({ event: 'driftRepaired', count: repaired.length, keys: repaired.slice(0, 10) }, 'repairing what someone else changed');
+    }
+    this.backoff.prune();
+    return kept;
   }
 
   private allKeys(): Iterable<string> {

@@ -115,9 +115,14 @@ export class Topology {
     if (opts.randomLinkLocal) peer.ip('link', 'set', 'p0', 'addrgenmode', 'random');
     peer.ip('link', 'set', 'p0', 'up');
     host.ip('link', 'set', 'h0', 'up');
-    // The way back, the same trick by hand: peer -> host address via the host's MAC.
-    peer.ip('neigh', 'replace', '169.254.0.1', 'lladdr', HOST_MAC, 'dev', 'p0', 'nud', 'permanent');
-    peer.ip('route', 'add', `${HOST_ADDR}/32`, 'via', '169.254.0.1', 'dev', 'p0', 'onlink');
+    this.restorePeerReturnPath();
+  }
+
+  /** The way back, the same trick by hand: peer -> host address via the host's MAC. Admin
+   * down of p0 deletes it, so tests that flap p0 call this again. */
+  restorePeerReturnPath(hostMac = HOST_MAC): void {
+    this.peer.ip('neigh', 'replace', '169.254.0.1', 'lladdr', hostMac, 'dev', 'p0', 'nud', 'permanent');
+    this.peer.ip('route', 'replace', `${HOST_ADDR}/32`, 'via', '169.254.0.1', 'dev', 'p0', 'onlink');
   }
 
   /** The peer's link-local on p0, once the kernel has made it. */

@@ -74,3 +74,26 @@ describe('peer evidence', () => {
     expect(peers.observe('h1', B, { mac: mac('52:54:00:00:00:01'), evidence: 'ndp', atMs: 2 })).toBe(false);
   });
 });
+
+import { RepairBackoff } from '../../src/reconcile/repair-backoff.js';
+
+describe('repair backoff', () => {
+  it('allows a burst, then doubles the delay, logs once per episode, and forgets after a quiet window', () => {
+    let t = 0;
+    const b = new RepairBackoff(() => t, 3, 10_000, 1_000, 4_000);
+    expect([1, 2, 3].map(() => b.request('k').allowed)).toEqual([true, true, true]);
+    expect(b.request('k')).toEqual({ allowed: false, episodeStarted: true, retryAtMs: 1_000 });
+    expect(b.request('k')).toMatchObject({ allowed: false, episodeStarted: false });
+    t = 1_000;
+    expect([1, 2, 3].map(() => b.request('k').allowed)).toEqual([true, true, true]);
+    expect(b.request('k')).toEqual({ allowed: false, episodeStarted: false, retryAtMs: 3_000 });
+    t = 3_000;
+    [1, 2, 3].forEach(() => b.request('k'));
+    expect(b.request('k').retryAtMs).toBe(7_000); // capped at 4 s
+    expect(b.request('other').allowed).toBe(true);
+    t = 30_000;
+    b.prune();
+    expect(b.size).toBe(0);
+    expect(b.request('k').allowed).toBe(true);
+  });
+});
