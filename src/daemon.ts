@@ -5,10 +5,11 @@ import { isLinkUp, isPlaceholder, kernelRouteKey } from './kernel/kernel-state.j
 import { NetlinkKernel, type KernelPort } from './kernel/kernel.js';
 import { AF_INET6, NUD_FAILED, NUD_INCOMPLETE, type KernelLink, type KernelNeighbour } from './kernel/rtnetlink-codec.js';
 import type { Logger } from './log.js';
-import { isLinkLocalBytes, linkLocalFromBytes } from './model/link-local.js';
-import { isUnicastMac, macFromBytes } from './model/mac.js';
+import { isLinkLocalBytes, linkLocalFromBytes, type LinkLocal } from './model/link-local.js';
+import { isUnicastMac, macFromBytes, type Mac } from './model/mac.js';
 import type { TableNames } from './model/route-table.js';
 import { PeerTable } from './peers/peer-table.js';
+import { RaListener, type RouterAdvertEvent } from './ra/ra-listener.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { Rib } from './rib/rib.js';
 import { JsonlSource } from './sources/jsonl-server.js';
@@ -28,6 +29,9 @@ export class Daemon {
   private readonly kernel: KernelPort;
   private readonly log: Logger;
   private jsonl: JsonlSource | undefined;
+  private ra: RaListener | undefined;
+  /** when the last router advertisement came from each peer (status, issue 6) */
+  readonly lastRaAt = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
   private readonly now: () => number;
   private readonly manages: (name: string) => boolean;
@@ -63,6 +67,13 @@ export class Daemon {
       },
       error: (err) => this.log.error({ event: 'netlinkError', err }, 'netlink event error'),
     });
+    if (config.ra.enabled) {
+      this.ra = new RaListener(
+        (ev) => this.onRouterAdvert(ev),
+        (err) => this.log.warn({ event: 'raError', err }, 'router advertisement listener error'),
+      );
+      this.ra.start();
+    }
     this.reconciler.requestResync();
     await this.reconciler.idle();
     const s = this.reconciler.state;
@@ -97,6 +108,7 @@ export class Daemon {
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
     this.jsonl?.stop();
+    this.ra?.stop();
     await this.reconciler.idle();
     this.reconciler.stop();
     this.kernel.close();
@@ -124,6 +136,7 @@ export class Daemon {
     if (this.manages(l.name) || (old && this.manages(old.name))) {
       this.log.info({ event: up ? 'linkUp' : 'linkDown', ifname: l.name, ifindex: l.ifindex }, up ? 'link up' : 'link down');
     }
+    if (up && this.manages(l.name) && this.ra && this.deps.config.ra.solicitOnLinkUp && l.mac) this.ra.solicit(l.ifindex, l.mac);
     // Admin down drops our routes and neighbour without RTM_DELROUTE; a MAC change
     // flushes neighbours; a new ifindex is a new interface: the dump tells what is left.
     this.reconciler.requestResync();
@@ -139,6 +152,15 @@ export class Daemon {
     if (change === 'new') this.notePeerEvidence(n);
   }
 
+  /** A router advertisement: `ra` evidence, and a re-check of that interface's neighbour. */
+  private onRouterAdvert(ev: RouterAdvertEvent): void {
+    const link = this.reconciler.state.links.get(ev.ifindex);
+    if (!link || !this.manages(link.name)) return;
+    this.lastRaAt.set(`${link.name}%${ev.source}`, this.now());
+    if (ev.sourceMac) this.noteEvidence(link.name, ev.source, ev.sourceMac, 'ra');
+    if (this.rib.peersOn(link.name).has(ev.source)) this.reconciler.markNeighbourDrift(link.ifindex);
+  }
+
   /** An IPv6 neighbour entry for a link-local with a MAC is `ndp` evidence for that peer. */
   private notePeerEvidence(n: KernelNeighbour): void {
     if (n.family !== AF_INET6 || !n.lladdr || !isLinkLocalBytes(n.dst)) return;
@@ -146,18 +168,21 @@ export class Daemon {
     const link = this.reconciler.state.links.get(n.ifindex);
     const mac = macFromBytes(n.lladdr);
     if (!link || !mac || !isUnicastMac(mac) || !this.manages(link.name)) return;
-    const ll = linkLocalFromBytes(n.dst);
-    const before = this.peers.resolve(link.name, ll);
-    if (this.peers.observe(link.name, ll, { mac, evidence: 'ndp', atMs: this.now() })) {
-      const after = this.peers.resolve(link.name, ll);
+    this.noteEvidence(link.name, linkLocalFromBytes(n.dst), mac, 'ndp');
+  }
+
+  private noteEvidence(ifname: string, ll: LinkLocal, mac: Mac, evidence: 'ndp' | 'ra'): void {
+    const before = this.peers.resolve(ifname, ll);
+    if (this.peers.observe(ifname, ll, { mac, evidence, atMs: this.now() })) {
+      const after = this.peers.resolve(ifname, ll);
       if (after.resolved) {
         const level = after.contradictsEui64 ? 'warn' : 'info';
         this.log[level](
-          { event: 'peerResolved', ifname: link.name, peer: ll, mac: after.mac, evidence: after.evidence, previous: before.resolved ? before.mac : null },
+          { event: 'peerResolved', ifname, peer: ll, mac: after.mac, evidence: after.evidence, previous: before.resolved ? before.mac : null },
           after.contradictsEui64 ? 'peer MAC differs from its EUI-64 link-local; using what the wire says' : 'peer MAC learnt',
         );
       }
-      if (this.rib.peersOn(link.name).has(ll)) this.reconciler.markAllDirty();
+      if (this.rib.peersOn(ifname).has(ll)) this.reconciler.markAllDirty();
     }
   }
 }

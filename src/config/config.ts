@@ -25,6 +25,7 @@ export interface Config {
       readonly maxLineBytes: number;
     };
   };
+  readonly ra: { readonly enabled: boolean; readonly solicitOnLinkUp: boolean };
   readonly graceful: { readonly staleTimeMs: number };
   readonly reconcile: { readonly resyncIntervalMs: number };
 }
@@ -109,6 +110,7 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
         maxLineBytes: f.sources.jsonl['max-line-bytes'],
       },
     },
+    ra: { enabled: f.ra.enabled, solicitOnLinkUp: f.ra['solicit-on-link-up'] },
     graceful: { staleTimeMs: Math.round(f.graceful['stale-time'] * 1000) },
     reconcile: { resyncIntervalMs: Math.round(f.reconcile['resync-interval'] * 1000) },
   });

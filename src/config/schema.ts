@@ -36,6 +36,14 @@ export const configFileSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  ra: z
+    .strictObject({
+      // listen for router advertisements (raw ICMPv6, needs CAP_NET_RAW): peer MAC evidence
+      enabled: z.boolean().default(true),
+      // send a router solicitation when a managed link comes up, to learn the peer fast
+      'solicit-on-link-up': z.boolean().default(true),
+    })
+    .prefault({}),
   graceful: z
     .strictObject({
       'stale-time': seconds(30),

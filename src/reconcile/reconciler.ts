@@ -15,6 +15,7 @@ import { Resolver, type PendingCode } from './resolver.js';
 const EEXIST = 17;
 /** Above this many route writes, our own route events would only flood the event socket. */
 const QUIET_BATCH = 5000;
+const PROBE_INTERVAL_MS = 3000;
 
 export interface PendingRoute {
   readonly code: PendingCode;
@@ -40,6 +41,9 @@ export class Reconciler {
   private drifted = new Set<string>();
   private readonly backoff: RepairBackoff;
   repairs = 0;
+  private readonly lastProbe = new Map<string, number>();
+  private probeTimer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
   private needDump = true;
   private running = false;
   private timer: NodeJS.Timeout | undefined;
@@ -62,6 +66,7 @@ export class Reconciler {
     now: () => number = Date.now,
   ) {
     this.matches = matches;
+    this.now = now;
     this.backoff = new RepairBackoff(now);
   }
 
@@ -122,6 +127,7 @@ export class Reconciler {
 
   stop(): void {
     this.stopped = true;
+    if (this.probeTimer) clearTimeout(this.probeTimer);
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -220,6 +226,7 @@ export class Reconciler {
     });
     // Route deletes go first so that a neighbour delete never strands a route.
     const ops = this.throttleRepairs([...neigh.adds, ...routes.ops, ...neigh.deletes]);
+    ops.push(...this.probesForUnresolvedPeers());
     let failed = 0;
     if (ops.length > 0) {
       const quiet = routes.ops.length > QUIET_BATCH;
@@ -243,6 +250,37 @@ export class Reconciler {
     if (ops.length > 0 || full) {
       this.log[ops.length > 0 ? 'info' : 'debug']({ event: 'reconcilePass', ...stats, pending: this.pending.size, desired: this.rib.size }, 'reconcile pass');
     }
+  }
+
+  /**
+   * A peer whose link-local carries no MAC and that nothing has told us about yet: ask the
+   * kernel to solicit it (NTF_USE on its IPv6 neighbour entry), every few seconds until the
+   * answer arrives as an RTM_NEWNEIGH.
+   */
+  private probesForUnresolvedPeers(): KernelOp[] {
+    const ops: KernelOp[] = [];
+    const now = this.now();
+    for (const ifname of this.rib.interfaces()) {
+      const link = this.state.linkByName(ifname);
+      if (!link || !isLinkUp(link.flags) || !this.matches(ifname)) continue;
+      for (const ll of this.rib.peersOn(ifname).keys()) {
+        if (this.peers.resolve(ifname, ll).resolved) continue;
+        const k = `${ifname}%${ll}`;
+        if (now - (this.lastProbe.get(k) ?? -Infinity) < PROBE_INTERVAL_MS) continue;
+        this.lastProbe.set(k, now);
+        ops.push({ kind: 'neigh.probe', ifindex: link.ifindex, ifname, linkLocal: ll });
+      }
+    }
+    if (ops.length > 0 && !this.probeTimer) {
+      this.probeTimer = setTimeout(() => {
+        this.probeTimer = undefined;
+        this.neighboursDirty = true;
+        this.schedule();
+      }, PROBE_INTERVAL_MS);
+      this.probeTimer.unref();
+    }
+    if (this.lastProbe.size > 10_000) this.lastProbe.clear();
+    return ops;
   }
 
   /** Writes that undo someone else's change are repairs: logged, counted, backed off when fought over. */

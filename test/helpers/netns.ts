@@ -1,7 +1,8 @@
 // Throwaway network namespaces for kernel tests: a "host" where rfc5549d runs and a
 // "peer" holding 10.99.1.1/32 on lo, joined by a veth pair h0 <-> p0. Never the root
 // namespace. Every namespace made here is deleted in destroy(), even when a test fails.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 
 let counter = 0;
 
@@ -168,3 +169,12 @@ export async function waitFor<T>(what: string, fn: () => T | undefined | null | 
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Runs radvd on the peer's p0 (RAs every 3-4 s, router lifetime 0, source MAC option). */
+export function startRadvd(topo: Topology, dir: string): void {
+  const conf = `${dir}/radvd.conf`;
+  writeFileSync(conf, 'interface p0 {\n  AdvSendAdvert on;\n  MinRtrAdvInterval 3;\n  MaxRtrAdvInterval 4;\n  AdvDefaultLifetime 0;\n  AdvSourceLLAddress on;\n};\n');
+  topo.peer.exec('sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']); // radvd refuses to run without it
+  const child = spawn('ip', ['netns', 'exec', topo.peer.name, 'radvd', '-n', '-C', conf, '-p', `${dir}/radvd.pid`, '-m', 'stderr'], { stdio: 'ignore', detached: false });
+  child.unref();
+}

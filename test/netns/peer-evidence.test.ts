@@ -1,0 +1,59 @@
+// Issue "events": peer MACs from what the wire says (a real radvd on the peer), not from
+// the link-local alone.
+import { afterEach, describe, expect, it } from 'vitest';
+import { DaemonProcess } from '../helpers/daemon.js';
+import { kernelSuiteEnabled, missingCommand, PEER_ADDR, PEER_MAC, startRadvd, Topology, waitFor } from '../helpers/netns.js';
+
+interface NeighJson { dst: string; lladdr?: string; state?: string[] }
+
+let enabled = kernelSuiteEnabled('peer evidence (netns, radvd)');
+if (enabled && missingCommand('radvd')) {
+  const msg = '\n=== peer evidence: radvd is not installed: RA TESTS NOT RUN (apt-get install radvd; .ci/run does) ===\n';
+  if (process.env.CI) throw new Error(msg);
+  console.warn(msg);
+  enabled = false;
+}
+
+describe.runIf(enabled)('peer MAC from router advertisements and neighbour discovery', () => {
+  let topo: Topology;
+  let daemon: DaemonProcess;
+  afterEach(async () => {
+    await daemon?.stop('SIGKILL');
+    daemon?.cleanup();
+    topo?.destroy();
+  });
+  const placeholder = () => topo.host.json<NeighJson>('neigh', 'show', '169.254.0.1', 'dev', 'h0')[0];
+  const ownRoutes = () => topo.host.json('route', 'show', 'table', 'all', 'proto', '186');
+
+  async function startWithRandomPeer(): Promise<string> {
+    topo = Topology.create({ randomLinkLocal: true });
+    const ll = topo.peerLinkLocal();
+    expect(ll).not.toMatch(/ff:fe/); // not EUI-64: the address says nothing about the MAC
+    daemon = new DaemonProcess(topo.host);
+    await daemon.start();
+    startRadvd(topo, daemon.dir);
+    const feed = await daemon.connect();
+    feed.send({ op: 'add', prefix: `${PEER_ADDR}/32`, nexthops: [{ via: ll, dev: 'h0' }] });
+    feed.close();
+    return ll;
+  }
+
+  it('a peer with a random link-local gets its real MAC installed, and a ping crosses', async () => {
+    const ll = await startWithRandomPeer();
+    await waitFor('route installed', () => ownRoutes().length === 1);
+    expect(placeholder()).toMatchObject({ lladdr: PEER_MAC });
+    expect(topo.host.ping(PEER_ADDR)).toBe(true);
+    // the RA listener heard radvd (not only the kernel's neighbour table)
+    await waitFor('RA evidence', () => daemon.logs().some((l) => l.event === 'peerResolved' && l.evidence === 'ra' && l.peer === ll), 10_000);
+  });
+
+  it('the placeholder follows a peer MAC change, and ping works again', async () => {
+    await startWithRandomPeer();
+    await waitFor('installed', () => placeholder()?.lladdr === PEER_MAC);
+    const newMac = '02:00:00:00:01:99';
+    topo.peer.ip('link', 'set', 'p0', 'address', newMac);
+    topo.restorePeerReturnPath(); // the peer's MAC change flushed its own neighbours
+    await waitFor('placeholder follows', () => placeholder()?.lladdr === newMac, 10_000);
+    expect(topo.host.ping(PEER_ADDR)).toBe(true);
+  });
+});
