@@ -8,7 +8,9 @@ import { stringify } from 'yaml';
 import type { Netns } from './netns.js';
 import { waitFor } from './netns.js';
 
-const CLI = resolve(import.meta.dirname, '../../dist/src/main.js');
+// The project root, whether this runs from test/helpers (vitest) or dist/test/helpers (bench).
+const ROOT = resolve(import.meta.dirname, /[/\\]dist[/\\]test[/\\]/.test(import.meta.dirname) ? '../../..' : '../..');
+const CLI = resolve(ROOT, 'dist/src/main.js');
 
 export type LogLine = Record<string, unknown> & { event?: string; msg?: string; level?: number };
 
