@@ -308,3 +308,49 @@ export function decodeLink(m: NetlinkMessage): KernelLink {
   if (master !== undefined) link.master = master;
   return link;
 }
+
+export const RTM_NEWNEXTHOP = 104;
+export const RTM_DELNEXTHOP = 105;
+export const NHA_ID = 1;
+export const NHA_GROUP = 2;
+export const NHA_BLACKHOLE = 4;
+export const NHA_OIF = 5;
+export const NHA_GATEWAY = 6;
+
+/** A kernel nexthop object (RTM_NEWNEXTHOP), as zebra streams them over FPM. */
+export interface NexthopObject {
+  readonly id: number;
+  readonly family: number;
+  readonly flags: number;
+  readonly oif?: number;
+  readonly gateway?: Buffer;
+  readonly group?: readonly { readonly id: number; readonly weight: number }[];
+  readonly blackhole: boolean;
+}
+
+export function decodeNexthopObject(m: NetlinkMessage): NexthopObject {
+  const { buf, start, end } = m;
+  if (end - start < 8) throw new RangeError('nhmsg too short');
+  let id = 0;
+  let oif: number | undefined;
+  let gateway: Buffer | undefined;
+  let group: { id: number; weight: number }[] | undefined;
+  let blackhole = false;
+  forEachAttr(buf, start + 8, end, (t, s, e) => {
+    if (t === NHA_ID && e - s === 4) id = buf.readUInt32LE(s);
+    else if (t === NHA_OIF && e - s === 4) oif = buf.readUInt32LE(s);
+    else if (t === NHA_GATEWAY && (e - s === 4 || e - s === 16)) gateway = Buffer.from(buf.subarray(s, e));
+    else if (t === NHA_BLACKHOLE) blackhole = true;
+    else if (t === NHA_GROUP) {
+      if ((e - s) % 8 !== 0) throw new RangeError(`NHA_GROUP length ${e - s} is not a multiple of 8`);
+      group = [];
+      for (let o = s; o < e; o += 8) group.push({ id: buf.readUInt32LE(o), weight: buf.readUInt8(o + 4) + 1 });
+    }
+  });
+  if (id === 0) throw new RangeError('nexthop object without NHA_ID');
+  const nh: { -readonly [K in keyof NexthopObject]: NexthopObject[K] } = { id, family: buf.readUInt8(start), flags: buf.readUInt32LE(start + 4), blackhole };
+  if (oif !== undefined) nh.oif = oif;
+  if (gateway !== undefined) nh.gateway = gateway;
+  if (group !== undefined) nh.group = group;
+  return nh;
+}

@@ -59,6 +59,18 @@ export class PeerTable {
     return { resolved: false, reason: `peer ${ll} on ${ifname}: link-local is not EUI-64 and no router advertisement or neighbour entry has given its MAC yet` };
   }
 
+  /** Peers the wire told us about on an interface, routers (RA) first. */
+  learntOn(ifname: string): LinkLocal[] {
+    const ra: LinkLocal[] = [];
+    const ndp: LinkLocal[] = [];
+    for (const p of this.peers.values()) {
+      if (p.interface !== ifname) continue;
+      if (p.ra) ra.push(p.linkLocal);
+      else if (p.ndp) ndp.push(p.linkLocal);
+    }
+    return ra.length > 0 ? ra : ndp;
+  }
+
   forget(ifname: string): void {
     for (const [k, p] of this.peers) if (p.interface === ifname) this.peers.delete(k);
   }

@@ -201,6 +201,7 @@ export class Reconciler {
         return l && { ifindex: l.ifindex, name: l.name, up: isLinkUp(l.flags), managed: this.matches(name) };
       },
       peersOn: (ifname) => this.rib.peersOn(ifname).keys(),
+      learntPeersOn: (ifname) => (this.rib.wantsLearntPeer(ifname) ? this.peers.learntOn(ifname) : []),
       resolvePeer: (ifname, ll) => this.peers.resolve(ifname, ll),
       placeholder: (ifindex) => {
         const n = state.placeholders.get(ifindex);

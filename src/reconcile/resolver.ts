@@ -40,6 +40,8 @@ export interface PlaceholderView {
 export interface ResolverInputs {
   link(name: string): LinkView | undefined;
   peersOn(ifname: string): Iterable<LinkLocal>;
+  /** peers learnt on the interface from the wire, for next hops that name no peer */
+  learntPeersOn(ifname: string): Iterable<LinkLocal>;
   resolvePeer(ifname: string, ll: LinkLocal): PeerResolution;
   placeholder(ifindex: number): PlaceholderView | undefined;
 }
@@ -61,11 +63,13 @@ export class Resolver {
   }
 
   leg(nh: PeerNexthop): SlotResult {
-    const k = `${nh.interface}%${nh.linkLocal}`;
+    const k = `${nh.interface}%${nh.linkLocal ?? '*'}`;
     const cached = this.slots.get(k);
     if (cached) return cached;
     let result = this.interfaceSlot(nh.interface);
-    if (result.ok && result.slot.linkLocal !== nh.linkLocal) {
+    if (nh.linkLocal === undefined) {
+      // "169.254.0.1 onlink": whichever peer holds the interface's placeholder
+    } else if (result.ok && result.slot.linkLocal !== nh.linkLocal) {
       const own = this.inputs.resolvePeer(nh.interface, nh.linkLocal);
       result = {
         ok: false,
@@ -89,7 +93,8 @@ export class Resolver {
     if (!link) return { ok: false, code: 'no-interface', reason: `interface ${ifname} does not exist` };
     if (!link.managed) return { ok: false, code: 'unmanaged', reason: `interface ${ifname} is not in the configured interfaces` };
     if (!link.up) return { ok: false, code: 'link-down', reason: `link ${ifname} is down` };
-    const candidates = [...this.inputs.peersOn(ifname)].sort();
+    let candidates = [...this.inputs.peersOn(ifname)].sort();
+    if (candidates.length === 0) candidates = [...this.inputs.learntPeersOn(ifname)].sort();
     let firstReason: string | undefined;
     for (const ll of candidates) {
       const r = this.inputs.resolvePeer(ifname, ll);
@@ -106,7 +111,7 @@ export class Resolver {
       }
       firstReason ??= r.reason;
     }
-    return { ok: false, code: 'peer-unresolved', reason: firstReason ?? `no peer on ${ifname}` };
+    return { ok: false, code: 'peer-unresolved', reason: firstReason ?? `no peer learnt on ${ifname} yet (no router advertisement or neighbour entry)` };
   }
 
   /** Every interface slot decided in this pass. */

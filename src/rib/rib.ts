@@ -16,6 +16,8 @@ export type RibChange = 'added' | 'changed' | 'unchanged' | 'withdrawn' | 'absen
 export class Rib {
   private readonly entries = new Map<string, RibEntry>();
   private readonly peerRefs = new Map<string, Map<LinkLocal, number>>();
+  /** next hops that name only an interface (the learnt peer there), per interface */
+  private readonly anyPeerRefs = new Map<string, number>();
   private epoch = 0;
   private readonly replays = new Map<string, number>();
   /** called with the key of every entry that changed */
@@ -45,8 +47,18 @@ export class Rib {
     return this.peerRefs.get(ifname) ?? new Map();
   }
 
+  /** whether some route names only the interface, leaving the peer to what we learnt there */
+  wantsLearntPeer(ifname: string): boolean {
+    return (this.anyPeerRefs.get(ifname) ?? 0) > 0;
+  }
+
   interfaces(): IterableIterator<string> {
-    return this.peerRefs.keys();
+    const named = this.peerRefs;
+    const any = this.anyPeerRefs;
+    return (function* () {
+      yield* named.keys();
+      for (const k of any.keys()) if (!named.has(k)) yield k;
+    })();
   }
 
   add(session: string, route: DesiredRoute): RibChange {
@@ -115,6 +127,10 @@ export class Rib {
 
   private ref(route: DesiredRoute): void {
     for (const nh of route.nexthops) {
+      if (nh.linkLocal === undefined) {
+        this.anyPeerRefs.set(nh.interface, (this.anyPeerRefs.get(nh.interface) ?? 0) + 1);
+        continue;
+      }
       let m = this.peerRefs.get(nh.interface);
       if (!m) this.peerRefs.set(nh.interface, (m = new Map()));
       m.set(nh.linkLocal, (m.get(nh.linkLocal) ?? 0) + 1);
@@ -123,6 +139,12 @@ export class Rib {
 
   private unref(route: DesiredRoute): void {
     for (const nh of route.nexthops) {
+      if (nh.linkLocal === undefined) {
+        const n = (this.anyPeerRefs.get(nh.interface) ?? 0) - 1;
+        if (n > 0) this.anyPeerRefs.set(nh.interface, n);
+        else this.anyPeerRefs.delete(nh.interface);
+        continue;
+      }
       const m = this.peerRefs.get(nh.interface);
       if (!m) continue;
       const n = (m.get(nh.linkLocal) ?? 0) - 1;

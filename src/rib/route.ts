@@ -1,10 +1,14 @@
 import type { Ipv4Prefix } from '../model/ipv4-prefix.js';
 import type { LinkLocal } from '../model/link-local.js';
 
-/** A BGP next hop: the peer's link-local on one of our interfaces. */
+/**
+ * A BGP next hop: the peer's link-local on one of our interfaces. `linkLocal` is undefined
+ * when the source only said "169.254.0.1 onlink dev X" (FRR <= 10.5's FPM): the peer is then
+ * whoever the daemon has learnt on that interface (router advertisements, neighbour table).
+ */
 export interface PeerNexthop {
   readonly interface: string;
-  readonly linkLocal: LinkLocal;
+  readonly linkLocal: LinkLocal | undefined;
 }
 
 export interface DesiredRoute {
@@ -27,4 +31,10 @@ export function routeKey(table: number, prefixKey: string): string {
 export function sameNexthops(a: readonly PeerNexthop[], b: readonly PeerNexthop[]): boolean {
   if (a.length !== b.length) return false;
   return a.every((n, i) => n.interface === b[i]!.interface && n.linkLocal === b[i]!.linkLocal);
+}
+
+/** A canonical order, so that the same next hops always compare equal. */
+export function sortNexthops(nhs: PeerNexthop[]): PeerNexthop[] {
+  const k = (n: PeerNexthop): string => `${n.interface}%${n.linkLocal ?? ''}`;
+  return nhs.sort((a, b) => (k(a) < k(b) ? -1 : k(a) > k(b) ? 1 : 0));
 }

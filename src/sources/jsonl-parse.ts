@@ -4,7 +4,7 @@ import { parseInterfaceName } from '../model/interface-name.js';
 import { parseIpv4Prefix } from '../model/ipv4-prefix.js';
 import { parseLinkLocal } from '../model/link-local.js';
 import { resolveTable, type TableNames } from '../model/route-table.js';
-import type { PeerNexthop, RouteUpdate } from '../rib/route.js';
+import { sortNexthops, type PeerNexthop, type RouteUpdate } from '../rib/route.js';
 
 export type LineResult = { ok: true; update: RouteUpdate } | { ok: false; error: string };
 
@@ -76,6 +76,5 @@ export function parseJsonLine(line: string, ctx: JsonlContext): LineResult {
     }
     nexthops.push({ interface: dev.value, linkLocal: via.value });
   }
-  nexthops.sort((a, b) => (a.interface < b.interface ? -1 : a.interface > b.interface ? 1 : a.linkLocal < b.linkLocal ? -1 : a.linkLocal > b.linkLocal ? 1 : 0));
-  return { ok: true, update: { op: 'add', route: { table, prefix: prefix.value, nexthops } } };
+  return { ok: true, update: { op: 'add', route: { table, prefix: prefix.value, nexthops: sortNexthops(nexthops) } } };
 }

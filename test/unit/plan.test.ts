@@ -15,7 +15,7 @@ const EUI_PEER = 'fe80::ff:fe00:101' as LinkLocal; // MAC 02:00:00:00:01:01
 const RANDOM_PEER = 'fe80::5c3a:91d2:1e2b:7d01' as LinkLocal;
 const PEER_MAC = '02:00:00:00:01:01' as Mac;
 
-function desired(prefix: string, nexthops: [string, LinkLocal][], table = 254): DesiredRoute {
+function desired(prefix: string, nexthops: [string, LinkLocal | undefined][], table = 254): DesiredRoute {
   const p = parseIpv4Prefix(prefix);
   if (!p.ok) throw new Error(p.error);
   return { table, prefix: p.value, nexthops: nexthops.map(([i, l]) => ({ interface: i, linkLocal: l })) };
@@ -59,11 +59,13 @@ function run(s: Scenario) {
     observed.set(k, [...(observed.get(k) ?? []), r]);
   }
   const peerRefs = new Map<string, Set<LinkLocal>>();
-  for (const d of s.desired) for (const n of d.nexthops) peerRefs.set(n.interface, (peerRefs.get(n.interface) ?? new Set()).add(n.linkLocal));
+  for (const d of s.desired) for (const n of d.nexthops) if (n.linkLocal) peerRefs.set(n.interface, (peerRefs.get(n.interface) ?? new Set()).add(n.linkLocal));
+  for (const d of s.desired) for (const n of d.nexthops) if (!n.linkLocal && !peerRefs.has(n.interface)) peerRefs.set(n.interface, new Set());
   const placeholders = new Map((s.placeholders ?? []).map((p) => [p.ifindex, p]));
   const resolver = new Resolver({
     link: (name) => links.find((l) => l.name === name),
     peersOn: (ifname) => peerRefs.get(ifname) ?? [],
+    learntPeersOn: (ifname) => peers.learntOn(ifname),
     resolvePeer: (ifname, ll) => peers.resolve(ifname, ll),
     placeholder: (ifindex) => {
       const p = placeholders.get(ifindex);
@@ -220,6 +222,24 @@ const scenarios: Scenario[] = [
     kernel: [],
     expectOps: ['neigh.replace h0 02:00:00:00:01:01', 'route.create 254:10.1.0.0/24 2'],
     expectVerdicts: { '254:10.1.0.0/24': 'installed:create', '254:10.2.0.0/24': 'pending:slot-taken' },
+  },
+  {
+    name: 'FPM "169.254.0.1 onlink" next hop: the peer learnt by RA on that interface',
+    desired: [desired('10.1.0.0/24', [['h0', undefined]])],
+    kernel: [],
+    peers: (() => {
+      const p = new PeerTable();
+      p.observe('h0', RANDOM_PEER, { mac: '52:54:00:12:34:56' as Mac, evidence: 'ra', atMs: 1 });
+      return p;
+    })(),
+    expectOps: ['neigh.replace h0 52:54:00:12:34:56', 'route.create 254:10.1.0.0/24 2'],
+  },
+  {
+    name: 'FPM "169.254.0.1 onlink" next hop with nothing learnt yet: pending',
+    desired: [desired('10.1.0.0/24', [['h0', undefined]])],
+    kernel: [],
+    expectOps: [],
+    expectVerdicts: { '254:10.1.0.0/24': 'pending:peer-unresolved' },
   },
   {
     name: 'tables above 255 are kept apart',

@@ -1,0 +1,77 @@
+// zebra's FPM netlink messages, pure: every encoding zebra uses for an IPv4 route with an
+// IPv6 next hop (FRR <= 10.5 RTA_GATEWAY 169.254.0.1 + ONLINK; FRR >= 10.6 RTA_VIA;
+// RTA_MULTIPATH; nexthop objects + RTA_NH_ID), reduced to what the daemon needs.
+import { splitMessages, type NetlinkMessage } from '../../kernel/netlink-codec.js';
+import {
+  AF_INET, AF_INET6, decodeNexthopObject, decodeRoute, RTM_DELNEXTHOP, RTM_DELROUTE, RTM_NEWNEXTHOP, RTM_NEWROUTE,
+  RTN_UNICAST, type RouteLeg,
+} from '../../kernel/rtnetlink-codec.js';
+import { makePrefix, type Ipv4Prefix } from '../../model/ipv4-prefix.js';
+import { isLinkLocalBytes, linkLocalFromBytes, type LinkLocal } from '../../model/link-local.js';
+import { PLACEHOLDER_GATEWAY } from '../../reconcile/kernel-ops.js';
+
+/** A next hop as zebra gives it: an interface, and the peer's link-local when zebra says it. */
+export interface FpmLeg {
+  readonly ifindex: number;
+  /** undefined: zebra said "169.254.0.1 onlink" and the peer is whoever we learnt on that link */
+  readonly linkLocal: LinkLocal | undefined;
+}
+
+export type FpmItem =
+  | { readonly kind: 'route-add'; readonly table: number; readonly prefix: Ipv4Prefix; readonly protocol: number; readonly legs: readonly FpmLeg[]; readonly nhId: number | undefined }
+  | { readonly kind: 'route-del'; readonly table: number; readonly prefix: Ipv4Prefix }
+  | { readonly kind: 'nexthop-add'; readonly id: number; readonly legs: readonly FpmLeg[] | undefined; readonly group: readonly number[] | undefined }
+  | { readonly kind: 'nexthop-del'; readonly id: number }
+  | { readonly kind: 'ignored'; readonly reason: IgnoreReason }
+  | { readonly kind: 'malformed'; readonly error: string; readonly bytes: string };
+
+export type IgnoreReason = 'ipv6-route' | 'not-unicast' | 'no-ipv6-nexthop' | 'message-type' | 'nexthop-family';
+
+function legFromRoute(l: RouteLeg): FpmLeg | undefined {
+  if (l.via6 && isLinkLocalBytes(l.via6)) return { ifindex: l.ifindex, linkLocal: linkLocalFromBytes(l.via6) };
+  if (l.gateway === PLACEHOLDER_GATEWAY && l.ifindex > 0) return { ifindex: l.ifindex, linkLocal: undefined };
+  return undefined;
+}
+
+export function decodeFpmMessage(m: NetlinkMessage): FpmItem {
+  try {
+    switch (m.type) {
+      case RTM_NEWROUTE:
+      case RTM_DELROUTE: {
+        const r = decodeRoute(m);
+        if (!r) return { kind: 'ignored', reason: 'ipv6-route' };
+        const prefix = makePrefix(r.dst, r.dstLen);
+        if (m.type === RTM_DELROUTE) return { kind: 'route-del', table: r.table, prefix };
+        if (r.type !== RTN_UNICAST) return { kind: 'ignored', reason: 'not-unicast' };
+        if (r.nhId !== undefined) return { kind: 'route-add', table: r.table, prefix, protocol: r.protocol, legs: [], nhId: r.nhId };
+        const legs = r.legs.map(legFromRoute);
+        if (legs.length === 0 || legs.some((l) => l === undefined)) return { kind: 'ignored', reason: 'no-ipv6-nexthop' };
+        return { kind: 'route-add', table: r.table, prefix, protocol: r.protocol, legs: legs as FpmLeg[], nhId: undefined };
+      }
+      case RTM_NEWNEXTHOP: {
+        const nh = decodeNexthopObject(m);
+        if (nh.group) return { kind: 'nexthop-add', id: nh.id, legs: undefined, group: nh.group.map((g) => g.id) };
+        // AF_INET6 with a link-local gateway, or AF_INET 169.254.0.1 onlink; an interface-only
+        // nexthop (connected IPv6 routes) or a blackhole carries no peer: kept as unusable.
+        let leg: FpmLeg | undefined;
+        if (nh.family === AF_INET6 && nh.gateway && isLinkLocalBytes(nh.gateway) && nh.oif) leg = { ifindex: nh.oif, linkLocal: linkLocalFromBytes(nh.gateway) };
+        else if (nh.family === AF_INET && nh.gateway?.readUInt32BE(0) === PLACEHOLDER_GATEWAY && nh.oif) leg = { ifindex: nh.oif, linkLocal: undefined };
+        return { kind: 'nexthop-add', id: nh.id, legs: leg ? [leg] : undefined, group: undefined };
+      }
+      case RTM_DELNEXTHOP:
+        return { kind: 'nexthop-del', id: decodeNexthopObject(m).id };
+      default:
+        return { kind: 'ignored', reason: 'message-type' };
+    }
+  } catch (err) {
+    return { kind: 'malformed', error: (err as Error).message, bytes: m.buf.toString('hex', m.start - 16, m.end) };
+  }
+}
+
+/** Decodes one frame's netlink messages; a malformed message is reported and skipped. */
+export function decodeFpmFrame(payload: Buffer): FpmItem[] {
+  const { messages, error } = splitMessages(payload);
+  const items = messages.map(decodeFpmMessage);
+  if (error) items.push({ kind: 'malformed', error, bytes: payload.toString('hex') });
+  return items;
+}
