@@ -12,6 +12,7 @@ import { PeerTable } from './peers/peer-table.js';
 import { RaListener, type RouterAdvertEvent } from './ra/ra-listener.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { Rib } from './rib/rib.js';
+import { FpmSource } from './sources/fpm/fpm-server.js';
 import { JsonlSource } from './sources/jsonl-server.js';
 
 export interface DaemonDeps {
@@ -29,6 +30,9 @@ export class Daemon {
   private readonly kernel: KernelPort;
   private readonly log: Logger;
   private jsonl: JsonlSource | undefined;
+  fpm: FpmSource | undefined;
+  /** enabled sources that have not finished their first replay */
+  private readonly unsynced = new Set<string>();
   private ra: RaListener | undefined;
   /** when the last router advertisement came from each peer (status, issue 6) */
   readonly lastRaAt = new Map<string, number>();
@@ -79,6 +83,27 @@ export class Daemon {
     const s = this.reconciler.state;
     this.log.info({ event: 'kernelDumped', links: s.links.size, ownedRoutes: s.ownedRoutes.size, placeholders: s.placeholders.size }, 'kernel state dumped');
 
+    if (config.sources.jsonl.enabled) this.unsynced.add('jsonl');
+    if (config.sources.fpm.enabled) this.unsynced.add('fpm');
+    if (config.sources.fpm.enabled) {
+      const f = config.sources.fpm;
+      this.fpm = new FpmSource(
+        {
+          host: f.host,
+          port: f.port,
+          protocols: new Set(f.protocols),
+          mainTable: config.kernel.table,
+          settleTimeMs: f.settleTimeMs,
+          staleTimeMs: config.graceful.staleTimeMs,
+          allowReplace: f.allowReplace,
+          ifname: (ifindex) => this.reconciler.state.links.get(ifindex)?.name,
+        },
+        this.rib,
+        this.log.child({ component: 'fpm' }),
+      );
+      this.fpm.onSynced = () => this.sourceSynced('fpm');
+      await this.fpm.start();
+    }
     if (config.sources.jsonl.enabled) {
       this.jsonl = new JsonlSource(
         {
@@ -90,13 +115,15 @@ export class Daemon {
         this.rib,
         this.log.child({ component: 'jsonl' }),
       );
-      this.jsonl.onSynced = () => this.sourcesSynced('jsonl sync-end');
+      this.jsonl.onSynced = () => this.sourceSynced('jsonl');
       await this.jsonl.start();
+    }
+    if (this.unsynced.size === 0) {
+      this.sourcesSynced('no sources enabled');
+    } else {
       const stale = setTimeout(() => this.sourcesSynced('graceful.stale-time elapsed'), config.graceful.staleTimeMs);
       stale.unref();
       this.timers.push(stale);
-    } else {
-      this.sourcesSynced('no sources enabled');
     }
     const resync = setInterval(() => this.reconciler.requestResync(), config.reconcile.resyncIntervalMs);
     resync.unref();
@@ -108,10 +135,16 @@ export class Daemon {
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
     this.jsonl?.stop();
+    this.fpm?.stop();
     this.ra?.stop();
     await this.reconciler.idle();
     this.reconciler.stop();
     this.kernel.close();
+  }
+
+  private sourceSynced(source: string): void {
+    if (!this.unsynced.delete(source)) return;
+    if (this.unsynced.size === 0) this.sourcesSynced(`every source replayed (last: ${source})`);
   }
 
   private sourcesSynced(why: string): void {

@@ -24,11 +24,25 @@ export interface Config {
       readonly withdrawOnDisconnect: boolean;
       readonly maxLineBytes: number;
     };
+    readonly fpm: {
+      readonly enabled: boolean;
+      readonly host: string;
+      readonly port: number;
+      readonly protocols: readonly number[];
+      readonly settleTimeMs: number;
+      readonly allowReplace: boolean;
+    };
   };
   readonly ra: { readonly enabled: boolean; readonly solicitOnLinkUp: boolean };
   readonly graceful: { readonly staleTimeMs: number };
   readonly reconcile: { readonly resyncIntervalMs: number };
 }
+
+/** rtm_protocol numbers as zebra writes them (FRR's rt_netlink.h; iproute2's rt_protos). */
+const ZEBRA_PROTOCOLS: Record<string, number> = {
+  kernel: 2, boot: 3, zebra: 11, bird: 12, babel: 42, bgp: 186, isis: 187, ospf: 188, rip: 189, ripng: 190,
+  eigrp: 192, ldp: 193, sharp: 194, pbr: 195, static: 196, openfabric: 197,
+};
 
 export interface ConfigProblem {
   readonly path: string;
@@ -91,6 +105,16 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
     const check = parseInterfaceName(name.replace(/[*?]/g, 'x'));
     if (!check.ok) problems.push({ path: `interfaces.${i}`, value: name, message: 'not an interface name or glob' });
   });
+  const fpm = f.sources.fpm;
+  const listen = /^\[?(.*?)\]?:(\d+)$/.exec(fpm.listen)!;
+  const port = Number(listen[2]);
+  if (port < 1 || port > 65_535) problems.push({ path: 'sources.fpm.listen', value: fpm.listen, message: 'port must be 1 to 65535' });
+  const protocols: number[] = [];
+  fpm.protocols.forEach((p, i) => {
+    const n = typeof p === 'number' ? p : /^\d+$/.test(p) ? Number(p) : ZEBRA_PROTOCOLS[p];
+    if (n === undefined || n > 255) problems.push({ path: `sources.fpm.protocols.${i}`, value: p, message: `not a route protocol (${Object.keys(ZEBRA_PROTOCOLS).join(', ')} or 0-255)` });
+    else protocols.push(n);
+  });
   if (problems.length > 0) throw new ConfigError(source, problems);
   return deepFreeze({
     logLevel: f.log.level,
@@ -108,6 +132,14 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
         socket: f.sources.jsonl.socket,
         withdrawOnDisconnect: f.sources.jsonl['withdraw-on-disconnect'],
         maxLineBytes: f.sources.jsonl['max-line-bytes'],
+      },
+      fpm: {
+        enabled: fpm.enabled,
+        host: listen[1]!,
+        port,
+        protocols,
+        settleTimeMs: Math.round(fpm['settle-time'] * 1000),
+        allowReplace: fpm['allow-replace'],
       },
     },
     ra: { enabled: f.ra.enabled, solicitOnLinkUp: f.ra['solicit-on-link-up'] },

@@ -34,6 +34,18 @@ export const configFileSchema = z.strictObject({
           'max-line-bytes': z.number().int().min(256).max(16 << 20).default(65_536),
         })
         .prefault({}),
+      fpm: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          // host:port; zebra connects here. Loopback unless you mean it.
+          listen: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:2620').default('127.0.0.1:2620'),
+          // zebra route protocols to take (names from rt_protos or numbers)
+          protocols: z.array(z.union([z.string(), z.number().int().min(0).max(255)])).min(1).default(['bgp']),
+          'settle-time': seconds(3),
+          // a second zebra connection replaces the first instead of being refused
+          'allow-replace': z.boolean().default(false),
+        })
+        .prefault({}),
     })
     .prefault({}),
   ra: z

@@ -106,9 +106,13 @@ export class Rib {
   }
 
   withdrawSession(session: string): number {
+    return this.withdrawSessions((s) => s === session);
+  }
+
+  withdrawSessions(matches: (session: string) => boolean): number {
     let n = 0;
     for (const [key, e] of this.entries) {
-      if (e.session === session) {
+      if (matches(e.session)) {
         this.remove(key);
         n++;
       }

@@ -35,7 +35,11 @@ export class DaemonProcess {
       log: { level: 'debug' },
       graceful: { 'stale-time': 3 },
       ...this.config,
-      sources: { jsonl: { socket: this.socket, ...((this.config.sources as { jsonl?: object } | undefined)?.jsonl ?? {}) } },
+      sources: {
+        jsonl: { socket: this.socket, ...((this.config.sources as { jsonl?: object } | undefined)?.jsonl ?? {}) },
+        // zebra is only there in the FRR suite; elsewhere FPM would hold the sweep for stale-time
+        fpm: { enabled: false, ...((this.config.sources as { fpm?: object } | undefined)?.fpm ?? {}) },
+      },
     };
     const file = join(this.dir, 'rfc5549d.yaml');
     writeFileSync(file, stringify(cfg));

@@ -1,0 +1,159 @@
+// The FPM server: zebra connects to us (`fpm address A port P`). Each connection is a new
+// generation that replays zebra's whole FIB with no end marker, so the replay ends after
+// `settle-time` of quiet; then entries the new generation did not refresh are withdrawn.
+// A closed connection (zebra died; it sends no deletes) keeps its routes for
+// graceful.stale-time, then withdraws them unless zebra came back.
+import { createServer, type Server, type Socket } from 'node:net';
+import { Rfc5549Error } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { Rib } from '../../rib/rib.js';
+import { decodeFpmFrame } from './fpm-decode.js';
+import { FpmFrameError, FpmFrameReader } from './fpm-framing.js';
+import { FpmSession, type FpmCounters } from './fpm-session.js';
+
+export const FPM_SOURCE = 'fpm';
+const isFpmSession = (s: string): boolean => s.startsWith(`${FPM_SOURCE}#`);
+
+export interface FpmSourceOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly protocols: ReadonlySet<number>;
+  readonly mainTable: number;
+  readonly settleTimeMs: number;
+  readonly staleTimeMs: number;
+  readonly allowReplace: boolean;
+  ifname(ifindex: number): string | undefined;
+}
+
+export interface FpmStatus {
+  connected: boolean;
+  generation: number;
+  replaying: boolean;
+  refused: number;
+  badFrames: number;
+  pendingNexthopRoutes: number;
+  counters: FpmCounters | undefined;
+}
+
+export class FpmSource {
+  private server: Server | undefined;
+  private active: { sock: Socket; session: FpmSession } | undefined;
+  private generation = 0;
+  private settleTimer: NodeJS.Timeout | undefined;
+  private staleTimer: NodeJS.Timeout | undefined;
+  private replaying = false;
+  private refused = 0;
+  private badFrames = 0;
+  /** called when a replay ends (the first one ends the source's initial sync) */
+  onSynced: () => void = () => {};
+
+  constructor(private readonly opts: FpmSourceOptions, private readonly rib: Rib, private readonly log: Logger) {}
+
+  status(): FpmStatus {
+    return {
+      connected: this.active !== undefined,
+      generation: this.generation,
+      replaying: this.replaying,
+      refused: this.refused,
+      badFrames: this.badFrames,
+      pendingNexthopRoutes: this.active?.session.pendingNexthopRoutes ?? 0,
+      counters: this.active?.session.counters,
+    };
+  }
+
+  async start(): Promise<void> {
+    const server = createServer((sock) => this.accept(sock));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err) => reject(new Rfc5549Error('SOURCE_IO', `sources.fpm.listen: ${this.opts.host}:${this.opts.port}: ${err.message}`, { cause: err })));
+      server.listen(this.opts.port, this.opts.host, () => resolve());
+    });
+    server.on('error', (err) => this.log.error({ event: 'sourceError', err }, 'FPM listener error'));
+    this.server = server;
+    this.log.info({ event: 'sourceListening', listen: `${this.opts.host}:${this.opts.port}` }, 'FPM source listening');
+  }
+
+  stop(): void {
+    for (const t of [this.settleTimer, this.staleTimer]) if (t) clearTimeout(t);
+    this.active?.sock.destroy();
+    this.server?.close();
+    this.server = undefined;
+  }
+
+  private accept(sock: Socket): void {
+    const peer = `${sock.remoteAddress}:${sock.remotePort}`;
+    if (this.active && !this.opts.allowReplace) {
+      this.refused++;
+      this.log.warn({ event: 'fpmConnectionRefused', peer }, 'a second FPM connection was refused: one zebra at a time (sources.fpm.allow-replace)');
+      sock.destroy();
+      return;
+    }
+    if (this.active) {
+      this.log.warn({ event: 'fpmConnectionReplaced', peer }, 'a new FPM connection replaces the current one');
+      this.active.sock.destroy();
+    }
+    const id = `${FPM_SOURCE}#${++this.generation}`;
+    const session = new FpmSession(id, { protocols: this.opts.protocols, mainTable: this.opts.mainTable, ifname: this.opts.ifname }, {
+      add: (s, r) => this.rib.add(s, r),
+      withdraw: (t, p) => this.rib.withdraw(t, p),
+    }, (key, nhId) => this.log.warn({ event: 'fpmNexthopMissing', session: id, key, nhId }, 'route names a nexthop id zebra has not sent; pending'));
+    const current = { sock, session };
+    this.active = current;
+    if (this.staleTimer) clearTimeout(this.staleTimer);
+    this.staleTimer = undefined;
+    this.rib.beginReplay(FPM_SOURCE);
+    this.replaying = true;
+    this.armSettle();
+    this.log.info({ event: 'sourceConnected', session: id, peer }, 'zebra connected (FPM); replay begins');
+
+    const reader = new FpmFrameReader();
+    sock.on('data', (chunk: Buffer) => {
+      if (this.active !== current) return;
+      let frames: Buffer[];
+      try {
+        frames = reader.push(chunk);
+      } catch (err) {
+        // A bad header means the length can no longer be trusted: close this connection only.
+        this.badFrames++;
+        this.log.error({ event: 'fpmFrameInvalid', session: id, error: (err as FpmFrameError).message }, 'bad FPM frame; closing the connection');
+        sock.destroy();
+        return;
+      }
+      for (const frame of frames) {
+        for (const item of decodeFpmFrame(frame)) {
+          if (item.kind === 'malformed') this.log.debug({ event: 'fpmMessageMalformed', session: id, error: item.error, bytes: item.bytes }, 'malformed netlink message in an FPM frame; skipped');
+          session.handle(item);
+        }
+      }
+      if (this.replaying) this.armSettle();
+    });
+    sock.on('error', (err) => this.log.warn({ event: 'sourceError', session: id, err }, 'FPM connection error'));
+    sock.on('close', () => {
+      if (this.active !== current) return;
+      this.active = undefined;
+      if (this.settleTimer) clearTimeout(this.settleTimer);
+      this.settleTimer = undefined;
+      this.replaying = false;
+      this.log.warn({ event: 'sourceDisconnected', session: id, staleTimeMs: this.opts.staleTimeMs }, 'zebra disconnected; its routes stay for graceful.stale-time');
+      this.staleTimer = setTimeout(() => {
+        this.staleTimer = undefined;
+        if (this.active) return;
+        const n = this.rib.withdrawSessions(isFpmSession);
+        this.log.warn({ event: 'fpmStaleWithdrawn', withdrawn: n }, 'zebra did not come back: its routes are withdrawn');
+      }, this.opts.staleTimeMs);
+      this.staleTimer.unref();
+    });
+  }
+
+  private armSettle(): void {
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => {
+      this.settleTimer = undefined;
+      if (!this.active || !this.replaying) return;
+      this.replaying = false;
+      const withdrawn = this.rib.endReplay(FPM_SOURCE, isFpmSession) ?? 0;
+      this.log.info({ event: 'replayEnd', session: this.active.session.session, withdrawn, counters: this.active.session.counters }, 'FPM replay settled');
+      this.onSynced();
+    }, this.opts.settleTimeMs);
+    this.settleTimer.unref();
+  }
+}
