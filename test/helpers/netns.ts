@@ -80,6 +80,10 @@ export class Netns {
 export interface TopologyOptions {
   /** peer p0 gets a random (non-EUI-64) link-local */
   readonly randomLinkLocal?: boolean;
+  /** a second link h1 <-> p1 (ECMP) */
+  readonly secondLink?: boolean;
+  /** no hand-made way back from the peer (FRR on the peer routes it instead) */
+  readonly noReturnPath?: boolean;
 }
 
 export class Topology {
@@ -113,10 +117,17 @@ export class Topology {
     host.exec('sysctl', ['-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.h0.accept_dad=0', 'net.ipv6.conf.h0.accept_ra=0']);
     peer.ip('addr', 'add', `${PEER_ADDR}/32`, 'dev', 'lo');
     host.ip('addr', 'add', `${HOST_ADDR}/32`, 'dev', 'lo');
+    if (opts.secondLink) {
+      sh('ip', ['link', 'add', 'h1', 'netns', host.name, 'address', '02:00:00:00:02:02', 'type', 'veth', 'peer', 'name', 'p1', 'netns', peer.name, 'address', '02:00:00:00:01:02']);
+      peer.exec('sysctl', ['-qw', 'net.ipv6.conf.p1.accept_dad=0']);
+      host.exec('sysctl', ['-qw', 'net.ipv6.conf.h1.accept_dad=0', 'net.ipv6.conf.h1.accept_ra=0']);
+      peer.ip('link', 'set', 'p1', 'up');
+      host.ip('link', 'set', 'h1', 'up');
+    }
     if (opts.randomLinkLocal) peer.ip('link', 'set', 'p0', 'addrgenmode', 'random');
     peer.ip('link', 'set', 'p0', 'up');
     host.ip('link', 'set', 'h0', 'up');
-    this.restorePeerReturnPath();
+    if (!opts.noReturnPath) this.restorePeerReturnPath();
   }
 
   /** The way back, the same trick by hand: peer -> host address via the host's MAC. Admin

@@ -1,0 +1,97 @@
+// Issue "FPM": real FRR 8.4 on both sides. The peer announces IPv4 prefixes over unnumbered
+// links with extended next hop; the host's bgpd + zebra stream FPM to rfc5549d in the same
+// namespace. zebra installs its own copies into main, so rfc5549d uses table 1000 with a rule
+// ahead of main, and forwarding is proven through our table.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DaemonProcess } from '../helpers/daemon.js';
+import { Frr, hostBgpdConf, hostZebraConf, peerBgpdConf, peerZebraConf } from '../helpers/frr.js';
+import { kernelSuiteEnabled, missingCommand, PEER_ADDR, sleep, Topology, waitFor } from '../helpers/netns.js';
+
+interface RouteJson { dst: string; gateway?: string; dev?: string; flags?: string[]; nexthops?: { dev: string }[] }
+
+let enabled = kernelSuiteEnabled('FRR end to end');
+if (enabled && (missingCommand('vtysh') || missingCommand('/usr/lib/frr/zebra'))) {
+  const msg = '\n=== FRR end to end: frr is not installed: FRR TESTS NOT RUN (apt-get install frr; .ci/run does) ===\n';
+  if (process.env.CI) throw new Error(msg);
+  console.warn(msg);
+  enabled = false;
+}
+
+const TABLE = '1000';
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+describe.runIf(enabled).each([
+  { mode: 'nexthop groups (FRR default)', nhg: true },
+  { mode: 'no nexthop groups (RTA_GATEWAY 169.254.0.1 onlink)', nhg: false },
+])('FRR zebra FPM -> rfc5549d, $mode', ({ nhg }) => {
+  let topo: Topology;
+  let daemon: DaemonProcess;
+  let peer: Frr;
+  let host: Frr;
+  const ours = () => topo.host.json<RouteJson>('route', 'show', 'table', TABLE, 'proto', '186');
+  const has = (dst: string) => ours().some((r) => r.dst === dst);
+
+  beforeAll(async () => {
+    topo = Topology.create({ secondLink: true, noReturnPath: true });
+    topo.host.ip('rule', 'add', 'pref', '100', 'lookup', TABLE);
+    daemon = new DaemonProcess(topo.host, {
+      kernel: { table: Number(TABLE) },
+      interfaces: ['h0', 'h1'],
+      sources: { fpm: { enabled: true, 'settle-time': 2 } },
+      graceful: { 'stale-time': 20 },
+    });
+    await daemon.start();
+    peer = new Frr(topo.peer, daemon.dir, 'peer-frr');
+    host = new Frr(topo.host, daemon.dir, 'host-frr');
+    peer.startZebra(peerZebraConf(['p0', 'p1']));
+    peer.startBgpd(peerBgpdConf(['p0', 'p1']));
+    host.startZebra(hostZebraConf(['h0', 'h1'], nhg), '-M', 'dplane_fpm_nl');
+    host.startBgpd(hostBgpdConf(['h0', 'h1']));
+    await waitFor('routes from FPM in our table', () => has(PEER_ADDR) && has('10.99.2.0/24'), 60_000, 200);
+  }, 90_000);
+
+  afterAll(async () => {
+    await daemon?.stop('SIGKILL');
+    daemon?.cleanup();
+    topo?.destroy();
+  });
+
+  it('installs ECMP over both unnumbered links into our table, and forwarding goes through it', async () => {
+    await waitFor('two legs', () => ours().find((r) => r.dst === PEER_ADDR)?.nexthops?.length === 2, 30_000, 200);
+    const r = ours().find((x) => x.dst === PEER_ADDR)!;
+    expect(r.nexthops!.map((n) => n.dev).sort()).toEqual(['h0', 'h1']);
+    expect(topo.host.ip('route', 'get', PEER_ADDR)).toMatch(new RegExp(`table ${TABLE}`));
+    await waitFor('ping through our table', () => topo.host.ping(PEER_ADDR, 1), 20_000, 500);
+  });
+
+  it('announce and withdraw on the peer reach our table; time from announce measured', async () => {
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = Date.now();
+      peer.vtysh('conf t', 'router bgp 65001', 'address-family ipv4 unicast', 'network 10.99.3.0/24');
+      await waitFor('announced', () => has('10.99.3.0/24'), 30_000, 20);
+      times.push(Date.now() - t0);
+      peer.vtysh('conf t', 'router bgp 65001', 'address-family ipv4 unicast', 'no network 10.99.3.0/24');
+      await waitFor('withdrawn', () => !has('10.99.3.0/24'), 30_000, 20);
+    }
+    console.log(`[frr-fpm ${nhg ? 'nhg' : 'classic'}] announce on peer -> route in our table: median ${median(times)} ms of ${times.join(', ')}`);
+    expect(has(PEER_ADDR)).toBe(true);
+  });
+
+  it('zebra killed: routes survive; zebra restarted: a new generation refreshes them', async () => {
+    const before = JSON.stringify(ours());
+    process.kill(host.pid('zebra'), 'SIGKILL');
+    await waitFor('disconnect seen', () => daemon.logs().some((l) => l.event === 'sourceDisconnected' && String(l.session).startsWith('fpm#')), 10_000);
+    await sleep(1000);
+    expect(JSON.stringify(ours())).toBe(before); // kept for graceful.stale-time
+    host.startZebra(hostZebraConf(['h0', 'h1'], nhg), '-M', 'dplane_fpm_nl');
+    await waitFor('replay of generation 2 settled', () => daemon.logs().some((l) => l.event === 'replayEnd' && l.session === 'fpm#2'), 60_000, 200);
+    await waitFor('routes present', () => has(PEER_ADDR) && has('10.99.2.0/24'), 30_000, 200);
+  });
+
+  it('a peer session reset withdraws and re-learns the routes', async () => {
+    peer.vtysh('clear bgp *');
+    await waitFor('routes back after the reset', () => has(PEER_ADDR) && has('10.99.2.0/24') && ours().length >= 2, 60_000, 200);
+    await waitFor('ping', () => topo.host.ping(PEER_ADDR, 1), 20_000, 500);
+  });
+});
