@@ -13,6 +13,8 @@ import { RaListener, type RouterAdvertEvent } from './ra/ra-listener.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { Rib } from './rib/rib.js';
 import { FpmSource } from './sources/fpm/fpm-server.js';
+import { ControlServer } from './status/control-server.js';
+import { daemonStatus, peerStatuses, routeStatuses } from './status/snapshot.js';
 import { JsonlSource } from './sources/jsonl-server.js';
 
 export interface DaemonDeps {
@@ -21,6 +23,7 @@ export interface DaemonDeps {
   readonly tables: TableNames;
   readonly kernel?: KernelPort;
   readonly now?: () => number;
+  readonly version?: string;
 }
 
 export class Daemon {
@@ -30,6 +33,8 @@ export class Daemon {
   private readonly kernel: KernelPort;
   private readonly log: Logger;
   private jsonl: JsonlSource | undefined;
+  private control: ControlServer | undefined;
+  private startedAtMs = 0;
   fpm: FpmSource | undefined;
   /** enabled sources that have not finished their first replay */
   private readonly unsynced = new Set<string>();
@@ -56,6 +61,7 @@ export class Daemon {
   /** Subscribe, then dump, then open the sources (never prune before ready). */
   async start(): Promise<void> {
     const { config } = this.deps;
+    this.startedAtMs = this.now();
     this.kernel.subscribe({
       link: (change, l) => this.onLink(change, l),
       neighbour: (change, n) => this.onNeighbour(change, n),
@@ -125,6 +131,8 @@ export class Daemon {
       stale.unref();
       this.timers.push(stale);
     }
+    this.control = new ControlServer(config.control.socket, (req) => this.answer(req), this.log.child({ component: 'control' }));
+    await this.control.start();
     const resync = setInterval(() => this.reconciler.requestResync(), config.reconcile.resyncIntervalMs);
     resync.unref();
     this.timers.push(resync);
@@ -136,10 +144,32 @@ export class Daemon {
     this.timers = [];
     this.jsonl?.stop();
     this.fpm?.stop();
+    this.control?.stop();
     this.ra?.stop();
     await this.reconciler.idle();
     this.reconciler.stop();
     this.kernel.close();
+  }
+
+  sourceStatus(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    if (this.jsonl) out.jsonl = { ...this.jsonl.counters, synced: !this.unsynced.has('jsonl') };
+    if (this.fpm) out.fpm = { ...this.fpm.status(), synced: !this.unsynced.has('fpm') };
+    if (this.ra) out.ra = this.ra.counters;
+    return out;
+  }
+
+  private answer(req: { command: string; pending?: boolean }): unknown {
+    switch (req.command) {
+      case 'status':
+        return daemonStatus(this, this.deps.version ?? '0.0.0', this.startedAtMs, this.now());
+      case 'routes':
+        return routeStatuses(this, req.pending === true);
+      case 'peers':
+        return peerStatuses(this, this.now());
+      default:
+        return { error: `command: unknown command ${JSON.stringify(req.command)} (status, routes, peers)` };
+    }
   }
 
   private sourceSynced(source: string): void {

@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, formatProblem } from './config/config.js';
 import { loadConfig, readTableNames } from './config/load.js';
+import { askDaemon } from './cli/control-client.js';
+import { formatPeers, formatRoutes, formatStatus } from './cli/format.js';
 import { Daemon } from './daemon.js';
 import { errorMessage } from './errors.js';
 import { createLogger } from './log.js';
@@ -15,7 +17,7 @@ async function run(opts: { config?: string }): Promise<void> {
   const config = loadConfig(opts.config, tables);
   const log = createLogger(config.logLevel);
   log.info({ event: 'starting', version: pkg.version, config: opts.config ?? 'embedded default' }, 'rfc5549d starting');
-  const daemon = new Daemon({ config, log, tables });
+  const daemon = new Daemon({ config, log, tables, version: pkg.version });
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;
@@ -40,6 +42,20 @@ function checkConfig(file: string): void {
   process.stdout.write(`${file}: configuration OK\n`);
 }
 
+interface ClientOptions {
+  socket?: string;
+  config?: string;
+  json?: boolean;
+  pending?: boolean;
+}
+
+async function ask(command: string, opts: ClientOptions, format: (answer: never) => string): Promise<void> {
+  const socket = opts.socket ?? loadConfig(opts.config).control.socket;
+  const answer = await askDaemon(socket, { command, pending: opts.pending === true });
+  if (answer && typeof answer === 'object' && 'error' in answer) throw new Error(String((answer as { error: unknown }).error));
+  process.stdout.write(`${opts.json ? JSON.stringify(answer, null, 2) : format(answer as never)}\n`);
+}
+
 const program = new Command()
   .name('rfc5549d')
   .description('Installs RFC 5549 / RFC 8950 routes (IPv4 via an IPv6 link-local next hop) into the Linux kernel')
@@ -57,6 +73,20 @@ program
   .description('validate a configuration file and exit non-zero on errors')
   .argument('<file>', 'YAML configuration file')
   .action(checkConfig);
+
+const clientCommand = (name: string, description: string) =>
+  program
+    .command(name)
+    .description(description)
+    .option('-s, --socket <path>', 'control socket of the daemon')
+    .option('-c, --config <file>', 'read the control socket path from this configuration')
+    .option('--json', 'machine-readable output');
+
+clientCommand('status', 'the daemon: routes, reconciler, sources, links').action((o: ClientOptions) => ask('status', o, formatStatus));
+clientCommand('routes', 'desired routes: installed, or pending and why')
+  .option('--pending', 'only routes that are not in the kernel')
+  .action((o: ClientOptions) => ask('routes', o, formatRoutes));
+clientCommand('peers', 'peers: interface, link-local, MAC and its evidence').action((o: ClientOptions) => ask('peers', o, formatPeers));
 
 try {
   await program.parseAsync(process.argv);

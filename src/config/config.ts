@@ -33,6 +33,7 @@ export interface Config {
       readonly allowReplace: boolean;
     };
   };
+  readonly control: { readonly socket: string };
   readonly ra: { readonly enabled: boolean; readonly solicitOnLinkUp: boolean };
   readonly graceful: { readonly staleTimeMs: number };
   readonly reconcile: { readonly resyncIntervalMs: number };
@@ -142,6 +143,7 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
         allowReplace: fpm['allow-replace'],
       },
     },
+    control: { socket: f.control.socket },
     ra: { enabled: f.ra.enabled, solicitOnLinkUp: f.ra['solicit-on-link-up'] },
     graceful: { staleTimeMs: Math.round(f.graceful['stale-time'] * 1000) },
     reconcile: { resyncIntervalMs: Math.round(f.reconcile['resync-interval'] * 1000) },

@@ -48,6 +48,12 @@ export const configFileSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  control: z
+    .strictObject({
+      // Unix socket for `rfc5549d status|routes|peers` (mode 0660)
+      socket: z.string().min(1).default('/run/rfc5549d/control.sock'),
+    })
+    .prefault({}),
   ra: z
     .strictObject({
       // listen for router advertisements (raw ICMPv6, needs CAP_NET_RAW): peer MAC evidence

@@ -1,5 +1,5 @@
 // Runs the built CLI (dist/src/main.js) inside a namespace, as an operator would.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,17 @@ export class DaemonProcess {
     this.socket = join(this.dir, 'routes.sock');
   }
 
+  get controlSocket(): string {
+    return join(this.dir, 'control.sock');
+  }
+
+  /** Runs a CLI subcommand against this daemon; returns stdout. */
+  cli(...args: string[]): string {
+    const r = spawnSync(process.execPath, [CLI, ...args, '--socket', this.controlSocket], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`rfc5549d ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+    return r.stdout;
+  }
+
   get logFile(): string {
     return join(this.dir, 'daemon.log');
   }
@@ -34,6 +45,7 @@ export class DaemonProcess {
     const cfg = {
       log: { level: 'debug' },
       graceful: { 'stale-time': 3 },
+      control: { socket: this.controlSocket },
       ...this.config,
       sources: {
         jsonl: { socket: this.socket, ...((this.config.sources as { jsonl?: object } | undefined)?.jsonl ?? {}) },

@@ -1,0 +1,31 @@
+// Human-readable tables for the CLI, pure (the --json output is the control answer as is).
+import type { DaemonStatus, PeerStatus, RouteStatus } from '../status/snapshot.js';
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+export function formatRoutes(routes: RouteStatus[]): string {
+  if (routes.length === 0) return 'no routes';
+  return table([['TABLE', 'PREFIX', 'STATE', 'NEXT HOPS', 'REASON'], ...routes.map((r) => [String(r.table), r.prefix, r.state, r.nexthops.join(' '), r.reason ?? ''])]);
+}
+
+export function formatPeers(peers: PeerStatus[]): string {
+  if (peers.length === 0) return 'no peers';
+  return table([
+    ['INTERFACE', 'LINK-LOCAL', 'MAC', 'EVIDENCE', 'LAST RA', 'STATE'],
+    ...peers.map((p) => [p.interface, p.linkLocal, p.mac ?? '-', p.evidence ?? '-', p.lastRaAgoS === null ? '-' : `${p.lastRaAgoS}s ago`, p.reason ? `${p.state}: ${p.reason}` : p.state]),
+  ]);
+}
+
+export function formatStatus(s: DaemonStatus): string {
+  const lines = [
+    `rfc5549d ${s.version}, up ${s.uptimeS}s`,
+    `routes: ${s.routes.desired} desired, ${s.routes.installed} installed, ${s.routes.pending} pending, ${s.routes.ownedInKernel} owned in the kernel`,
+    `reconciler: ${s.reconciler.passes} passes, ${s.reconciler.writes} writes, ${s.reconciler.repairs} repairs, last pass ${s.reconciler.lastPassMs ?? '-'} ms${s.reconciler.sweeping ? '' : ', start-up grace (no sweep yet)'}`,
+    `links: ${s.links.map((l) => `${l.name}(${l.up ? 'up' : 'down'})`).join(' ') || 'none'}`,
+  ];
+  for (const [name, v] of Object.entries(s.sources)) lines.push(`${name}: ${JSON.stringify(v)}`);
+  return lines.join('\n');
+}

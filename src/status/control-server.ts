@@ -1,0 +1,52 @@
+// The control socket: one JSON request line in ({"command":"status"|"routes"|"peers", ...}),
+// one JSON answer line out. Read-only; the CLI (src/cli/) is its client.
+import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { dirname } from 'node:path';
+import type { Logger } from '../log.js';
+
+export type ControlHandler = (request: { command: string; pending?: boolean }) => unknown;
+
+export class ControlServer {
+  private server: Server | undefined;
+
+  constructor(private readonly path: string, private readonly handle: ControlHandler, private readonly log: Logger) {}
+
+  async start(): Promise<void> {
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o755 });
+    if (existsSync(this.path)) unlinkSync(this.path); // the jsonl check for a live owner covers the run dir
+    const server = createServer((sock) => {
+      let buf = '';
+      sock.on('data', (d) => {
+        buf += d.toString('utf8');
+        const nl = buf.indexOf('\n');
+        if (nl < 0) {
+          if (buf.length > 4096) sock.destroy();
+          return;
+        }
+        let answer: unknown;
+        try {
+          const req = JSON.parse(buf.slice(0, nl)) as { command?: unknown; pending?: unknown };
+          answer = typeof req.command === 'string' ? this.handle({ command: req.command, pending: req.pending === true }) : { error: 'command: expected a string' };
+        } catch (err) {
+          answer = { error: `invalid request: ${(err as Error).message}` };
+        }
+        sock.end(`${JSON.stringify(answer)}\n`);
+      });
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.path, () => resolve());
+    });
+    chmodSync(this.path, 0o660);
+    this.server = server;
+    this.log.info({ event: 'controlListening', socket: this.path }, 'control socket listening');
+  }
+
+  stop(): void {
+    this.server?.close();
+    if (this.server && existsSync(this.path)) unlinkSync(this.path);
+    this.server = undefined;
+  }
+}

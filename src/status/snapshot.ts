@@ -1,0 +1,84 @@
+// What the control socket answers: a plain-data view of the daemon's state. Pure.
+import { isLinkUp } from '../kernel/kernel-state.js';
+import type { Daemon } from '../daemon.js';
+
+export interface RouteStatus {
+  readonly table: number;
+  readonly prefix: string;
+  readonly nexthops: string[];
+  readonly state: 'installed' | 'pending';
+  readonly reason?: string;
+}
+
+export interface PeerStatus {
+  readonly interface: string;
+  readonly linkLocal: string;
+  readonly mac: string | null;
+  readonly evidence: string | null;
+  readonly lastRaAgoS: number | null;
+  readonly state: 'resolved' | 'unresolved';
+  readonly reason?: string;
+}
+
+export interface DaemonStatus {
+  readonly version: string;
+  readonly uptimeS: number;
+  readonly routes: { desired: number; installed: number; pending: number; ownedInKernel: number };
+  readonly reconciler: { passes: number; writes: number; repairs: number; sweeping: boolean; lastPassMs: number | null };
+  readonly sources: Record<string, unknown>;
+  readonly links: { name: string; ifindex: number; up: boolean }[];
+}
+
+export function routeStatuses(d: Daemon, pendingOnly: boolean): RouteStatus[] {
+  const out: RouteStatus[] = [];
+  for (const r of d.rib.routes()) {
+    const key = `${r.table}:${r.prefix.key}`;
+    const pending = d.reconciler.pending.get(key);
+    if (pendingOnly && !pending) continue;
+    out.push({
+      table: r.table,
+      prefix: r.prefix.key,
+      nexthops: r.nexthops.map((n) => `${n.linkLocal ?? '(learnt peer)'}%${n.interface}`),
+      state: pending ? 'pending' : 'installed',
+      ...(pending ? { reason: pending.reason } : {}),
+    });
+  }
+  return out.sort((a, b) => a.table - b.table || (a.prefix < b.prefix ? -1 : 1));
+}
+
+export function peerStatuses(d: Daemon, nowMs: number): PeerStatus[] {
+  const seen = new Set<string>();
+  const out: PeerStatus[] = [];
+  const add = (ifname: string, ll: string) => {
+    const k = `${ifname}%${ll}`;
+    if (seen.has(k)) return;
+    seen.add(k);
+    const r = d.peers.resolve(ifname, ll as never);
+    const ra = d.lastRaAt.get(k);
+    out.push({
+      interface: ifname,
+      linkLocal: ll,
+      mac: r.resolved ? r.mac : null,
+      evidence: r.resolved ? r.evidence : null,
+      lastRaAgoS: ra === undefined ? null : Math.round((nowMs - ra) / 1000),
+      state: r.resolved ? 'resolved' : 'unresolved',
+      ...(r.resolved ? {} : { reason: r.reason }),
+    });
+  };
+  for (const ifname of d.rib.interfaces()) for (const ll of d.rib.peersOn(ifname).keys()) add(ifname, ll);
+  for (const p of d.peers.list()) add(p.interface, p.linkLocal);
+  return out.sort((a, b) => (a.interface + a.linkLocal < b.interface + b.linkLocal ? -1 : 1));
+}
+
+export function daemonStatus(d: Daemon, version: string, startedAtMs: number, nowMs: number): DaemonStatus {
+  const rc = d.reconciler;
+  return {
+    version,
+    uptimeS: Math.round((nowMs - startedAtMs) / 1000),
+    routes: { desired: d.rib.size, installed: d.rib.size - rc.pending.size, pending: rc.pending.size, ownedInKernel: rc.state.ownedRoutes.size },
+    reconciler: { passes: rc.passes, writes: rc.writes, repairs: rc.repairs, sweeping: rc.sweeping, lastPassMs: rc.lastPass ? Math.round(rc.lastPass.durationMs * 10) / 10 : null },
+    sources: d.sourceStatus(),
+    links: [...rc.state.links.values()].map((l) => ({ name: l.name, ifindex: l.ifindex, up: isLinkUp(l.flags) })).sort((a, b) => a.ifindex - b.ifindex),
+  };
+}
+
