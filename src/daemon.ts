@@ -8,7 +8,7 @@ import type { Logger } from './log.js';
 import { isLinkLocalBytes, linkLocalFromBytes, type LinkLocal } from './model/link-local.js';
 import { isUnicastMac, macFromBytes, type Mac } from './model/mac.js';
 import type { TableNames } from './model/route-table.js';
-import { PeerTable } from './peers/peer-table.js';
+import { peerKey, PeerTable } from './peers/peer-table.js';
 import { RaListener, type RouterAdvertEvent } from './ra/ra-listener.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { Rib } from './rib/rib.js';
@@ -90,8 +90,8 @@ export class Daemon {
     this.log.info({ event: 'kernelDumped', links: s.links.size, ownedRoutes: s.ownedRoutes.size, placeholders: s.placeholders.size }, 'kernel state dumped');
 
     if (config.sources.jsonl.enabled) this.unsynced.add('jsonl');
-    if (config.sources.fpm.enabled) this.unsynced.add('fpm');
     if (config.sources.fpm.enabled) {
+      this.unsynced.add('fpm');
       const f = config.sources.fpm;
       this.fpm = new FpmSource(
         {
@@ -219,7 +219,7 @@ export class Daemon {
   private onRouterAdvert(ev: RouterAdvertEvent): void {
     const link = this.reconciler.state.links.get(ev.ifindex);
     if (!link || !this.manages(link.name)) return;
-    this.lastRaAt.set(`${link.name}%${ev.source}`, this.now());
+    this.lastRaAt.set(peerKey(link.name, ev.source), this.now());
     if (ev.sourceMac) this.noteEvidence(link.name, ev.source, ev.sourceMac, 'ra');
     if (this.rib.peersOn(link.name).has(ev.source)) this.reconciler.markNeighbourDrift(link.ifindex);
   }

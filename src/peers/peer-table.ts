@@ -18,7 +18,9 @@ export type PeerResolution =
   | { readonly resolved: true; readonly mac: Mac; readonly evidence: Evidence; readonly contradictsEui64: boolean }
   | { readonly resolved: false; readonly reason: string };
 
-const key = (ifname: string, ll: LinkLocal): string => `${ifname}%${ll}`;
+/** The key of a peer: its link-local on one interface (link-locals are only unique per link). */
+export const peerKey = (ifname: string, ll: LinkLocal): string => `${ifname}%${ll}`;
+const key = peerKey;
 
 export interface PeerRecord {
   readonly interface: string;

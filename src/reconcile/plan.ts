@@ -5,7 +5,7 @@ import type { KernelRoute, RouteLeg } from '../kernel/rtnetlink-codec.js';
 import { RTN_UNICAST, RTNH_F_ONLINK } from '../kernel/rtnetlink-codec.js';
 import type { Mac } from '../model/mac.js';
 import type { DesiredRoute } from '../rib/route.js';
-import type { KernelOp } from './kernel-ops.js';
+import { PLACEHOLDER_GATEWAY, type KernelOp } from './kernel-ops.js';
 import type { PendingCode, Resolver } from './resolver.js';
 
 export type RouteVerdict =
@@ -158,7 +158,7 @@ export function planNeighbours(input: NeighbourPlanInput, isPermanent: (state: n
   }
   for (const [ifindex, have] of input.observed) {
     if (wanted.has(ifindex) || have.protocol !== input.protocol || !input.mayDelete(ifindex)) continue;
-    deletes.push({ kind: 'neigh.delete', ifindex, ifname: input.ifname(ifindex) ?? `#${ifindex}`, gateway: 0xa9fe0001 });
+    deletes.push({ kind: 'neigh.delete', ifindex, ifname: input.ifname(ifindex) ?? `#${ifindex}`, gateway: PLACEHOLDER_GATEWAY });
   }
   return { adds, deletes };
 }

@@ -5,7 +5,7 @@ import type { Config } from '../config/config.js';
 import { isLinkUp, isPermanent, isPlaceholder, KernelState } from '../kernel/kernel-state.js';
 import type { KernelPort } from '../kernel/kernel.js';
 import type { Logger } from '../log.js';
-import type { PeerTable } from '../peers/peer-table.js';
+import { peerKey, type PeerTable } from '../peers/peer-table.js';
 import type { Rib } from '../rib/rib.js';
 import type { KernelOp, OpResult } from './kernel-ops.js';
 import { planNeighbours, planRoutes, type RouteVerdict } from './plan.js';
@@ -40,6 +40,7 @@ export class Reconciler {
   /** keys (and neigh:<ifindex>) the kernel changed under us since the last pass */
   private drifted = new Set<string>();
   private readonly backoff: RepairBackoff;
+  private readonly retryScheduled = new Set<string>();
   repairs = 0;
   private readonly lastProbe = new Map<string, number>();
   private probeTimer: NodeJS.Timeout | undefined;
@@ -266,7 +267,7 @@ export class Reconciler {
       if (!link || !isLinkUp(link.flags) || !this.matches(ifname)) continue;
       for (const ll of this.rib.peersOn(ifname).keys()) {
         if (this.peers.resolve(ifname, ll).resolved) continue;
-        const k = `${ifname}%${ll}`;
+        const k = peerKey(ifname, ll);
         if (now - (this.lastProbe.get(k) ?? -Infinity) < PROBE_INTERVAL_MS) continue;
         this.lastProbe.set(k, now);
         ops.push({ kind: 'neigh.probe', ifindex: link.ifindex, ifname, linkLocal: ll });
@@ -304,9 +305,16 @@ export class Reconciler {
         continue;
       }
       if (d.episodeStarted) {
-        this.log.warn({ event: 'repairBackoff', key, retryInMs: d.retryAtMs - Date.now() }, 'another writer keeps changing what we own; backing off');
+        this.log.warn({ event: 'repairBackoff', key, retryInMs: d.retryAtMs - this.now() }, 'another writer keeps changing what we own; backing off');
       }
-      const retry = setTimeout(() => (key.startsWith('neigh:') ? this.markNeighbourDrift(Number(key.slice(6))) : this.markDrift(key)), Math.max(0, d.retryAtMs - Date.now()));
+      // One retry timer per backed-off key, however many events arrive meanwhile.
+      if (this.retryScheduled.has(key)) continue;
+      this.retryScheduled.add(key);
+      const retry = setTimeout(() => {
+        this.retryScheduled.delete(key);
+        if (key.startsWith('neigh:')) this.markNeighbourDrift(Number(key.slice(6)));
+        else this.markDrift(key);
+      }, Math.max(0, d.retryAtMs - this.now()));
       retry.unref();
     }
     if (repaired.length > 0) {

@@ -1,6 +1,8 @@
 // What the control socket answers: a plain-data view of the daemon's state. Pure.
 import { isLinkUp } from '../kernel/kernel-state.js';
 import type { Daemon } from '../daemon.js';
+import type { LinkLocal } from '../model/link-local.js';
+import { peerKey } from '../peers/peer-table.js';
 
 export interface RouteStatus {
   readonly table: number;
@@ -49,11 +51,11 @@ export function routeStatuses(d: Daemon, pendingOnly: boolean): RouteStatus[] {
 export function peerStatuses(d: Daemon, nowMs: number): PeerStatus[] {
   const seen = new Set<string>();
   const out: PeerStatus[] = [];
-  const add = (ifname: string, ll: string) => {
-    const k = `${ifname}%${ll}`;
+  const add = (ifname: string, ll: LinkLocal) => {
+    const k = peerKey(ifname, ll);
     if (seen.has(k)) return;
     seen.add(k);
-    const r = d.peers.resolve(ifname, ll as never);
+    const r = d.peers.resolve(ifname, ll);
     const ra = d.lastRaAt.get(k);
     out.push({
       interface: ifname,

@@ -157,8 +157,6 @@ export class FpmSession {
   }
 
   private forgetNexthopUse(key: string): void {
-    const nhId = this.waiting.get(key);
-    if (nhId !== undefined) this.byNexthop.get(nhId)?.delete(key);
     for (const users of this.byNexthop.values()) users.delete(key);
   }
 }
