@@ -1,6 +1,6 @@
 // Wiring: config, kernel port, RIB, peers, reconciler, sources, timers and signals.
 import type { Config } from './config/config.js';
-import { managesInterface } from './config/config.js';
+import { FRR_OWN_PROTOCOLS, managesInterface } from './config/config.js';
 import { isLinkUp, isPlaceholder, kernelRouteKey } from './kernel/kernel-state.js';
 import { NetlinkKernel, type KernelPort } from './kernel/kernel.js';
 import { AF_INET6, NUD_FAILED, NUD_INCOMPLETE, type KernelLink, type KernelNeighbour } from './kernel/rtnetlink-codec.js';
@@ -66,7 +66,7 @@ export class Daemon {
       link: (change, l) => this.onLink(change, l),
       neighbour: (change, n) => this.onNeighbour(change, n),
       route: (change, r) => {
-        if (r.protocol !== config.kernel.protocol) return;
+        if (r.protocol !== config.kernel.protocol || !this.reconciler.ownsTable(r.table)) return;
         if (change === 'new') this.reconciler.state.putRoute(r);
         else this.reconciler.state.removeRoute(r);
         this.reconciler.markDrift(kernelRouteKey(r));
@@ -90,6 +90,10 @@ export class Daemon {
     this.log.info({ event: 'kernelDumped', links: s.links.size, ownedRoutes: s.ownedRoutes.size, placeholders: s.placeholders.size }, 'kernel state dumped');
 
     if (config.sources.jsonl.enabled) this.unsynced.add('jsonl');
+    if (config.sources.fpm.enabled && FRR_OWN_PROTOCOLS.has(config.kernel.protocol)) {
+      this.log.warn({ event: 'protocolSharedWithZebra', protocol: config.kernel.protocol },
+        'kernel.protocol is one zebra treats as its own: a zebra in this namespace deletes our routes when it starts and adopts them; choose a protocol FRR does not use (200, say)');
+    }
     if (config.sources.fpm.enabled) {
       this.unsynced.add('fpm');
       const f = config.sources.fpm;

@@ -45,6 +45,12 @@ const ZEBRA_PROTOCOLS: Record<string, number> = {
   eigrp: 192, ldp: 193, sharp: 194, pbr: 195, static: 196, openfabric: 197,
 };
 
+/**
+ * Protocols FRR's zebra takes for its own in the kernel: it deletes such routes when it
+ * starts and re-installs them when someone else deletes them (zebra -K documents the sweep).
+ */
+export const FRR_OWN_PROTOCOLS: ReadonlySet<number> = new Set([11, 42, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198]);
+
 export interface ConfigProblem {
   readonly path: string;
   readonly value: unknown;

@@ -56,6 +56,14 @@ export class Reconciler {
   writes = 0;
   lastPass: PassStats | undefined;
   private readonly matches: (name: string) => boolean;
+  /**
+   * Tables whose routes of our protocol are ours: kernel.table and every table a source has
+   * named since start. Grow-only. zebra writes its bgp routes with the same protocol (186)
+   * into main; with kernel.table elsewhere they are neither tracked nor ever deleted.
+   */
+  private readonly ownedTables = new Set<number>();
+  /** routes of our protocol seen in tables we do not own at the last dump */
+  foreignRoutes = 0;
 
   constructor(
     private readonly kernel: KernelPort,
@@ -69,10 +77,21 @@ export class Reconciler {
     this.matches = matches;
     this.now = now;
     this.backoff = new RepairBackoff(now);
+    this.ownedTables.add(config.kernel.table);
+  }
+
+  ownsTable(table: number): boolean {
+    return this.ownedTables.has(table);
   }
 
   /** A RIB key changed: it is ours to delete from now on, even before the sweep. */
   markDesiredChanged(key: string): void {
+    const table = Number(key.slice(0, key.indexOf(':')));
+    if (!this.ownedTables.has(table)) {
+      // Routes there were not tracked until now: a dump finds leftovers of ours to replace.
+      this.ownedTables.add(table);
+      this.needDump = true;
+    }
     this.knownKeys?.add(key);
     this.markDirty(key);
   }
@@ -170,7 +189,16 @@ export class Reconciler {
     this.state.setLinks(links);
     this.state.setPlaceholders(neighbours.filter((n) => isPlaceholder(n)));
     this.state.clearRoutes();
-    await this.kernel.dumpRoutes(this.config.kernel.protocol, (r) => this.state.putRoute(r));
+    let foreign = 0;
+    await this.kernel.dumpRoutes(this.config.kernel.protocol, (r) => {
+      if (this.ownedTables.has(r.table)) this.state.putRoute(r);
+      else foreign++;
+    });
+    if (foreign > 0 && foreign !== this.foreignRoutes) {
+      this.log.info({ event: 'foreignRoutesIgnored', count: foreign, protocol: this.config.kernel.protocol },
+        'routes of our protocol in tables no source of ours names (zebra\'s own bgp routes, say): left alone');
+    }
+    this.foreignRoutes = foreign;
     this.onNeighboursDumped?.(neighbours);
   }
 

@@ -25,7 +25,7 @@ export interface PeerStatus {
 export interface DaemonStatus {
   readonly version: string;
   readonly uptimeS: number;
-  readonly routes: { desired: number; installed: number; pending: number; ownedInKernel: number };
+  readonly routes: { desired: number; installed: number; pending: number; ownedInKernel: number; otherTablesSameProtocol: number };
   readonly reconciler: { passes: number; writes: number; repairs: number; sweeping: boolean; lastPassMs: number | null };
   readonly sources: Record<string, unknown>;
   readonly links: { name: string; ifindex: number; up: boolean }[];
@@ -77,7 +77,7 @@ export function daemonStatus(d: Daemon, version: string, startedAtMs: number, no
   return {
     version,
     uptimeS: Math.round((nowMs - startedAtMs) / 1000),
-    routes: { desired: d.rib.size, installed: d.rib.size - rc.pending.size, pending: rc.pending.size, ownedInKernel: rc.state.ownedRoutes.size },
+    routes: { desired: d.rib.size, installed: d.rib.size - rc.pending.size, pending: rc.pending.size, ownedInKernel: rc.state.ownedRoutes.size, otherTablesSameProtocol: rc.foreignRoutes },
     reconciler: { passes: rc.passes, writes: rc.writes, repairs: rc.repairs, sweeping: rc.sweeping, lastPassMs: rc.lastPass ? Math.round(rc.lastPass.durationMs * 10) / 10 : null },
     sources: d.sourceStatus(),
     links: [...rc.state.links.values()].map((l) => ({ name: l.name, ifindex: l.ifindex, up: isLinkUp(l.flags) })).sort((a, b) => a.ifindex - b.ifindex),

@@ -85,6 +85,29 @@ describe.runIf(enabled)('core installer in network namespaces', () => {
     expect(JSON.stringify(foreign())).toBe(before);
   });
 
+  it('our protocol in a table no source names (zebra\'s bgp routes in main) is left alone; leftovers in our tables are swept or adopted', async () => {
+    // zebra's own bgp routes: protocol 186, metric 20, in main, like ours would be
+    topo.host.ip('route', 'add', '10.50.0.0/24', 'via', '169.254.0.1', 'dev', 'h0', 'onlink', 'proto', '186', 'metric', '20');
+    // leftovers of an earlier run of ours in table 1000 (swept) and 1001 (named again: adopted)
+    topo.host.ip('route', 'add', '10.51.0.0/24', 'via', '169.254.0.1', 'dev', 'h0', 'onlink', 'proto', '186', 'metric', '20', 'table', '1000');
+    topo.host.ip('route', 'add', '10.52.0.0/24', 'via', '169.254.0.1', 'dev', 'h0', 'onlink', 'proto', '186', 'metric', '20', 'table', '1001');
+    const mainBefore = JSON.stringify(topo.host.json<RouteJson>('route', 'show', 'table', 'main', 'proto', '186'));
+
+    daemon = new DaemonProcess(topo.host, { kernel: { table: 1000 } });
+    await daemon.start();
+    const feed = await daemon.connect();
+    feed.send({ op: 'sync-begin' }, add(`${PEER_ADDR}/32`), { ...add('10.52.0.0/24'), table: 1001 }, { op: 'sync-end' });
+    await waitFor('leftover in table 1000 swept', () => !ownRoutes().some((r) => r.dst === '10.51.0.0/24'));
+    await waitFor('ours in 1000', () => topo.host.json<RouteJson>('route', 'show', 'table', '1000', 'proto', '186').some((r) => r.dst === PEER_ADDR));
+    const status = JSON.parse(daemon.cli('status', '--json')) as { routes: { otherTablesSameProtocol: number; pending: number } };
+    expect(status.routes).toMatchObject({ otherTablesSameProtocol: 1, pending: 0 });
+    expect(daemon.logs().some((l) => l.event === 'routeConflict')).toBe(false); // 1001 leftover adopted, not a clash
+    expect(topo.host.json<RouteJson>('route', 'show', 'table', '1001', 'proto', '186').map((r) => r.dst)).toEqual(['10.52.0.0/24']);
+    daemon.cli('status'); // a full pass has run since the sweep
+    expect(JSON.stringify(topo.host.json<RouteJson>('route', 'show', 'table', 'main', 'proto', '186'))).toBe(mainBefore);
+    feed.close();
+  });
+
   it('a restart with the same feed adopts the routes: no delete, no re-add', async () => {
     daemon = new DaemonProcess(topo.host);
     await daemon.start();

@@ -4,12 +4,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MessageWriter } from '../../src/kernel/netlink-codec.js';
-import { RTN_UNICAST, RTNH_F_ONLINK, writeDelRoute, writeNewRoute, type KernelRoute } from '../../src/kernel/rtnetlink-codec.js';
+import { RTNH_F_ONLINK, writeDelRoute, writeNewRoute } from '../../src/kernel/rtnetlink-codec.js';
 import type { Ipv4Prefix } from '../../src/model/ipv4-prefix.js';
 import { decodeFpmFrame, type FpmItem } from '../../src/sources/fpm/fpm-decode.js';
 import { FpmFrameError, FpmFrameReader } from '../../src/sources/fpm/fpm-framing.js';
 import { FpmSession } from '../../src/sources/fpm/fpm-session.js';
 import { routeKey, type DesiredRoute } from '../../src/rib/route.js';
+import { fpmFrame, fpmRoute, PEER_VIA } from '../helpers/fpm-frames.js';
 
 const FIXTURES = join(import.meta.dirname, '../../../shared/fixtures/fpm');
 const fixtureFiles = (): string[] =>
@@ -89,19 +90,9 @@ describe('FPM fixtures from FRR 8.4 zebra', () => {
 });
 
 const GW = 0xa9fe0001;
-const via = Buffer.from('fe800000000000000000000000000101', 'hex');
-const route = (legs: KernelRoute['legs'], extra: Partial<KernelRoute> = {}): KernelRoute => ({ table: 254, dst: 0x0a000000, dstLen: 24, protocol: 186, metric: 20, type: RTN_UNICAST, legs, ...extra });
-
-function frame(build: (w: MessageWriter) => void): Buffer {
-  const w = new MessageWriter();
-  build(w);
-  const body = w.take();
-  const h = Buffer.alloc(4);
-  h[0] = 1;
-  h[1] = 1;
-  h.writeUInt16BE(body.length + 4, 2);
-  return Buffer.concat([h, body]);
-}
+const via = PEER_VIA;
+const route = fpmRoute;
+const frame = fpmFrame;
 
 function nexthopMessage(w: MessageWriter, id: number, attrs: (w: MessageWriter) => void, family = 10): void {
   w.begin(104, 0x501, 0).u8(family).u8(0).u8(11).u8(0).u32(0);

@@ -1,8 +1,11 @@
 // The FPM server: zebra connects to us (`fpm address A port P`). Each connection is a new
 // generation that replays zebra's whole FIB with no end marker, so the replay ends after
-// `settle-time` of quiet; then entries the new generation did not refresh are withdrawn.
-// A closed connection (zebra died; it sends no deletes) keeps its routes for
-// graceful.stale-time, then withdraws them unless zebra came back.
+// `settle-time` of quiet. A closed connection (zebra died; it sends no deletes) keeps its
+// routes for graceful.stale-time, like BGP graceful restart: a zebra that comes back
+// replays at once, but only what its clients (bgpd) have re-sent so far, and bgpd needs
+// seconds to reconnect or to re-converge. So after a restart, entries the new generation
+// has not refreshed are withdrawn when graceful.stale-time (from the disconnect) is over
+// and the replay has settled, whichever is later - never at settle alone.
 import { createServer, type Server, type Socket } from 'node:net';
 import { Rfc5549Error } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -42,6 +45,8 @@ export class FpmSource {
   private settleTimer: NodeJS.Timeout | undefined;
   private staleTimer: NodeJS.Timeout | undefined;
   private replaying = false;
+  /** a previous generation's routes are held until the stale timer fires */
+  private holdingStale = false;
   private refused = 0;
   private badFrames = 0;
   /** called when a replay ends (the first one ends the source's initial sync) */
@@ -61,6 +66,12 @@ export class FpmSource {
     };
   }
 
+  /** the port listened on (differs from the configured one only when that is 0) */
+  get port(): number | undefined {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : undefined;
+  }
+
   async start(): Promise<void> {
     const server = createServer((sock) => this.accept(sock));
     await new Promise<void>((resolve, reject) => {
@@ -74,7 +85,9 @@ export class FpmSource {
 
   stop(): void {
     for (const t of [this.settleTimer, this.staleTimer]) if (t) clearTimeout(t);
-    this.active?.sock.destroy();
+    const active = this.active;
+    this.active = undefined; // its close is ours, not zebra going away
+    active?.sock.destroy();
     this.server?.close();
     this.server = undefined;
   }
@@ -90,16 +103,22 @@ export class FpmSource {
     if (this.active) {
       this.log.warn({ event: 'fpmConnectionReplaced', peer }, 'a new FPM connection replaces the current one');
       this.active.sock.destroy();
+      this.active = undefined;
+      this.armStale();
     }
     const id = `${FPM_SOURCE}#${++this.generation}`;
     const session = new FpmSession(id, { protocols: this.opts.protocols, mainTable: this.opts.mainTable, ifname: this.opts.ifname }, {
-      add: (s, r) => this.rib.add(s, r),
-      withdraw: (t, p) => this.rib.withdraw(t, p),
+      add: (s, r) => {
+        const change = this.rib.add(s, r);
+        if (this.log.isLevelEnabled('debug')) this.log.debug({ event: 'fpmRoute', session: s, table: r.table, prefix: r.prefix.key, change }, 'FPM route');
+      },
+      withdraw: (t, p) => {
+        const change = this.rib.withdraw(t, p);
+        if (this.log.isLevelEnabled('debug')) this.log.debug({ event: 'fpmRoute', session: id, table: t, prefix: p.key, change }, 'FPM route');
+      },
     }, (key, nhId) => this.log.warn({ event: 'fpmNexthopMissing', session: id, key, nhId }, 'route names a nexthop id zebra has not sent; pending'));
     const current = { sock, session };
     this.active = current;
-    if (this.staleTimer) clearTimeout(this.staleTimer);
-    this.staleTimer = undefined;
     this.rib.beginReplay(FPM_SOURCE);
     this.replaying = true;
     this.armSettle();
@@ -134,14 +153,30 @@ export class FpmSource {
       this.settleTimer = undefined;
       this.replaying = false;
       this.log.warn({ event: 'sourceDisconnected', session: id, staleTimeMs: this.opts.staleTimeMs }, 'zebra disconnected; its routes stay for graceful.stale-time');
-      this.staleTimer = setTimeout(() => {
-        this.staleTimer = undefined;
-        if (this.active) return;
+      this.armStale();
+    });
+  }
+
+  /** Holds the routes of a generation that went away for graceful.stale-time. */
+  private armStale(): void {
+    if (this.staleTimer) clearTimeout(this.staleTimer);
+    this.holdingStale = true;
+    this.staleTimer = setTimeout(() => {
+      this.staleTimer = undefined;
+      this.holdingStale = false;
+      if (!this.active) {
         const n = this.rib.withdrawSessions(isFpmSession);
         this.log.warn({ event: 'fpmStaleWithdrawn', withdrawn: n }, 'zebra did not come back: its routes are withdrawn');
-      }, this.opts.staleTimeMs);
-      this.staleTimer.unref();
-    });
+      } else if (!this.replaying) {
+        this.sweepUnrefreshed();
+      } // else: the sweep runs when the replay settles
+    }, this.opts.staleTimeMs);
+    this.staleTimer.unref();
+  }
+
+  private sweepUnrefreshed(): void {
+    const withdrawn = this.rib.endReplay(FPM_SOURCE, isFpmSession) ?? 0;
+    this.log.info({ event: 'fpmStaleWithdrawn', session: this.active?.session.session, withdrawn }, 'routes the new zebra generation did not re-send are withdrawn');
   }
 
   private armSettle(): void {
@@ -150,8 +185,11 @@ export class FpmSource {
       this.settleTimer = undefined;
       if (!this.active || !this.replaying) return;
       this.replaying = false;
-      const withdrawn = this.rib.endReplay(FPM_SOURCE, isFpmSession) ?? 0;
-      this.log.info({ event: 'replayEnd', session: this.active.session.session, withdrawn, counters: this.active.session.counters }, 'FPM replay settled');
+      // While an earlier generation's routes are held, the sweep waits for the stale timer.
+      const withdrawn = this.holdingStale ? 0 : (this.rib.endReplay(FPM_SOURCE, isFpmSession) ?? 0);
+      this.log.info({
+        event: 'replayEnd', session: this.active.session.session, withdrawn, staleHeld: this.holdingStale, counters: this.active.session.counters,
+      }, 'FPM replay settled');
       this.onSynced();
     }, this.opts.settleTimeMs);
     this.settleTimer.unref();
