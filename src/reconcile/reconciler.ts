@@ -369,6 +369,7 @@ export class Reconciler {
       if (res.ok) {
         this.applyToState(op);
         if (op.kind.startsWith('route.')) this.log.debug({ event: 'routeWritten', op: op.kind, key: (op as { key: string }).key }, op.kind);
+        else if (op.kind === 'neigh.probe') this.log.debug({ event: 'peerProbed', ifname: op.ifname, peer: op.linkLocal }, 'neighbour solicitation requested');
         else this.log.info({ event: 'neighbourWritten', op: op.kind, ifname: (op as { ifname: string }).ifname, mac: (op as { mac?: string }).mac }, op.kind);
         return;
       }

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
-import { HOST_MAC, kernelSuiteEnabled, PEER_ADDR, PEER_LL, PEER_MAC, sh, sleep, Topology, waitFor } from '../helpers/netns.js';
+import { kernelSuiteEnabled, PEER_ADDR, PEER_LL, PEER_MAC, sh, sleep, Topology, waitFor } from '../helpers/netns.js';
 
 interface RouteJson { dst: string; gateway?: string; dev?: string; protocol?: string; metric?: number; flags?: string[]; table?: string }
 interface NeighJson { dst: string; dev?: string; lladdr?: string; state?: string[]; protocol?: string }
@@ -198,17 +198,28 @@ describe.runIf(enabled)('core installer in network namespaces', () => {
     expect(ll).not.toMatch(/ff:fe/);
     daemon = new DaemonProcess(topo.host);
     await daemon.start();
-    const feed = await daemon.connect();
-    feed.send(add(`${PEER_ADDR}/32`, ll));
-    await waitFor('pending logged', () => daemon.logs().some((l) => l.event === 'routePending' && String(l.reason).includes('not EUI-64')));
-    expect(ownRoutes()).toEqual([]);
-    expect(placeholder()).toBeUndefined();
-
-    // Once the wire tells the MAC (an IPv6 neighbour entry), the real MAC is installed.
-    topo.host.exec('ping', ['-6', '-c', '1', '-W', '1', `${ll}%h0`], { allowFail: true });
-    await waitFor('route installed', () => ownRoutes().length === 1);
-    expect(placeholder()).toMatchObject({ lladdr: PEER_MAC });
-    expect(topo.host.ping(PEER_ADDR)).toBe(true);
-    void HOST_MAC;
+    // Our neighbour probe may get the answer within a millisecond, so watch every write.
+    const monitor = spawn('ip', ['-n', topo.host.name, 'monitor', 'neigh']);
+    let events = '';
+    monitor.stdout.on('data', (d: Buffer) => (events += d.toString()));
+    await sleep(200);
+    try {
+      const feed = await daemon.connect();
+      feed.send(add(`${PEER_ADDR}/32`, ll));
+      await waitFor('route installed once the wire told the MAC', () => ownRoutes().length === 1);
+      expect(placeholder()).toMatchObject({ lladdr: PEER_MAC });
+      expect(topo.host.ping(PEER_ADDR)).toBe(true);
+      await sleep(200);
+    } finally {
+      monitor.kill();
+    }
+    const logs = daemon.logs();
+    const pendingAt = logs.findIndex((l) => l.event === 'routePending' && String(l.reason).includes('not EUI-64'));
+    const writtenAt = logs.findIndex((l) => l.event === 'neighbourWritten' && l.op === 'neigh.replace');
+    expect(pendingAt).toBeGreaterThanOrEqual(0);
+    expect(writtenAt).toBeGreaterThan(pendingAt); // pending first, then the MAC the wire gave
+    const placeholderWrites = events.split('\n').filter((l) => l.startsWith('169.254.0.1 '));
+    expect(placeholderWrites.length).toBeGreaterThan(0);
+    for (const w of placeholderWrites) expect(w).toContain(`lladdr ${PEER_MAC}`);
   });
 });
