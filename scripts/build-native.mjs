@@ -3,7 +3,8 @@
 //   patch-package): the prebuilt one aborts the process on a receive-buffer overrun
 //   (ENOBUFS) and cannot set SO_RCVBUFFORCE / NETLINK_* options; node-gyp-build loads
 //   build/Release before the package's prebuilds;
-// - native/icmp6, our raw ICMPv6 socket for router advertisements (src/ra/).
+// - native/icmp6, our raw ICMPv6 socket for router advertisements (src/ra/) and sd_notify
+//   (src/systemd/).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -1,6 +1,7 @@
 // Wiring: config, kernel port, RIB, peers, reconciler, sources, timers and signals.
 import type { Config } from './config/config.js';
 import { FRR_OWN_PROTOCOLS, managesInterface } from './config/config.js';
+import { diffConfig, type ConfigChanges } from './config/config-diff.js';
 import { isLinkUp, isPlaceholder, kernelRouteKey } from './kernel/kernel-state.js';
 import { NetlinkKernel, type KernelPort } from './kernel/kernel.js';
 import { AF_INET6, NUD_FAILED, NUD_INCOMPLETE, type KernelLink, type KernelNeighbour } from './kernel/rtnetlink-codec.js';
@@ -9,6 +10,7 @@ import { isLinkLocalBytes, linkLocalFromBytes, type LinkLocal } from './model/li
 import { isUnicastMac, macFromBytes, type Mac } from './model/mac.js';
 import type { TableNames } from './model/route-table.js';
 import { peerKey, PeerTable } from './peers/peer-table.js';
+import { RoutePolicy } from './rib/route-policy.js';
 import { RaListener, type RouterAdvertEvent } from './ra/ra-listener.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { Rib } from './rib/rib.js';
@@ -43,16 +45,25 @@ export class Daemon {
   readonly lastRaAt = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
   private readonly now: () => number;
-  private readonly manages: (name: string) => boolean;
+  private manages: (name: string) => boolean;
+  /** the running configuration: live sections follow reloads, the rest stay as started */
+  private config: Config;
+  private readonly loggers: Logger[] = [];
+  private resyncTimer: NodeJS.Timeout | undefined;
+  reloads = { applied: 0, failed: 0 };
+  netlinkOverruns = 0;
 
   constructor(private readonly deps: DaemonDeps) {
     const { config, log } = deps;
+    this.config = config;
     this.log = log;
+    this.loggers.push(log);
     this.now = deps.now ?? Date.now;
     this.kernel = deps.kernel ?? new NetlinkKernel(config.kernel.netlinkBatch, config.kernel.eventBufferBytes);
     this.manages = managesInterface(config);
-    this.reconciler = new Reconciler(this.kernel, this.rib, this.peers, config, log.child({ component: 'reconciler' }), this.manages, this.now);
+    this.reconciler = new Reconciler(this.kernel, this.rib, this.peers, config, this.childLog('reconciler'), this.manages, this.now);
     this.rib.onChange = (key) => this.reconciler.markDesiredChanged(key);
+    this.rib.setPolicy(new RoutePolicy(config.filters, config.limits.maxRoutes));
     this.reconciler.onNeighboursDumped = (ns) => {
       for (const n of ns) this.notePeerEvidence(n);
     };
@@ -72,6 +83,7 @@ export class Daemon {
         this.reconciler.markDrift(kernelRouteKey(r));
       },
       overrun: () => {
+        this.netlinkOverruns++;
         this.log.warn({ event: 'netlinkOverrun' }, 'netlink events lost (ENOBUFS); resyncing from a dump');
         this.reconciler.requestResync();
       },
@@ -109,7 +121,7 @@ export class Daemon {
           ifname: (ifindex) => this.reconciler.state.links.get(ifindex)?.name,
         },
         this.rib,
-        this.log.child({ component: 'fpm' }),
+        this.childLog('fpm'),
       );
       this.fpm.onSynced = () => this.sourceSynced('fpm');
       await this.fpm.start();
@@ -123,7 +135,7 @@ export class Daemon {
           context: { defaultTable: config.kernel.table, tables: this.deps.tables },
         },
         this.rib,
-        this.log.child({ component: 'jsonl' }),
+        this.childLog('jsonl'),
       );
       this.jsonl.onSynced = () => this.sourceSynced('jsonl');
       await this.jsonl.start();
@@ -135,24 +147,100 @@ export class Daemon {
       stale.unref();
       this.timers.push(stale);
     }
-    this.control = new ControlServer(config.control.socket, (req) => this.answer(req), this.log.child({ component: 'control' }));
+    this.control = new ControlServer(config.control.socket, (req) => this.answer(req), this.childLog('control'));
     await this.control.start();
-    const resync = setInterval(() => this.reconciler.requestResync(), config.reconcile.resyncIntervalMs);
-    resync.unref();
-    this.timers.push(resync);
+    this.armResync();
     this.log.info({ event: 'ready' }, 'rfc5549d ready');
   }
 
-  async stop(): Promise<void> {
+  /** pino children copy their level when made: keep them all, so a reload reaches each */
+  private childLog(component: string): Logger {
+    const child = this.log.child({ component });
+    this.loggers.push(child);
+    return child;
+  }
+
+  private armResync(): void {
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    this.resyncTimer = setInterval(() => this.reconciler.requestResync(), this.config.reconcile.resyncIntervalMs);
+    this.resyncTimer.unref();
+  }
+
+  /**
+   * Takes the live sections of a new configuration (log level, interfaces, limits, filters,
+   * withdraw-on-exit, resync interval); the others keep their running values until a restart.
+   */
+  reload(next: Config): ConfigChanges {
+    const changes = diffConfig(this.config, next);
+    const running = this.config;
+    this.config = {
+      ...running,
+      logLevel: next.logLevel,
+      interfaces: next.interfaces,
+      limits: next.limits,
+      filters: next.filters,
+      graceful: { ...running.graceful, withdrawOnExit: next.graceful.withdrawOnExit },
+      reconcile: next.reconcile,
+    };
+    if (changes.live.includes('log.level')) for (const l of this.loggers) l.level = next.logLevel;
+    if (changes.live.includes('interfaces')) {
+      this.manages = managesInterface(this.config);
+      this.reconciler.setInterfaceMatcher(this.manages);
+    }
+    if (changes.live.includes('limits') || changes.live.includes('filters')) {
+      const withdrawn = this.rib.setPolicy(new RoutePolicy(next.filters, next.limits.maxRoutes));
+      if (withdrawn > 0) this.log.warn({ event: 'filteredOnReload', withdrawn }, 'routes the new filters reject are withdrawn');
+    }
+    if (changes.live.includes('reconcile.resync-interval')) this.armResync();
+    this.reloads.applied++;
+    return changes;
+  }
+
+  get withdrawOnExit(): boolean {
+    return this.config.graceful.withdrawOnExit;
+  }
+
+  /**
+   * Stops sources and timers and closes the kernel port. Routes stay in place for the next
+   * start unless `withdraw` (graceful.withdraw-on-exit): then every owned route and
+   * placeholder is removed first. Returns what is still owned in the kernel.
+   */
+  async stop(withdraw = false): Promise<{ routes: number; placeholders: number }> {
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.jsonl?.stop();
     this.fpm?.stop();
     this.control?.stop();
     this.ra?.stop();
     await this.reconciler.idle();
+    if (withdraw) await this.withdrawEverything();
+    const left = { routes: this.reconciler.state.ownedRoutes.size, placeholders: [...this.reconciler.state.placeholders.values()].filter((n) => n.protocol === this.config.kernel.protocol).length };
     this.reconciler.stop();
     this.kernel.close();
+    return left;
+  }
+
+  private async withdrawEverything(): Promise<void> {
+    const n = this.rib.withdrawSessions(() => true);
+    this.reconciler.allowSweep();
+    // Routes go first; the placeholders they used go in the pass after (never a stranded route).
+    for (let i = 0; i < 4; i++) {
+      this.reconciler.requestResync();
+      await this.reconciler.idle();
+      const s = this.reconciler.state;
+      const ours = [...s.placeholders.values()].some((p) => p.protocol === this.config.kernel.protocol);
+      if (s.ownedRoutes.size === 0 && !ours) break;
+    }
+    this.log.info({ event: 'withdrawnOnExit', routes: n }, 'graceful.withdraw-on-exit: owned routes and placeholders removed');
+  }
+
+  get jsonlSource(): JsonlSource | undefined {
+    return this.jsonl;
+  }
+
+  get raListener(): RaListener | undefined {
+    return this.ra;
   }
 
   sourceStatus(): Record<string, unknown> {

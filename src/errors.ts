@@ -5,6 +5,8 @@ export type ErrorCode =
   | 'INPUT_INVALID'
   | 'KERNEL_NACK'
   | 'KERNEL_IO'
+  | 'LIMIT_EXCEEDED'
+  | 'ROUTE_FILTERED'
   | 'NETLINK_DECODE'
   | 'ROUTE_CONFLICT'
   | 'SOURCE_IO'

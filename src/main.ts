@@ -3,38 +3,16 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, formatProblem } from './config/config.js';
-import { loadConfig, readTableNames } from './config/load.js';
+import { loadConfig } from './config/load.js';
 import { askDaemon } from './cli/control-client.js';
 import { formatPeers, formatRoutes, formatStatus } from './cli/format.js';
-import { Daemon } from './daemon.js';
 import { errorMessage } from './errors.js';
-import { createLogger } from './log.js';
+import { runService } from './service.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 async function run(opts: { config?: string }): Promise<void> {
-  const tables = readTableNames();
-  const config = loadConfig(opts.config, tables);
-  const log = createLogger(config.logLevel);
-  log.info({ event: 'starting', version: pkg.version, config: opts.config ?? 'embedded default' }, 'rfc5549d starting');
-  const daemon = new Daemon({ config, log, tables, version: pkg.version });
-  let stopping = false;
-  const shutdown = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ event: 'stopping', signal }, 'stopping; routes stay in place for the next start');
-    void daemon.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ event: 'stopFailed', err }, 'stop failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGHUP', () => log.warn({ event: 'reloadUnsupported' }, 'SIGHUP: live reload is not built yet; restart to apply a new config'));
-  await daemon.start();
+  await runService(opts.config, pkg.version);
 }
 
 function checkConfig(file: string): void {

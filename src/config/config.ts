@@ -2,6 +2,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { Rfc5549Error } from '../errors.js';
 import { interfaceMatcher, parseInterfaceName } from '../model/interface-name.js';
 import { resolveTable, type TableNames } from '../model/route-table.js';
+import { parsePrefixRule, type PrefixFilter, type PrefixRule } from '../model/prefix-filter.js';
 import { configFileSchema } from './schema.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -35,8 +36,16 @@ export interface Config {
   };
   readonly control: { readonly socket: string };
   readonly ra: { readonly enabled: boolean; readonly solicitOnLinkUp: boolean };
-  readonly graceful: { readonly staleTimeMs: number };
+  readonly graceful: { readonly staleTimeMs: number; readonly withdrawOnExit: boolean };
   readonly reconcile: { readonly resyncIntervalMs: number };
+  readonly limits: { readonly maxRoutes: number };
+  readonly filters: PrefixFilter;
+  readonly metrics: { readonly listen: HostPort | undefined };
+}
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
 }
 
 /** rtm_protocol numbers as zebra writes them (FRR's rt_netlink.h; iproute2's rt_protos). */
@@ -113,9 +122,14 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
     if (!check.ok) problems.push({ path: `interfaces.${i}`, value: name, message: 'not an interface name or glob' });
   });
   const fpm = f.sources.fpm;
-  const listen = /^\[?(.*?)\]?:(\d+)$/.exec(fpm.listen)!;
-  const port = Number(listen[2]);
-  if (port < 1 || port > 65_535) problems.push({ path: 'sources.fpm.listen', value: fpm.listen, message: 'port must be 1 to 65535' });
+  const fpmListen = hostPort(fpm.listen, 'sources.fpm.listen', problems);
+  const metricsListen = f.metrics.listen === null ? undefined : hostPort(f.metrics.listen, 'metrics.listen', problems);
+  const rules: PrefixRule[] = [];
+  f.filters.rules.forEach((r, i) => {
+    const rule = parsePrefixRule(r);
+    if (rule.ok) rules.push(rule.value);
+    else problems.push({ path: `filters.rules.${i}`, value: r, message: rule.error });
+  });
   const protocols: number[] = [];
   fpm.protocols.forEach((p, i) => {
     const n = typeof p === 'number' ? p : /^\d+$/.test(p) ? Number(p) : ZEBRA_PROTOCOLS[p];
@@ -142,8 +156,8 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
       },
       fpm: {
         enabled: fpm.enabled,
-        host: listen[1]!,
-        port,
+        host: fpmListen.host,
+        port: fpmListen.port,
         protocols,
         settleTimeMs: Math.round(fpm['settle-time'] * 1000),
         allowReplace: fpm['allow-replace'],
@@ -151,9 +165,19 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
     },
     control: { socket: f.control.socket },
     ra: { enabled: f.ra.enabled, solicitOnLinkUp: f.ra['solicit-on-link-up'] },
-    graceful: { staleTimeMs: Math.round(f.graceful['stale-time'] * 1000) },
+    graceful: { staleTimeMs: Math.round(f.graceful['stale-time'] * 1000), withdrawOnExit: f.graceful['withdraw-on-exit'] },
     reconcile: { resyncIntervalMs: Math.round(f.reconcile['resync-interval'] * 1000) },
+    limits: { maxRoutes: f.limits['max-routes'] },
+    filters: { defaultAction: f.filters.default, rules },
+    metrics: { listen: metricsListen },
   });
+}
+
+function hostPort(text: string, path: string, problems: ConfigProblem[]): HostPort {
+  const m = /^\[?(.*?)\]?:(\d+)$/.exec(text)!;
+  const port = Number(m[2]);
+  if (port < 1 || port > 65_535) problems.push({ path, value: text, message: 'port must be 1 to 65535' });
+  return { host: m[1]!, port };
 }
 
 export function configFromYaml(text: string, tables: TableNames, source = 'config'): Config {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 // embedded default configuration, and config/rfc5549d.yaml repeats them with comments
 // (a unit test keeps the two equal).
 const seconds = (dflt: number) => z.number().positive().max(86_400).default(dflt);
+const hostPort = (example: string) => z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost):\d{1,5}$/, `expected host:port, e.g. ${example}`);
 
 export const configFileSchema = z.strictObject({
   log: z
@@ -38,7 +39,7 @@ export const configFileSchema = z.strictObject({
         .strictObject({
           enabled: z.boolean().default(true),
           // host:port; zebra connects here. Loopback unless you mean it.
-          listen: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:2620').default('127.0.0.1:2620'),
+          listen: hostPort('127.0.0.1:2620').default('127.0.0.1:2620'),
           // zebra route protocols to take (names from rt_protos or numbers)
           protocols: z.array(z.union([z.string(), z.number().int().min(0).max(255)])).min(1).default(['bgp']),
           'settle-time': seconds(3),
@@ -65,6 +66,37 @@ export const configFileSchema = z.strictObject({
   graceful: z
     .strictObject({
       'stale-time': seconds(30),
+      // on SIGTERM remove every owned route and placeholder instead of leaving them for the next start
+      'withdraw-on-exit': z.boolean().default(false),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      // desired routes held at most; beyond it new prefixes are refused (installed ones stay)
+      'max-routes': z.number().int().min(1).max(50_000_000).default(1_000_000),
+    })
+    .prefault({}),
+  filters: z
+    .strictObject({
+      // what a route matching no rule gets
+      default: z.enum(['accept', 'reject']).default('accept'),
+      // first match wins; `prefix` alone matches exactly, ge/le widen it to a length range
+      rules: z
+        .array(
+          z.strictObject({
+            action: z.enum(['accept', 'reject']),
+            prefix: z.string(),
+            ge: z.number().int().min(0).max(32).optional(),
+            le: z.number().int().min(0).max(32).optional(),
+          }),
+        )
+        .default([{ action: 'reject', prefix: '0.0.0.0/0' }]),
+    })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      // host:port for Prometheus text exposition at /metrics; null (the default) is off
+      listen: hostPort('127.0.0.1:9342').nullable().default(null),
     })
     .prefault({}),
   reconcile: z

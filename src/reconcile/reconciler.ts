@@ -47,6 +47,7 @@ export class Reconciler {
   private readonly now: () => number;
   private needDump = true;
   private running = false;
+  private passStartedAt: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private sweepAllowed = false;
   private knownKeys: Set<string> | undefined = new Set();
@@ -54,8 +55,11 @@ export class Reconciler {
   private idleWaiters: Array<() => void> = [];
   passes = 0;
   writes = 0;
+  failedWrites = 0;
+  /** observes every pass (metrics) */
+  onPass: ((stats: PassStats) => void) | undefined;
   lastPass: PassStats | undefined;
-  private readonly matches: (name: string) => boolean;
+  private matches: (name: string) => boolean;
   /**
    * Tables whose routes of our protocol are ours: kernel.table and every table a source has
    * named since start. Grow-only. zebra writes its bgp routes with the same protocol (186)
@@ -78,6 +82,12 @@ export class Reconciler {
     this.now = now;
     this.backoff = new RepairBackoff(now);
     this.ownedTables.add(config.kernel.table);
+  }
+
+  /** A reload changed `interfaces`: re-plan everything under the new matcher. */
+  setInterfaceMatcher(matches: (name: string) => boolean): void {
+    this.matches = matches;
+    this.markAllDirty();
   }
 
   ownsTable(table: number): boolean {
@@ -209,8 +219,22 @@ export class Reconciler {
     return this.needDump || this.allDirty || this.neighboursDirty || this.dirty.size > 0;
   }
 
+  /** how long the running pass has taken so far (0 when idle): a stuck writer shows here */
+  busyForMs(): number {
+    return this.passStartedAt === undefined ? 0 : performance.now() - this.passStartedAt;
+  }
+
   private async pass(): Promise<void> {
     const t0 = performance.now();
+    this.passStartedAt = t0;
+    try {
+      await this.passBody(t0);
+    } finally {
+      this.passStartedAt = undefined;
+    }
+  }
+
+  private async passBody(t0: number): Promise<void> {
     this.neighboursDirty = false;
     if (this.needDump) {
       this.needDump = false;
@@ -272,11 +296,13 @@ export class Reconciler {
       }
       failed = this.record(ops, results, routes.verdicts);
       this.writes += ops.length - failed;
+      this.failedWrites += failed;
     }
     this.updatePending(routes.verdicts, full ? undefined : dirty);
     this.passes++;
     const stats: PassStats = { full, keys: full ? this.rib.size : dirty.size, writes: ops.length - failed, failed, durationMs: performance.now() - t0 };
     this.lastPass = stats;
+    this.onPass?.(stats);
     if (ops.length > 0 || full) {
       this.log[ops.length > 0 ? 'info' : 'debug']({ event: 'reconcilePass', ...stats, pending: this.pending.size, desired: this.rib.size }, 'reconcile pass');
     }

@@ -3,6 +3,7 @@
 // a reference count of peers per interface, so the resolver need not scan every route.
 import type { Ipv4Prefix } from '../model/ipv4-prefix.js';
 import type { LinkLocal } from '../model/link-local.js';
+import { RoutePolicy, type Refusal, type RefusalCode } from './route-policy.js';
 import { routeKey, sameNexthops, type DesiredRoute } from './route.js';
 
 interface RibEntry {
@@ -11,7 +12,10 @@ interface RibEntry {
   epoch: number;
 }
 
-export type RibChange = 'added' | 'changed' | 'unchanged' | 'withdrawn' | 'absent';
+export type RibChange = 'added' | 'changed' | 'unchanged' | 'withdrawn' | 'absent' | 'refused';
+
+/** How many recent refusals `routes --pending` can show; older ones are only counted. */
+const REFUSALS_KEPT = 1000;
 
 export class Rib {
   private readonly entries = new Map<string, RibEntry>();
@@ -22,6 +26,33 @@ export class Rib {
   private readonly replays = new Map<string, number>();
   /** called with the key of every entry that changed */
   onChange: (key: string) => void = () => {};
+  private policyNow = new RoutePolicy({ defaultAction: 'accept', rules: [] }, Number.MAX_SAFE_INTEGER);
+  /** the latest refusals by key (bounded), for status */
+  readonly refusals = new Map<string, Refusal & { at: number }>();
+  readonly refusedTotal: Record<RefusalCode, number> = { LIMIT_EXCEEDED: 0, ROUTE_FILTERED: 0 };
+  /** called once per refused add, with the refusal (sources answer or log it) */
+  onRefused: (key: string, refusal: Refusal) => void = () => {};
+
+  get policy(): RoutePolicy {
+    return this.policyNow;
+  }
+
+  /**
+   * Applies new filters and limits. Held routes the filters now reject are withdrawn; a
+   * lower limit refuses new prefixes only, it never drops what is held. Returns how many
+   * were withdrawn.
+   */
+  setPolicy(policy: RoutePolicy): number {
+    this.policyNow = policy;
+    let n = 0;
+    for (const [key, e] of this.entries) {
+      if (policy.filtered(e.route.prefix)) {
+        this.remove(key);
+        n++;
+      }
+    }
+    return n;
+  }
 
   get size(): number {
     return this.entries.size;
@@ -63,8 +94,11 @@ export class Rib {
 
   add(session: string, route: DesiredRoute): RibChange {
     const key = routeKey(route.table, route.prefix.key);
-    this.epoch++;
     const old = this.entries.get(key);
+    const refusal = this.policyNow.filtered(route.prefix) ?? (old ? undefined : this.policyNow.overLimit(route.prefix, this.entries.size));
+    if (refusal) return this.refuse(key, refusal);
+    if (this.refusals.size > 0) this.refusals.delete(key);
+    this.epoch++;
     if (old) {
       old.epoch = this.epoch;
       old.session = session;
@@ -81,7 +115,21 @@ export class Rib {
     return 'added';
   }
 
+  /** the refusal behind the last 'refused' answer of add() */
+  lastRefusal: Refusal | undefined;
+
+  private refuse(key: string, refusal: Refusal): RibChange {
+    this.refusedTotal[refusal.code]++;
+    this.lastRefusal = refusal;
+    this.refusals.delete(key); // re-insert: Map order is age order
+    this.refusals.set(key, { ...refusal, at: Date.now() });
+    if (this.refusals.size > REFUSALS_KEPT) this.refusals.delete(this.refusals.keys().next().value!);
+    this.onRefused(key, refusal);
+    return 'refused';
+  }
+
   withdraw(table: number, prefix: Ipv4Prefix): RibChange {
+    this.refusals.delete(routeKey(table, prefix.key));
     return this.remove(routeKey(table, prefix.key));
   }
 

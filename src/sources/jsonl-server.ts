@@ -4,8 +4,8 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
-import { Rfc5549Error } from '../errors.js';
-import type { Logger } from '../log.js';
+import { Rfc5549Error, type ErrorCode } from '../errors.js';
+import { LogThrottle, type Logger } from '../log.js';
 import type { Rib } from '../rib/rib.js';
 import { LineSplitter } from './line-splitter.js';
 import { parseJsonLine, type JsonlContext } from './jsonl-parse.js';
@@ -86,10 +86,12 @@ export class JsonlSource {
   private serve(input: Readable, reply: Socket | undefined, session: string): void {
     let lineNo = 0;
     const splitter = new LineSplitter(this.opts.maxLineBytes);
-    const answer = (line: number, error: string): void => {
+    const throttle = new LogThrottle();
+    const answer = (line: number, error: string, code: ErrorCode = 'INPUT_INVALID'): void => {
       this.counters.rejected++;
-      this.log.warn({ event: 'sourceLineRejected', session, line, error }, 'rejected a JSON-lines line');
-      reply?.write(`${JSON.stringify({ error, line })}\n`);
+      const dropped = throttle.admit();
+      if (dropped !== undefined) this.log.warn({ event: 'sourceLineRejected', session, line, error, code, ...(dropped > 0 ? { notLogged: dropped } : {}) }, 'rejected a JSON-lines line');
+      reply?.write(`${JSON.stringify({ error, code, line })}\n`);
     };
     input.on('data', (chunk: Buffer) => {
       for (const item of splitter.push(chunk)) {
@@ -106,13 +108,16 @@ export class JsonlSource {
     });
   }
 
-  private handle(text: string, line: number, session: string, answer: (line: number, error: string) => void): void {
+  private handle(text: string, line: number, session: string, answer: (line: number, error: string, code?: ErrorCode) => void): void {
     const r = parseJsonLine(text, this.opts.context);
     if (!r.ok) return answer(line, r.error);
     const u = r.update;
     switch (u.op) {
       case 'add':
-        this.rib.add(session, u.route);
+        if (this.rib.add(session, u.route) === 'refused') {
+          const refusal = this.rib.lastRefusal!;
+          return answer(line, refusal.message, refusal.code);
+        }
         break;
       case 'withdraw':
         this.rib.withdraw(u.table, u.prefix);

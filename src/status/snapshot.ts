@@ -8,7 +8,8 @@ export interface RouteStatus {
   readonly table: number;
   readonly prefix: string;
   readonly nexthops: string[];
-  readonly state: 'installed' | 'pending';
+  /** refused: not held at all (filters or limits.max-routes); the latest refusals only */
+  readonly state: 'installed' | 'pending' | 'refused';
   readonly reason?: string;
 }
 
@@ -25,7 +26,10 @@ export interface PeerStatus {
 export interface DaemonStatus {
   readonly version: string;
   readonly uptimeS: number;
-  readonly routes: { desired: number; installed: number; pending: number; ownedInKernel: number; otherTablesSameProtocol: number };
+  readonly routes: {
+    desired: number; installed: number; pending: number; ownedInKernel: number; otherTablesSameProtocol: number;
+    maxRoutes: number; refused: { limit: number; filter: number };
+  };
   readonly reconciler: { passes: number; writes: number; repairs: number; sweeping: boolean; lastPassMs: number | null };
   readonly sources: Record<string, unknown>;
   readonly links: { name: string; ifindex: number; up: boolean }[];
@@ -44,6 +48,10 @@ export function routeStatuses(d: Daemon, pendingOnly: boolean): RouteStatus[] {
       state: pending ? 'pending' : 'installed',
       ...(pending ? { reason: pending.reason } : {}),
     });
+  }
+  for (const [key, r] of d.rib.refusals) {
+    const colon = key.indexOf(':');
+    out.push({ table: Number(key.slice(0, colon)), prefix: key.slice(colon + 1), nexthops: [], state: 'refused', reason: r.message });
   }
   return out.sort((a, b) => a.table - b.table || (a.prefix < b.prefix ? -1 : 1));
 }
@@ -77,7 +85,9 @@ export function daemonStatus(d: Daemon, version: string, startedAtMs: number, no
   return {
     version,
     uptimeS: Math.round((nowMs - startedAtMs) / 1000),
-    routes: { desired: d.rib.size, installed: d.rib.size - rc.pending.size, pending: rc.pending.size, ownedInKernel: rc.state.ownedRoutes.size, otherTablesSameProtocol: rc.foreignRoutes },
+    routes: { desired: d.rib.size, installed: d.rib.size - rc.pending.size, pending: rc.pending.size, ownedInKernel: rc.state.ownedRoutes.size, otherTablesSameProtocol: rc.foreignRoutes,
+      maxRoutes: d.rib.policy.maxRoutes, refused: { limit: d.rib.refusedTotal.LIMIT_EXCEEDED, filter: d.rib.refusedTotal.ROUTE_FILTERED },
+    },
     reconciler: { passes: rc.passes, writes: rc.writes, repairs: rc.repairs, sweeping: rc.sweeping, lastPassMs: rc.lastPass ? Math.round(rc.lastPass.durationMs * 10) / 10 : null },
     sources: d.sourceStatus(),
     links: [...rc.state.links.values()].map((l) => ({ name: l.name, ifindex: l.ifindex, up: isLinkUp(l.flags) })).sort((a, b) => a.ifindex - b.ifindex),

@@ -20,7 +20,7 @@ export class DaemonProcess {
   private child: ChildProcess | undefined;
   private exited: Promise<number | null> | undefined;
 
-  constructor(private readonly ns: Netns, private readonly config: Record<string, unknown> = {}) {
+  constructor(private readonly ns: Netns, private config: Record<string, unknown> = {}, readonly env: Record<string, string> = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'rfc5549d-test-'));
     this.socket = join(this.dir, 'routes.sock');
   }
@@ -40,8 +40,13 @@ export class DaemonProcess {
     return join(this.dir, 'daemon.log');
   }
 
-  /** Starts the daemon and waits for its "ready" line. */
-  async start(): Promise<void> {
+  get configFile(): string {
+    return join(this.dir, 'rfc5549d.yaml');
+  }
+
+  /** Writes the config file the daemon reads (on start, and on SIGHUP). */
+  writeConfig(config: Record<string, unknown> = this.config): void {
+    this.config = config;
     const cfg = {
       log: { level: 'debug' },
       graceful: { 'stale-time': 3 },
@@ -53,11 +58,16 @@ export class DaemonProcess {
         fpm: { enabled: false, ...((this.config.sources as { fpm?: object } | undefined)?.fpm ?? {}) },
       },
     };
-    const file = join(this.dir, 'rfc5549d.yaml');
-    writeFileSync(file, stringify(cfg));
+    writeFileSync(this.configFile, stringify(cfg));
+  }
+
+  /** Starts the daemon and waits for its "ready" line. */
+  async start(): Promise<void> {
+    this.writeConfig();
+    const file = this.configFile;
     const { openSync } = await import('node:fs');
     const out = openSync(this.logFile, 'a');
-    const child = spawn('ip', ['netns', 'exec', this.ns.name, process.execPath, CLI, 'run', '--config', file], { stdio: ['ignore', out, out] });
+    const child = spawn('ip', ['netns', 'exec', this.ns.name, process.execPath, CLI, 'run', '--config', file], { stdio: ['ignore', out, out], env: { ...process.env, ...this.env } });
     this.child = child;
     this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
     const startLine = this.logs().length;
@@ -83,6 +93,16 @@ export class DaemonProcess {
     const code = await Promise.race([this.exited!, new Promise<null>((r) => setTimeout(() => r(null), 5000))]);
     if (code === null && this.child.exitCode === null) this.child.kill('SIGKILL');
     return code;
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    this.child?.kill(sig);
+  }
+
+  /** Waits for the exit code of a daemon told to stop some other way. */
+  async exitCode(timeoutMs = 10_000): Promise<number | null> {
+    if (!this.child) return null;
+    return Promise.race([this.exited!, new Promise<null>((r) => setTimeout(() => r(null), timeoutMs))]);
   }
 
   get pid(): number | undefined {

@@ -8,7 +8,7 @@
 // and the replay has settled, whichever is later - never at settle alone.
 import { createServer, type Server, type Socket } from 'node:net';
 import { Rfc5549Error } from '../../errors.js';
-import type { Logger } from '../../log.js';
+import { LogThrottle, type Logger } from '../../log.js';
 import type { Rib } from '../../rib/rib.js';
 import { decodeFpmFrame } from './fpm-decode.js';
 import { FpmFrameError, FpmFrameReader } from './fpm-framing.js';
@@ -34,6 +34,8 @@ export interface FpmStatus {
   replaying: boolean;
   refused: number;
   badFrames: number;
+  /** routes refused by filters or limits.max-routes */
+  routesRefused: number;
   pendingNexthopRoutes: number;
   counters: FpmCounters | undefined;
 }
@@ -49,6 +51,10 @@ export class FpmSource {
   private holdingStale = false;
   private refused = 0;
   private badFrames = 0;
+  private routesRefused = 0;
+  /** across every generation, for metrics */
+  readonly totals = { messages: 0, malformed: 0 };
+  private readonly refusalLog = new LogThrottle();
   /** called when a replay ends (the first one ends the source's initial sync) */
   onSynced: () => void = () => {};
 
@@ -61,6 +67,7 @@ export class FpmSource {
       replaying: this.replaying,
       refused: this.refused,
       badFrames: this.badFrames,
+      routesRefused: this.routesRefused,
       pendingNexthopRoutes: this.active?.session.pendingNexthopRoutes ?? 0,
       counters: this.active?.session.counters,
     };
@@ -110,6 +117,14 @@ export class FpmSource {
     const session = new FpmSession(id, { protocols: this.opts.protocols, mainTable: this.opts.mainTable, ifname: this.opts.ifname }, {
       add: (s, r) => {
         const change = this.rib.add(s, r);
+        if (change === 'refused') {
+          this.routesRefused++;
+          const dropped = this.refusalLog.admit();
+          if (dropped !== undefined) {
+            const refusal = this.rib.lastRefusal!;
+            this.log.warn({ event: 'fpmRouteRefused', session: s, code: refusal.code, error: refusal.message, ...(dropped > 0 ? { notLogged: dropped } : {}) }, 'route from zebra refused');
+          }
+        }
         if (this.log.isLevelEnabled('debug')) this.log.debug({ event: 'fpmRoute', session: s, table: r.table, prefix: r.prefix.key, change }, 'FPM route');
       },
       withdraw: (t, p) => {
@@ -139,6 +154,8 @@ export class FpmSource {
       }
       for (const frame of frames) {
         for (const item of decodeFpmFrame(frame)) {
+          this.totals.messages++;
+          if (item.kind === 'malformed') this.totals.malformed++;
           if (item.kind === 'malformed') this.log.debug({ event: 'fpmMessageMalformed', session: id, error: item.error, bytes: item.bytes }, 'malformed netlink message in an FPM frame; skipped');
           session.handle(item);
         }

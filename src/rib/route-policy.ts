@@ -1,0 +1,32 @@
+// What the RIB may take: prefix filters and limits.max-routes. Pure.
+import type { Ipv4Prefix } from '../model/ipv4-prefix.js';
+import { evaluateFilter, type PrefixFilter } from '../model/prefix-filter.js';
+
+export type RefusalCode = 'LIMIT_EXCEEDED' | 'ROUTE_FILTERED';
+
+export interface Refusal {
+  readonly code: RefusalCode;
+  /** names the field and value, as every input error does */
+  readonly message: string;
+}
+
+export class RoutePolicy {
+  constructor(readonly filter: PrefixFilter, readonly maxRoutes: number) {}
+
+  /** A filter verdict for the prefix, whatever the RIB holds. */
+  filtered(prefix: Ipv4Prefix): Refusal | undefined {
+    const v = evaluateFilter(this.filter, prefix);
+    if (v.action === 'accept') return undefined;
+    const i = v.rule ? this.filter.rules.indexOf(v.rule) : -1;
+    return {
+      code: 'ROUTE_FILTERED',
+      message: `prefix: "${prefix.key}" refused by ${i >= 0 ? `filters.rules.${i} (${v.rule!.text})` : 'filters.default (reject)'}`,
+    };
+  }
+
+  /** Whether a prefix the RIB does not hold yet may be added at this size. */
+  overLimit(prefix: Ipv4Prefix, size: number): Refusal | undefined {
+    if (size < this.maxRoutes) return undefined;
+    return { code: 'LIMIT_EXCEEDED', message: `prefix: "${prefix.key}" refused: limits.max-routes (${this.maxRoutes}) reached; installed routes are kept` };
+  }
+}

@@ -1,0 +1,73 @@
+// The daemon as a service: signals (SIGTERM/SIGINT stop, SIGHUP reload), systemd
+// notification (READY/RELOADING/STOPPING/STATUS, watchdog) and the metrics endpoint.
+import { ConfigError, formatProblem } from './config/config.js';
+import { loadConfig, readTableNames } from './config/load.js';
+import { Daemon } from './daemon.js';
+import { errorMessage } from './errors.js';
+import { createLogger } from './log.js';
+import { MetricsServer } from './status/metrics.js';
+import { SystemdNotifier } from './systemd/notify.js';
+
+const STATUS_EVERY_MS = 10_000;
+
+export async function runService(configFile: string | undefined, version: string): Promise<void> {
+  const tables = readTableNames();
+  const config = loadConfig(configFile, tables);
+  const log = createLogger(config.logLevel);
+  log.info({ event: 'starting', version, config: configFile ?? 'embedded default' }, 'rfc5549d starting');
+  const notifier = new SystemdNotifier(process.env, (err) => log.warn({ event: 'notifyFailed', err }, 'sd_notify failed'));
+  const daemon = new Daemon({ config, log, tables, version });
+  const metrics = config.metrics.listen ? new MetricsServer(config.metrics.listen, daemon, log.child({ component: 'metrics' })) : undefined;
+  const statusLine = (): string => {
+    const r = daemon.rib.size;
+    return `${r - daemon.reconciler.pending.size} routes installed, ${daemon.reconciler.pending.size} pending`;
+  };
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    notifier.stopping();
+    const withdraw = daemon.withdrawOnExit;
+    log.info({ event: 'stopping', signal, withdraw }, withdraw ? 'stopping; removing every owned route (graceful.withdraw-on-exit)' : 'stopping; routes stay in place for the next start');
+    metrics?.stop();
+    void daemon.stop(withdraw).then(
+      (left) => {
+        log.info({ event: 'stopped', ownedRoutesLeft: left.routes, placeholdersLeft: left.placeholders }, 'stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ event: 'stopFailed', err }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+
+  const reload = (): void => {
+    if (stopping) return;
+    notifier.reloading();
+    try {
+      const next = loadConfig(configFile, tables);
+      const changes = daemon.reload(next);
+      log.info({ event: 'configReloaded', applied: changes.live, needRestart: changes.needRestart },
+        changes.needRestart.length > 0 ? `reloaded; these changes wait for a restart: ${changes.needRestart.join(', ')}` : 'reloaded');
+    } catch (err) {
+      daemon.reloads.failed++;
+      const problems = err instanceof ConfigError ? err.problems.map(formatProblem) : [errorMessage(err)];
+      log.error({ event: 'reloadFailed', config: configFile ?? 'embedded default', problems }, 'reload failed; the running configuration is kept');
+    }
+    notifier.ready(statusLine());
+  };
+
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', reload);
+  await daemon.start();
+  await metrics?.start();
+  notifier.ready(statusLine());
+  if (notifier.watchdogMs !== undefined) {
+    const limit = notifier.watchdogMs;
+    notifier.startWatchdog(() => daemon.reconciler.busyForMs() < limit);
+  }
+  if (notifier.enabled) setInterval(() => notifier.status(statusLine()), STATUS_EVERY_MS).unref();
+}

@@ -1,0 +1,140 @@
+// Prometheus text exposition (prom-client) on metrics.listen, GET /metrics. Gauges and
+// counters are read from the daemon's own counters at scrape time, so the hot paths carry
+// no metrics code; only the pass-duration histogram is fed as passes happen.
+import { createServer, type Server } from 'node:http';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { HostPort } from '../config/config.js';
+import type { Daemon } from '../daemon.js';
+import { Rfc5549Error } from '../errors.js';
+import type { Logger } from '../log.js';
+import { peerStatuses } from './snapshot.js';
+
+type Labels = Record<string, string>;
+
+/** A counter whose value is the daemon's own count, read at scrape time. */
+function mirroredCounter(registry: Registry, name: string, help: string, labelNames: string[], read: () => Array<[Labels, number]>): void {
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [labels, v] of read()) this.inc(labels, v);
+    },
+  });
+}
+
+function gauge(registry: Registry, name: string, help: string, labelNames: string[], read: () => Array<[Labels, number]>): void {
+  new Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [labels, v] of read()) this.set(labels, v);
+    },
+  });
+}
+
+export function buildRegistry(d: Daemon): Registry {
+  const r = new Registry();
+  collectDefaultMetrics({ register: r, prefix: 'rfc5549d_' });
+  const rc = d.reconciler;
+
+  gauge(r, 'rfc5549d_routes', 'Desired routes by state: installed, or pending (peer unresolved, link down, conflict).', ['state'], () => [
+    [{ state: 'installed' }, d.rib.size - rc.pending.size],
+    [{ state: 'pending' }, rc.pending.size],
+  ]);
+  gauge(r, 'rfc5549d_routes_owned_in_kernel', 'Routes of our protocol in our tables, as the kernel holds them.', [], () => [[{}, rc.state.ownedRoutes.size]]);
+  gauge(r, 'rfc5549d_route_limit', 'limits.max-routes.', [], () => [[{}, d.rib.policy.maxRoutes]]);
+  mirroredCounter(r, 'rfc5549d_routes_refused_total', 'Routes refused by limits.max-routes or by filters.', ['reason'], () => [
+    [{ reason: 'limit' }, d.rib.refusedTotal.LIMIT_EXCEEDED],
+    [{ reason: 'filter' }, d.rib.refusedTotal.ROUTE_FILTERED],
+  ]);
+  gauge(r, 'rfc5549d_peers', 'Peers by the evidence their MAC rests on (unresolved: none yet).', ['evidence'], () => {
+    const counts: Record<string, number> = { eui64: 0, ndp: 0, ra: 0, unresolved: 0 };
+    for (const p of peerStatuses(d, Date.now())) counts[p.evidence ?? 'unresolved'] = (counts[p.evidence ?? 'unresolved'] ?? 0) + 1;
+    return Object.entries(counts).map(([evidence, n]) => [{ evidence }, n]);
+  });
+
+  mirroredCounter(r, 'rfc5549d_reconcile_passes_total', 'Reconcile passes.', [], () => [[{}, rc.passes]]);
+  const duration = new Histogram({
+    name: 'rfc5549d_reconcile_pass_duration_seconds',
+    help: 'Duration of reconcile passes (planning and kernel writes).',
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15],
+    registers: [r],
+  });
+  rc.onPass = (s) => duration.observe(s.durationMs / 1000);
+  mirroredCounter(r, 'rfc5549d_kernel_writes_total', 'Netlink writes the kernel acknowledged.', [], () => [[{}, rc.writes]]);
+  mirroredCounter(r, 'rfc5549d_netlink_errors_total', 'Netlink trouble: writes the kernel refused, event-socket overruns (ENOBUFS).', ['kind'], () => [
+    [{ kind: 'write-refused' }, rc.failedWrites],
+    [{ kind: 'overrun' }, d.netlinkOverruns],
+  ]);
+  mirroredCounter(r, 'rfc5549d_repairs_total', 'Writes that undid someone else\'s change to what we own.', [], () => [[{}, rc.repairs]]);
+
+  mirroredCounter(r, 'rfc5549d_source_messages_total', 'Messages from route sources (JSON lines, FPM netlink messages).', ['source'], () => {
+    const out: Array<[Labels, number]> = [];
+    if (d.jsonlSource) out.push([{ source: 'jsonl' }, d.jsonlSource.counters.lines]);
+    if (d.fpm) out.push([{ source: 'fpm' }, d.fpm.totals.messages]);
+    return out;
+  });
+  mirroredCounter(r, 'rfc5549d_source_rejects_total', 'Input from route sources that was rejected, by reason.', ['source', 'reason'], () => {
+    const out: Array<[Labels, number]> = [];
+    if (d.jsonlSource) out.push([{ source: 'jsonl', reason: 'line' }, d.jsonlSource.counters.rejected]);
+    if (d.fpm) {
+      const st = d.fpm.status();
+      out.push([{ source: 'fpm', reason: 'malformed' }, d.fpm.totals.malformed], [{ source: 'fpm', reason: 'bad-frame' }, st.badFrames],
+        [{ source: 'fpm', reason: 'connection-refused' }, st.refused], [{ source: 'fpm', reason: 'route-refused' }, st.routesRefused]);
+    }
+    return out;
+  });
+  gauge(r, 'rfc5549d_source_connected', 'Whether zebra is connected over FPM.', ['source'], () => (d.fpm ? [[{ source: 'fpm' }, d.fpm.status().connected ? 1 : 0]] : []));
+  mirroredCounter(r, 'rfc5549d_router_adverts_received_total', 'Router advertisements received, accepted as peer evidence or ignored.', ['result'], () => {
+    const c = d.raListener?.counters;
+    if (!c) return [];
+    return [[{ result: 'accepted' }, c.accepted], [{ result: 'ignored' }, c.received - c.accepted]];
+  });
+  mirroredCounter(r, 'rfc5549d_config_reloads_total', 'SIGHUP reloads, applied or failed (the running config kept).', ['result'], () => [
+    [{ result: 'applied' }, d.reloads.applied],
+    [{ result: 'failed' }, d.reloads.failed],
+  ]);
+  return r;
+}
+
+export class MetricsServer {
+  private server: Server | undefined;
+  private readonly registry: Registry;
+
+  constructor(private readonly listen: HostPort, daemon: Daemon, private readonly log: Logger) {
+    this.registry = buildRegistry(daemon);
+  }
+
+  async start(): Promise<void> {
+    const server = createServer((req, res) => {
+      if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
+        return;
+      }
+      this.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
+        (err: unknown) => {
+          this.log.warn({ event: 'metricsFailed', err }, 'metrics collection failed');
+          res.writeHead(500).end();
+        },
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err) => reject(new Rfc5549Error('SOURCE_IO', `metrics.listen: ${this.listen.host}:${this.listen.port}: ${err.message}`, { cause: err })));
+      server.listen(this.listen.port, this.listen.host, () => resolve());
+    });
+    this.server = server;
+    this.log.info({ event: 'metricsListening', listen: `${this.listen.host}:${this.listen.port}` }, 'metrics listening');
+  }
+
+  stop(): void {
+    this.server?.close();
+    this.server = undefined;
+  }
+}
