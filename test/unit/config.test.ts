@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { ConfigError, configFromDocument, configFromYaml } from '../../src/config/config.js';
 import { parseRtTables } from '../../src/model/route-table.js';
 
@@ -20,6 +21,27 @@ describe('configuration', () => {
     expect(example).toEqual(configFromDocument({}, tables));
     expect(example).toMatchObject({ kernel: { protocol: 186, metric: 20, table: 254 }, graceful: { staleTimeMs: 30_000 } });
     expect(Object.isFrozen(example.kernel)).toBe(true);
+  });
+
+  it('every key of the example file is in the README and docs/configuration.md reference tables', () => {
+    const doc = parseYaml(readFileSync(new URL('../../config/rfc5549d.yaml', import.meta.url), 'utf8')) as Record<string, unknown>;
+    const leaves = (o: Record<string, unknown>, at = ''): string[] =>
+      Object.entries(o).flatMap(([k, v]) => (v && typeof v === 'object' && !Array.isArray(v) ? leaves(v as Record<string, unknown>, `${at}${k}.`) : [`${at}${k}`]));
+    const keys = leaves(doc);
+    expect(keys.length).toBeGreaterThan(25);
+    for (const file of ['../../README.md', '../../docs/configuration.md']) {
+      const text = readFileSync(new URL(file, import.meta.url), 'utf8');
+      const missing = keys.filter((k) => !text.includes(`| \`${k}\` |`));
+      expect(missing, file).toEqual([]);
+    }
+  });
+
+  it('filters and limits: bad rules are named with their index and value', () => {
+    expect(problems({ limits: { 'max-routes': 0 } })).toMatchObject([{ path: 'limits.max-routes', value: 0 }]);
+    expect(problems({ filters: { rules: [{ action: 'reject', prefix: '10.0.0.0/8', ge: 4 }] } })).toEqual([
+      { path: 'filters.rules.0', value: { action: 'reject', prefix: '10.0.0.0/8', ge: 4 }, message: 'ge 4 must be between the prefix length 8 and 32' },
+    ]);
+    expect(problems({ metrics: { listen: '127.0.0.1:99999' } })).toMatchObject([{ path: 'metrics.listen', value: '127.0.0.1:99999' }]);
   });
 
   it('takes names and seconds', () => {
