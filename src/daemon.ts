@@ -259,9 +259,20 @@ export class Daemon {
         return routeStatuses(this, req.pending === true);
       case 'peers':
         return peerStatuses(this, this.now());
+      case 'resync':
+        return this.resyncNow();
       default:
-        return { error: `command: unknown command ${JSON.stringify(req.command)} (status, routes, peers)` };
+        return { error: `command: unknown command ${JSON.stringify(req.command)} (status, routes, peers, resync)` };
     }
+  }
+
+  /** Dump and compare everything now; answers with the full pass it took. */
+  private async resyncNow(): Promise<unknown> {
+    const t0 = performance.now();
+    await this.reconciler.idle();
+    this.reconciler.requestResync();
+    await this.reconciler.idle();
+    return { ...this.reconciler.lastPass, wallMs: Math.round((performance.now() - t0) * 10) / 10, desired: this.rib.size, pending: this.reconciler.pending.size };
   }
 
   private sourceSynced(source: string): void {

@@ -29,7 +29,7 @@ interface ClientOptions {
 
 async function ask(command: string, opts: ClientOptions, format: (answer: never) => string): Promise<void> {
   const socket = opts.socket ?? loadConfig(opts.config).control.socket;
-  const answer = await askDaemon(socket, { command, pending: opts.pending === true });
+  const answer = await askDaemon(socket, { command, pending: opts.pending === true }, command === 'resync' ? 120_000 : 5000);
   if (answer && typeof answer === 'object' && 'error' in answer) throw new Error(String((answer as { error: unknown }).error));
   process.stdout.write(`${opts.json ? JSON.stringify(answer, null, 2) : format(answer as never)}\n`);
 }
@@ -65,6 +65,9 @@ clientCommand('routes', 'desired routes: installed, or pending and why')
   .option('--pending', 'only routes that are not in the kernel')
   .action((o: ClientOptions) => ask('routes', o, formatRoutes));
 clientCommand('peers', 'peers: interface, link-local, MAC and its evidence').action((o: ClientOptions) => ask('peers', o, formatPeers));
+clientCommand('resync', 'dump the kernel and repair any difference now; prints the pass it took')
+  .action((o: ClientOptions) => ask('resync', o, (a: { writes: number; failed: number; durationMs: number; wallMs: number }) =>
+    `resync: ${a.writes} writes, ${a.failed} failed, pass ${Math.round(a.durationMs)} ms, ${a.wallMs} ms in all`));
 
 try {
   await program.parseAsync(process.argv);

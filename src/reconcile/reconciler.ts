@@ -4,6 +4,7 @@
 import type { Config } from '../config/config.js';
 import { isLinkUp, isPermanent, isPlaceholder, KernelState } from '../kernel/kernel-state.js';
 import type { KernelPort } from '../kernel/kernel.js';
+import type { KernelRoute } from '../kernel/rtnetlink-codec.js';
 import type { Logger } from '../log.js';
 import { peerKey, type PeerTable } from '../peers/peer-table.js';
 import type { Rib } from '../rib/rib.js';
@@ -198,12 +199,15 @@ export class Reconciler {
     const [links, neighbours] = [await this.kernel.dumpLinks(), await this.kernel.dumpNeighbours()];
     this.state.setLinks(links);
     this.state.setPlaceholders(neighbours.filter((n) => isPlaceholder(n)));
-    this.state.clearRoutes();
+    // Swap in the dumped routes at once: status and events must never see a half-built table.
     let foreign = 0;
+    const owned: KernelRoute[] = [];
     await this.kernel.dumpRoutes(this.config.kernel.protocol, (r) => {
-      if (this.ownedTables.has(r.table)) this.state.putRoute(r);
+      if (this.ownedTables.has(r.table)) owned.push(r);
       else foreign++;
     });
+    this.state.clearRoutes();
+    for (const r of owned) this.state.putRoute(r);
     if (foreign > 0 && foreign !== this.foreignRoutes) {
       this.log.info({ event: 'foreignRoutesIgnored', count: foreign, protocol: this.config.kernel.protocol },
         'routes of our protocol in tables no source of ours names (zebra\'s own bgp routes, say): left alone');

@@ -1,5 +1,5 @@
 // The control socket: one JSON request line in ({"command":"status"|"routes"|"peers", ...}),
-// one JSON answer line out. Read-only; the CLI (src/cli/) is its client.
+// one JSON answer line out. Read-only but for `resync`; the CLI (src/cli/) is its client.
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { dirname } from 'node:path';
@@ -24,14 +24,18 @@ export class ControlServer {
           if (buf.length > 4096) sock.destroy();
           return;
         }
-        let answer: unknown;
-        try {
-          const req = JSON.parse(buf.slice(0, nl)) as { command?: unknown; pending?: unknown };
-          answer = typeof req.command === 'string' ? this.handle({ command: req.command, pending: req.pending === true }) : { error: 'command: expected a string' };
-        } catch (err) {
-          answer = { error: `invalid request: ${(err as Error).message}` };
-        }
-        sock.end(`${JSON.stringify(answer)}\n`);
+        const line = buf.slice(0, nl);
+        buf = '';
+        void (async () => {
+          let answer: unknown;
+          try {
+            const req = JSON.parse(line) as { command?: unknown; pending?: unknown };
+            answer = typeof req.command === 'string' ? await this.handle({ command: req.command, pending: req.pending === true }) : { error: 'command: expected a string' };
+          } catch (err) {
+            answer = { error: `invalid request: ${(err as Error).message}` };
+          }
+          sock.end(`${JSON.stringify(answer)}\n`);
+        })();
       });
       sock.on('error', () => {});
     });

@@ -145,6 +145,11 @@ export class FeedClient {
     this.sock.write(lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l)) + '\n').join(''));
   }
 
+  /** Writes raw JSON-lines text, waiting while the socket's buffer is full (bulk feeds). */
+  async write(text: string): Promise<void> {
+    if (!this.sock.write(text)) await new Promise((r) => this.sock.once('drain', r));
+  }
+
   close(): void {
     this.sock.end();
   }

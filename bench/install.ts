@@ -1,0 +1,155 @@
+// Install and withdraw throughput against `ip -batch`, in the same run, in a throwaway
+// namespace: the same /32 onlink routes, through the daemon's real path (JSON-lines socket
+// -> RIB -> reconciler -> netlink), timed until the kernel holds them all (the daemon's
+// acknowledged state, then checked by a dump). Also: daemon RSS at full table, a converged
+// full resync, and a link flap with ROUTES_FLAP routes.  Run: npm run bench (as root).
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { askDaemon } from '../src/cli/control-client.js';
+import { DaemonProcess, type FeedClient } from '../test/helpers/daemon.js';
+import { kernelTestsBlocked, PEER_LL, Topology } from '../test/helpers/netns.js';
+
+const N = Number(process.env.ROUTES ?? 1_000_000);
+const N_FLAP = Number(process.env.ROUTES_FLAP ?? 100_000);
+const TABLE = 1000;
+const CHUNK = 20_000;
+
+const dst = (i: number): string => `10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
+const rate = (n: number, ms: number): string => `${Math.round(n / (ms / 1000)).toLocaleString('en-US')}/s`;
+const sec = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function kernelCount(ns: string): number {
+  const r = spawnSync('sh', ['-c', `ip -n ${ns} route show table ${TABLE} | wc -l`], { encoding: 'utf8' });
+  return Number(r.stdout.trim());
+}
+
+function ipBatch(ns: string, file: string): number {
+  const t0 = performance.now();
+  const r = spawnSync('ip', ['-n', ns, '-batch', file], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`ip -batch: ${r.stderr.slice(0, 300)}`);
+  return performance.now() - t0;
+}
+
+interface Status { routes: { desired: number; installed: number; pending: number; ownedInKernel: number } }
+
+async function waitOwned(control: string, want: number, timeoutMs = 300_000): Promise<void> {
+  const t0 = Date.now();
+  for (;;) {
+    const s = (await askDaemon(control, { command: 'status' }, 30_000)) as Status;
+    if (s.routes.ownedInKernel === want && s.routes.desired === want && s.routes.pending === 0) return;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out: ${JSON.stringify(s.routes)} (want ${want})`);
+    await sleep(20);
+  }
+}
+
+async function send(feed: FeedClient, from: number, to: number, line: (i: number) => string): Promise<void> {
+  for (let i = from; i < to; i += CHUNK) {
+    let text = '';
+    for (let j = i; j < Math.min(to, i + CHUNK); j++) text += line(j);
+    await feed.write(text);
+  }
+}
+
+const addLine = (i: number) => `{"op":"add","prefix":"${dst(i)}/32","nexthops":[{"via":"${PEER_LL}","dev":"h0"}]}\n`;
+const withdrawLine = (i: number) => `{"op":"withdraw","prefix":"${dst(i)}/32"}\n`;
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+async function main(): Promise<void> {
+  const blocked = kernelTestsBlocked();
+  if (blocked) throw new Error(`install bench needs root and ip netns: ${blocked}`);
+  const topo = Topology.create();
+  const daemon = new DaemonProcess(topo.host, { log: { level: 'info' }, kernel: { table: TABLE }, limits: { 'max-routes': N + N_FLAP } });
+  const out: string[] = [];
+  const say = (s: string) => {
+    out.push(s);
+    console.log(s);
+  };
+  try {
+    say(`rfc5549d install bench: ${N.toLocaleString('en-US')} /32 routes via 169.254.0.1 dev h0 onlink, table ${TABLE}, kernel ${spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim()}, ${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} CPUs`);
+
+    // Baseline: ip -batch, same routes, same namespace.
+    const addFile = join(daemon.dir, 'add.batch');
+    const delFile = join(daemon.dir, 'del.batch');
+    let adds = '';
+    let dels = '';
+    for (let i = 0; i < N; i++) {
+      adds += `route add ${dst(i)}/32 via 169.254.0.1 dev h0 onlink proto 186 metric 20 table ${TABLE}\n`;
+      dels += `route del ${dst(i)}/32 proto 186 metric 20 table ${TABLE}\n`;
+    }
+    writeFileSync(addFile, adds);
+    writeFileSync(delFile, dels);
+    adds = dels = '';
+    const ipAddMs = ipBatch(topo.host.name, addFile);
+    const ipHeld = kernelCount(topo.host.name);
+    const ipDelMs = ipBatch(topo.host.name, delFile);
+    if (ipHeld !== N || kernelCount(topo.host.name) !== 0) throw new Error(`ip -batch baseline: held ${ipHeld}, left ${kernelCount(topo.host.name)}`);
+
+    // The daemon: JSON lines in, kernel out.
+    await daemon.start();
+    const control = daemon.controlSocket;
+    const feed = await daemon.connect();
+    let t0 = performance.now();
+    await send(feed, 0, N, addLine);
+    await waitOwned(control, N);
+    const addMs = performance.now() - t0;
+    const held = kernelCount(topo.host.name);
+    if (held !== N) throw new Error(`daemon install: the kernel holds ${held}, not ${N}`);
+    const rss = rssMb(daemon.pid!);
+
+    const resync = (await askDaemon(control, { command: 'resync' }, 120_000)) as { writes: number; durationMs: number; wallMs: number };
+
+    t0 = performance.now();
+    await send(feed, 0, N, withdrawLine);
+    await waitOwned(control, 0);
+    const delMs = performance.now() - t0;
+    const left = kernelCount(topo.host.name);
+    if (left !== 0) throw new Error(`daemon withdraw: the kernel still holds ${left}`);
+
+    // Link flap with N_FLAP routes on the link.
+    await send(feed, 0, N_FLAP, addLine);
+    await waitOwned(control, N_FLAP);
+    topo.host.ip('link', 'set', 'h0', 'down');
+    for (let i = 0; i < 500 && kernelCount(topo.host.name) !== 0; i++) await sleep(10);
+    t0 = performance.now();
+    topo.host.ip('link', 'set', 'h0', 'up');
+    for (;;) {
+      if (kernelCount(topo.host.name) === N_FLAP) break;
+      if (performance.now() - t0 > 60_000) throw new Error('link flap: routes did not come back in 60 s');
+      await sleep(5);
+    }
+    const flapMs = performance.now() - t0;
+    feed.close();
+
+    const addRatio = ipAddMs / addMs;
+    const delRatio = ipDelMs / delMs;
+    const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
+    say('');
+    say(`                         ip -batch            rfc5549d (JSON lines -> kernel)   ratio   target`);
+    say(`install ${N.toLocaleString('en-US').padStart(9)}        ${sec(ipAddMs).padStart(8)} ${rate(N, ipAddMs).padStart(10)}   ${sec(addMs).padStart(8)} ${rate(N, addMs).padStart(10)}            ${addRatio.toFixed(1)}x   >= 4x ${mark(addRatio >= 4)}`);
+    say(`withdraw ${N.toLocaleString('en-US').padStart(8)}        ${sec(ipDelMs).padStart(8)} ${rate(N, ipDelMs).padStart(10)}   ${sec(delMs).padStart(8)} ${rate(N, delMs).padStart(10)}            ${delRatio.toFixed(1)}x   >= 4x ${mark(delRatio >= 4)}`);
+    say(`daemon RSS with ${N.toLocaleString('en-US')} routes installed: ${rss} MB   (target <= 250 MB ${mark(rss <= 250)})`);
+    say(`converged full resync (dump + diff): ${resync.writes} writes, pass ${Math.round(resync.durationMs)} ms, ${Math.round(resync.wallMs)} ms end to end   (target <= 2 s ${mark(resync.wallMs <= 2000)})`);
+    say(`link down/up with ${N_FLAP.toLocaleString('en-US')} routes: all back ${Math.round(flapMs)} ms after link up   (target <= 1 s ${mark(flapMs <= 1000)})`);
+  } catch (err) {
+    for (const l of daemon.logs().filter((x) => (x.level ?? 0) >= 40 || x.event === 'reconcilePass').slice(-15)) console.error(JSON.stringify(l).slice(0, 400));
+    throw err;
+  } finally {
+    await daemon.stop('SIGKILL');
+    daemon.cleanup();
+    topo.destroy();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`bench failed: ${(err as Error).stack ?? String(err)}`);
+    process.exit(1);
+  },
+);
