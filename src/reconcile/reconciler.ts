@@ -16,6 +16,7 @@ import { Resolver, type PendingCode } from './resolver.js';
 const EEXIST = 17;
 /** Above this many route writes, our own route events would only flood the event socket. */
 const QUIET_BATCH = 5000;
+const BURST_END_MS = 250;
 const PROBE_INTERVAL_MS = 3000;
 
 export interface PendingRoute {
@@ -49,6 +50,7 @@ export class Reconciler {
   private needDump = true;
   private running = false;
   private passStartedAt: number | undefined;
+  private burstTimer: NodeJS.Timeout | undefined;
   private timer: NodeJS.Timeout | undefined;
   private sweepAllowed = false;
   private knownKeys: Set<string> | undefined = new Set();
@@ -159,6 +161,7 @@ export class Reconciler {
   stop(): void {
     this.stopped = true;
     if (this.probeTimer) clearTimeout(this.probeTimer);
+    if (this.burstTimer) clearTimeout(this.burstTimer);
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -221,6 +224,24 @@ export class Reconciler {
 
   private hasWork(): boolean {
     return this.needDump || this.allDirty || this.neighboursDirty || this.dirty.size > 0;
+  }
+
+  /**
+   * A big write batch: our own route events would only flood the event socket (and cost a
+   * second plan per route), so they are off until the burst has been quiet for BURST_END_MS;
+   * then one dump tells whatever happened meanwhile. One dump per burst, not per pass: a
+   * dump per pass re-reads a growing table and is quadratic over a million-route feed.
+   */
+  private beginBurst(): void {
+    this.kernel.setRouteEvents(false);
+    if (this.burstTimer) clearTimeout(this.burstTimer);
+    this.burstTimer = setTimeout(() => {
+      this.burstTimer = undefined;
+      this.kernel.setRouteEvents(true); // before the dump, so nothing falls between the two
+      this.needDump = true;
+      this.schedule();
+    }, BURST_END_MS);
+    this.burstTimer.unref();
   }
 
   /** how long the running pass has taken so far (0 when idle): a stuck writer shows here */
@@ -288,16 +309,8 @@ export class Reconciler {
     let failed = 0;
     if (ops.length > 0) {
       const quiet = routes.ops.length > QUIET_BATCH;
-      if (quiet) this.kernel.setRouteEvents(false);
-      let results: OpResult[];
-      try {
-        results = await this.kernel.apply(ops);
-      } finally {
-        if (quiet) {
-          this.kernel.setRouteEvents(true);
-          this.needDump = true; // whatever happened meanwhile, the dump tells
-        }
-      }
+      if (quiet) this.beginBurst();
+      const results = await this.kernel.apply(ops);
       failed = this.record(ops, results, routes.verdicts);
       this.writes += ops.length - failed;
       this.failedWrites += failed;
