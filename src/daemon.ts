@@ -62,7 +62,7 @@ export class Daemon {
     this.kernel = deps.kernel ?? new NetlinkKernel(config.kernel.netlinkBatch, config.kernel.eventBufferBytes);
     this.manages = managesInterface(config);
     this.reconciler = new Reconciler(this.kernel, this.rib, this.peers, config, this.childLog('reconciler'), this.manages, this.now);
-    this.rib.onChange = (key) => this.reconciler.markDesiredChanged(key);
+    this.rib.onChange = (key, table) => this.reconciler.markDesiredChanged(key, table);
     this.rib.setPolicy(new RoutePolicy(config.filters, config.limits.maxRoutes));
     this.reconciler.onNeighboursDumped = (ns) => {
       for (const n of ns) this.notePeerEvidence(n);
@@ -215,7 +215,7 @@ export class Daemon {
     this.ra?.stop();
     await this.reconciler.idle();
     if (withdraw) await this.withdrawEverything();
-    const left = { routes: this.reconciler.state.ownedRoutes.size, placeholders: [...this.reconciler.state.placeholders.values()].filter((n) => n.protocol === this.config.kernel.protocol).length };
+    const left = { routes: this.reconciler.state.ownedRoutes.size, placeholders: this.ownedPlaceholders() };
     this.reconciler.stop();
     this.kernel.close();
     return left;
@@ -228,11 +228,15 @@ export class Daemon {
     for (let i = 0; i < 4; i++) {
       this.reconciler.requestResync();
       await this.reconciler.idle();
-      const s = this.reconciler.state;
-      const ours = [...s.placeholders.values()].some((p) => p.protocol === this.config.kernel.protocol);
-      if (s.ownedRoutes.size === 0 && !ours) break;
+      if (this.reconciler.state.ownedRoutes.size === 0 && this.ownedPlaceholders() === 0) break;
     }
     this.log.info({ event: 'withdrawnOnExit', routes: n }, 'graceful.withdraw-on-exit: owned routes and placeholders removed');
+  }
+
+  private ownedPlaceholders(): number {
+    let n = 0;
+    for (const p of this.reconciler.state.placeholders.values()) if (p.protocol === this.config.kernel.protocol) n++;
+    return n;
   }
 
   get jsonlSource(): JsonlSource | undefined {

@@ -98,8 +98,7 @@ export class Reconciler {
   }
 
   /** A RIB key changed: it is ours to delete from now on, even before the sweep. */
-  markDesiredChanged(key: string): void {
-    const table = Number(key.slice(0, key.indexOf(':')));
+  markDesiredChanged(key: string, table: number): void {
     if (!this.ownedTables.has(table)) {
       // Routes there were not tracked until now: a dump finds leftovers of ours to replace.
       this.ownedTables.add(table);

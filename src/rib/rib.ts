@@ -24,14 +24,12 @@ export class Rib {
   private readonly anyPeerRefs = new Map<string, number>();
   private epoch = 0;
   private readonly replays = new Map<string, number>();
-  /** called with the key of every entry that changed */
-  onChange: (key: string) => void = () => {};
+  /** called with the key (and its table) of every entry that changed */
+  onChange: (key: string, table: number) => void = () => {};
   private policyNow = new RoutePolicy({ defaultAction: 'accept', rules: [] }, Number.MAX_SAFE_INTEGER);
   /** the latest refusals by key (bounded), for status */
   readonly refusals = new Map<string, Refusal & { at: number }>();
   readonly refusedTotal: Record<RefusalCode, number> = { LIMIT_EXCEEDED: 0, ROUTE_FILTERED: 0 };
-  /** called once per refused add, with the refusal (sources answer or log it) */
-  onRefused: (key: string, refusal: Refusal) => void = () => {};
 
   get policy(): RoutePolicy {
     return this.policyNow;
@@ -106,12 +104,12 @@ export class Rib {
       this.unref(old.route);
       old.route = route;
       this.ref(route);
-      this.onChange(key);
+      this.onChange(key, route.table);
       return 'changed';
     }
     this.entries.set(key, { route, session, epoch: this.epoch });
     this.ref(route);
-    this.onChange(key);
+    this.onChange(key, route.table);
     return 'added';
   }
 
@@ -124,7 +122,6 @@ export class Rib {
     this.refusals.delete(key); // re-insert: Map order is age order
     this.refusals.set(key, { ...refusal, at: Date.now() });
     if (this.refusals.size > REFUSALS_KEPT) this.refusals.delete(this.refusals.keys().next().value!);
-    this.onRefused(key, refusal);
     return 'refused';
   }
 
@@ -173,7 +170,7 @@ export class Rib {
     if (!old) return 'absent';
     this.entries.delete(key);
     this.unref(old.route);
-    this.onChange(key);
+    this.onChange(key, old.route.table);
     return 'withdrawn';
   }
 

@@ -47,8 +47,6 @@ export class FpmSource {
   private settleTimer: NodeJS.Timeout | undefined;
   private staleTimer: NodeJS.Timeout | undefined;
   private replaying = false;
-  /** a previous generation's routes are held until the stale timer fires */
-  private holdingStale = false;
   private refused = 0;
   private badFrames = 0;
   private routesRefused = 0;
@@ -155,8 +153,10 @@ export class FpmSource {
       for (const frame of frames) {
         for (const item of decodeFpmFrame(frame)) {
           this.totals.messages++;
-          if (item.kind === 'malformed') this.totals.malformed++;
-          if (item.kind === 'malformed') this.log.debug({ event: 'fpmMessageMalformed', session: id, error: item.error, bytes: item.bytes }, 'malformed netlink message in an FPM frame; skipped');
+          if (item.kind === 'malformed') {
+            this.totals.malformed++;
+            this.log.debug({ event: 'fpmMessageMalformed', session: id, error: item.error, bytes: item.bytes }, 'malformed netlink message in an FPM frame; skipped');
+          }
           session.handle(item);
         }
       }
@@ -177,10 +177,8 @@ export class FpmSource {
   /** Holds the routes of a generation that went away for graceful.stale-time. */
   private armStale(): void {
     if (this.staleTimer) clearTimeout(this.staleTimer);
-    this.holdingStale = true;
     this.staleTimer = setTimeout(() => {
       this.staleTimer = undefined;
-      this.holdingStale = false;
       if (!this.active) {
         const n = this.rib.withdrawSessions(isFpmSession);
         this.log.warn({ event: 'fpmStaleWithdrawn', withdrawn: n }, 'zebra did not come back: its routes are withdrawn');
@@ -202,10 +200,11 @@ export class FpmSource {
       this.settleTimer = undefined;
       if (!this.active || !this.replaying) return;
       this.replaying = false;
-      // While an earlier generation's routes are held, the sweep waits for the stale timer.
-      const withdrawn = this.holdingStale ? 0 : (this.rib.endReplay(FPM_SOURCE, isFpmSession) ?? 0);
+      // While an earlier generation's routes are held (stale timer running), the sweep waits for it.
+      const staleHeld = this.staleTimer !== undefined;
+      const withdrawn = staleHeld ? 0 : (this.rib.endReplay(FPM_SOURCE, isFpmSession) ?? 0);
       this.log.info({
-        event: 'replayEnd', session: this.active.session.session, withdrawn, staleHeld: this.holdingStale, counters: this.active.session.counters,
+        event: 'replayEnd', session: this.active.session.session, withdrawn, staleHeld, counters: this.active.session.counters,
       }, 'FPM replay settled');
       this.onSynced();
     }, this.opts.settleTimeMs);
