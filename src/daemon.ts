@@ -2,7 +2,7 @@
 import type { Config } from './config/config.js';
 import { FRR_OWN_PROTOCOLS, managesInterface } from './config/config.js';
 import { diffConfig, type ConfigChanges } from './config/config-diff.js';
-import { isLinkUp, isPlaceholder, kernelRouteKey } from './kernel/kernel-state.js';
+import { isLinkUp, isPlaceholder } from './kernel/kernel-state.js';
 import { NetlinkKernel, type KernelPort } from './kernel/kernel.js';
 import { AF_INET6, NUD_FAILED, NUD_INCOMPLETE, type KernelLink, type KernelNeighbour } from './kernel/rtnetlink-codec.js';
 import type { Logger } from './log.js';
@@ -62,7 +62,7 @@ export class Daemon {
     this.kernel = deps.kernel ?? new NetlinkKernel(config.kernel.netlinkBatch, config.kernel.eventBufferBytes);
     this.manages = managesInterface(config);
     this.reconciler = new Reconciler(this.kernel, this.rib, this.peers, config, this.childLog('reconciler'), this.manages, this.now);
-    this.rib.onChange = (key, table) => this.reconciler.markDesiredChanged(key, table);
+    this.rib.onChange = (slot) => this.reconciler.markDesiredChanged(slot);
     this.rib.setPolicy(new RoutePolicy(config.filters, config.limits.maxRoutes));
     this.reconciler.onNeighboursDumped = (ns) => {
       for (const n of ns) this.notePeerEvidence(n);
@@ -77,10 +77,7 @@ export class Daemon {
       link: (change, l) => this.onLink(change, l),
       neighbour: (change, n) => this.onNeighbour(change, n),
       route: (change, r) => {
-        if (r.protocol !== config.kernel.protocol || !this.reconciler.ownsTable(r.table)) return;
-        if (change === 'new') this.reconciler.state.putRoute(r);
-        else this.reconciler.state.removeRoute(r);
-        this.reconciler.markDrift(kernelRouteKey(r));
+        if (r.protocol === config.kernel.protocol) this.reconciler.noteKernelRoute(change, r);
       },
       overrun: () => {
         this.netlinkOverruns++;
@@ -99,7 +96,7 @@ export class Daemon {
     this.reconciler.requestResync();
     await this.reconciler.idle();
     const s = this.reconciler.state;
-    this.log.info({ event: 'kernelDumped', links: s.links.size, ownedRoutes: s.ownedRoutes.size, placeholders: s.placeholders.size }, 'kernel state dumped');
+    this.log.info({ event: 'kernelDumped', links: s.links.size, ownedRoutes: s.ownedRouteCount, placeholders: s.placeholders.size }, 'kernel state dumped');
 
     if (config.sources.jsonl.enabled) this.unsynced.add('jsonl');
     if (config.sources.fpm.enabled && FRR_OWN_PROTOCOLS.has(config.kernel.protocol)) {
@@ -215,7 +212,7 @@ export class Daemon {
     this.ra?.stop();
     await this.reconciler.idle();
     if (withdraw) await this.withdrawEverything();
-    const left = { routes: this.reconciler.state.ownedRoutes.size, placeholders: this.ownedPlaceholders() };
+    const left = { routes: this.reconciler.state.ownedRouteCount, placeholders: this.ownedPlaceholders() };
     this.reconciler.stop();
     this.kernel.close();
     return left;
@@ -228,7 +225,7 @@ export class Daemon {
     for (let i = 0; i < 4; i++) {
       this.reconciler.requestResync();
       await this.reconciler.idle();
-      if (this.reconciler.state.ownedRoutes.size === 0 && this.ownedPlaceholders() === 0) break;
+      if (this.reconciler.state.ownedRouteCount === 0 && this.ownedPlaceholders() === 0) break;
     }
     this.log.info({ event: 'withdrawnOnExit', routes: n }, 'graceful.withdraw-on-exit: owned routes and placeholders removed');
   }
@@ -276,7 +273,7 @@ export class Daemon {
     await this.reconciler.idle();
     this.reconciler.requestResync();
     await this.reconciler.idle();
-    return { ...this.reconciler.lastPass, wallMs: Math.round((performance.now() - t0) * 10) / 10, desired: this.rib.size, pending: this.reconciler.pending.size };
+    return { ...this.reconciler.lastPass, wallMs: Math.round((performance.now() - t0) * 10) / 10, desired: this.rib.size, pending: this.reconciler.pendingCount };
   }
 
   private sourceSynced(source: string): void {

@@ -20,7 +20,7 @@ export async function runService(configFile: string | undefined, version: string
   const metrics = config.metrics.listen ? new MetricsServer(config.metrics.listen, daemon, log.child({ component: 'metrics' })) : undefined;
   const statusLine = (): string => {
     const r = daemon.rib.size;
-    return `${r - daemon.reconciler.pending.size} routes installed, ${daemon.reconciler.pending.size} pending`;
+    return `${r - daemon.reconciler.pendingCount} routes installed, ${daemon.reconciler.pendingCount} pending`;
   };
 
   let stopping = false;

@@ -1,11 +1,16 @@
-// What the kernel holds, as last dumped or heard: links, our own routes, and the
-// 169.254.0.1 placeholder entries. Foreign routes are never kept (conflicts are found
-// by creating exclusively).
+// What the kernel holds, as last dumped or heard: links, our own routes (the `observed`
+// column of the route store, and copies at other metrics), and the 169.254.0.1 placeholder
+// entries. Foreign routes are never kept (conflicts are found by creating exclusively).
 import { macFromBytes } from '../model/mac.js';
 import { numberToIpv4 } from '../model/ipv4-prefix.js';
 import type { ObservedNeighbour } from '../reconcile/plan.js';
+import { F_LIVE, F_STRAYS, NONE, type RouteStore } from '../rib/route-store.js';
 import { routeKey } from '../rib/route.js';
+import type { Forwardings } from './forwardings.js';
 import { AF_INET, IFF_LOWER_UP, IFF_UP, NUD_NOARP, NUD_PERMANENT, type KernelLink, type KernelNeighbour, type KernelRoute } from './rtnetlink-codec.js';
+
+/** marks slots a dump has seen, so those it has not can be cleared after it */
+const F_SEEN = 16;
 
 export const PLACEHOLDER_BYTES = Buffer.from([169, 254, 0, 1]);
 
@@ -28,10 +33,11 @@ export function isPlaceholder(n: KernelNeighbour): boolean {
 export class KernelState {
   readonly links = new Map<number, KernelLink>();
   private readonly linksByName = new Map<string, KernelLink>();
-  readonly ownedRoutes = new Map<string, KernelRoute[]>();
   readonly placeholders = new Map<number, ObservedNeighbour>();
-  /** owned route legs per ifindex, so a neighbour is never removed under a route */
-  private readonly legsByIfindex = new Map<number, number>();
+  private dumpStrays: Map<number, number[]> | undefined;
+
+  /** `metric` is ours: a route of ours at another metric is a stray copy to delete. */
+  constructor(readonly store: RouteStore, readonly forwardings: Forwardings, private readonly metric: number) {}
 
   linkByName(name: string): KernelLink | undefined {
     return this.linksByName.get(name);
@@ -60,36 +66,82 @@ export class KernelState {
     return old;
   }
 
-  clearRoutes(): void {
-    this.ownedRoutes.clear();
-    this.legsByIfindex.clear();
+  /** The forwarding the kernel holds for us at a slot (our metric). */
+  setObserved(slot: number, fwd: number): void {
+    const before = this.store.observed[slot]!;
+    if (before === fwd) return;
+    if (before !== NONE) this.forwardings.count(before, -1);
+    if (fwd !== NONE) this.forwardings.count(fwd, 1);
+    this.store.setObserved(slot, fwd);
   }
 
-  putRoute(r: KernelRoute): void {
-    const key = kernelRouteKey(r);
-    const list = this.ownedRoutes.get(key) ?? [];
-    const i = list.findIndex((x) => x.metric === r.metric);
-    if (i >= 0) {
-      this.countLegs(list[i]!, -1);
-      list[i] = r;
-    } else list.push(r);
-    this.countLegs(r, +1);
-    this.ownedRoutes.set(key, list);
+  /** A route of ours the kernel holds (an event, a write, a dump line); returns its slot. */
+  putRoute(table: number, dst: number, dstLen: number, metric: number, fwd: number): number {
+    const s = this.store.slotFor(table, dst, dstLen);
+    if (this.dumpStrays) this.store.flags[s]! |= F_SEEN;
+    if (metric === this.metric) {
+      this.setObserved(s, fwd);
+    } else {
+      const strays = this.dumpStrays ?? this.store.strays;
+      const list = strays.get(s) ?? [];
+      if (!list.includes(metric)) list.push(metric);
+      if (this.dumpStrays) this.dumpStrays.set(s, list);
+      else this.store.setStrays(s, list);
+    }
+    return s;
   }
 
-  removeRoute(r: Pick<KernelRoute, 'table' | 'dst' | 'dstLen' | 'metric'>): void {
-    const key = kernelRouteKey(r);
-    const list = this.ownedRoutes.get(key);
-    if (!list) return;
-    const i = list.findIndex((x) => x.metric === r.metric);
-    if (i < 0) return;
-    this.countLegs(list[i]!, -1);
-    list.splice(i, 1);
-    if (list.length === 0) this.ownedRoutes.delete(key);
+  /** A route of ours left the kernel; returns its slot, or -1 when it was not known. */
+  removeRoute(table: number, dst: number, dstLen: number, metric: number): number {
+    const s = this.store.find(table, dst, dstLen);
+    if (s < 0) return -1;
+    if (metric === this.metric) this.setObserved(s, NONE);
+    else this.store.setStrays(s, this.store.strays.get(s)?.filter((m) => m !== metric));
+    return s;
+  }
+
+  putKernelRoute(r: KernelRoute): number {
+    return this.putRoute(r.table, r.dst, r.dstLen, r.metric, this.forwardings.intern(r.legs, r.nhId));
+  }
+
+  /**
+   * A dump starts: routes it reports are marked as seen; endDump() forgets the routes it did
+   * not report. Nothing is emptied meanwhile, so status never shows a half-read table.
+   */
+  beginDump(): void {
+    const { store } = this;
+    for (let s = 0; s < store.end; s++) store.flags[s]! &= ~F_SEEN;
+    this.dumpStrays = new Map();
+  }
+
+  endDump(): void {
+    const { store } = this;
+    const strays = this.dumpStrays ?? new Map<number, number[]>();
+    this.dumpStrays = undefined;
+    for (const s of [...store.strays.keys()]) if (!strays.has(s)) store.setStrays(s, undefined);
+    for (const [s, list] of strays) store.setStrays(s, list);
+    for (let s = 0; s < store.end; s++) {
+      const f = store.flags[s]!;
+      if (!(f & F_LIVE)) continue;
+      if (f & F_SEEN) store.flags[s] = f & ~F_SEEN;
+      else if (store.observed[s] !== NONE) this.setObserved(s, NONE);
+      store.releaseIfUnused(s);
+    }
+  }
+
+  /** keys (table, prefix) where we hold a route, at our metric or another */
+  get ownedRouteCount(): number {
+    let strayOnly = 0;
+    for (const s of this.store.strays.keys()) if (this.store.observed[s] === NONE) strayOnly++;
+    return this.store.observedCount + strayOnly;
   }
 
   ownedLegsOn(ifindex: number): number {
-    return this.legsByIfindex.get(ifindex) ?? 0;
+    return this.forwardings.routesOn(ifindex);
+  }
+
+  hasStrays(slot: number): boolean {
+    return (this.store.flags[slot]! & F_STRAYS) !== 0;
   }
 
   setPlaceholders(neighbours: readonly KernelNeighbour[]): void {
@@ -108,13 +160,5 @@ export class KernelState {
 
   removePlaceholder(ifindex: number): void {
     this.placeholders.delete(ifindex);
-  }
-
-  private countLegs(r: KernelRoute, delta: number): void {
-    for (const leg of r.legs) {
-      const n = (this.legsByIfindex.get(leg.ifindex) ?? 0) + delta;
-      if (n > 0) this.legsByIfindex.set(leg.ifindex, n);
-      else this.legsByIfindex.delete(leg.ifindex);
-    }
   }
 }

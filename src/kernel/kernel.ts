@@ -8,11 +8,20 @@ import { errnoName, MessageWriter, type NetlinkMessage } from './netlink-codec.j
 import {
   AF_INET, AF_INET6, AF_UNSPEC, decodeLink, decodeNeighbour, decodeRoute, NTF_USE, NUD_PERMANENT, RTM_DELLINK,
   RTM_DELNEIGH, RTM_DELROUTE, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE, RTNLGRP_IPV4_ROUTE, RTNLGRP_LINK,
-  RTNLGRP_NEIGH, writeDelRoute, writeLinkDump, writeNeighbour, writeNeighbourDump, writeNewRoute, writeRouteDump,
-  type KernelLink, type KernelNeighbour, type KernelRoute,
+  RTNLGRP_NEIGH, scanRoute, writeLinkDump, writeNeighbour, writeNeighbourDump, writeRouteDump,
+  type KernelLink, type KernelNeighbour, type KernelRoute, type ScannedRoute,
 } from './rtnetlink-codec.js';
 
 export type Change = 'new' | 'del';
+
+export interface RouteDumpSink {
+  begin(): void;
+  /** `r` is reused for the next route; decode() reads the legs of this one */
+  route(r: ScannedRoute, decode: () => KernelRoute): void;
+}
+
+export type RouteEncoder = (w: MessageWriter, seq: number, index: number, ack: boolean) => void;
+export type OpFailure = Extract<OpResult, { ok: false }>;
 
 export interface KernelEvents {
   link(change: Change, link: KernelLink): void;
@@ -26,9 +35,12 @@ export interface KernelEvents {
 export interface KernelPort {
   dumpLinks(): Promise<KernelLink[]>;
   dumpNeighbours(): Promise<KernelNeighbour[]>;
-  /** streams every IPv4 route of `protocol`, in all tables */
-  dumpRoutes(protocol: number, onRoute: (r: KernelRoute) => void): Promise<void>;
+  /** streams every IPv4 route of `protocol`, in all tables (begin() again on a retried dump) */
+  dumpRoutes(protocol: number, sink: RouteDumpSink): Promise<void>;
+  /** neighbour writes, in order */
   apply(ops: readonly KernelOp[]): Promise<OpResult[]>;
+  /** `count` route writes that `encode` writes by index; answers the failures by index */
+  applyRoutes(count: number, encode: RouteEncoder): Promise<Map<number, OpFailure>>;
   subscribe(events: KernelEvents): void;
   /** route events echo our own writes; big batches switch them off and resync after */
   setRouteEvents(on: boolean): void;
@@ -76,30 +88,44 @@ export class NetlinkKernel implements KernelPort {
     return out;
   }
 
-  async dumpRoutes(protocol: number, onRoute: (r: KernelRoute) => void): Promise<void> {
-    let buffered: KernelRoute[] = [];
+  async dumpRoutes(protocol: number, sink: RouteDumpSink): Promise<void> {
+    const scanned: ScannedRoute = { table: 0, dst: 0, dstLen: 0, protocol: 0, metric: 0, forwardingBytes: '' };
+    let current: NetlinkMessage | undefined;
+    const decode = (): KernelRoute => {
+      const r = current && decodeRoute(current);
+      if (!r) throw new Rfc5549Error('NETLINK_DECODE', 'route dump: decode() called outside its route');
+      return r;
+    };
     await this.dumpAll((w, seq) => writeRouteDump(w, seq, { protocol }), (m) => {
-      if (m.type !== RTM_NEWROUTE) return;
-      const r = decodeRoute(m);
-      if (r && r.protocol === protocol) buffered.push(r);
-    }, () => (buffered = []));
-    for (const r of buffered) onRoute(r);
+      if (m.type !== RTM_NEWROUTE || !scanRoute(m, scanned) || scanned.protocol !== protocol) return;
+      current = m;
+      sink.route(scanned, decode);
+      current = undefined;
+    }, () => sink.begin());
   }
 
   async apply(ops: readonly KernelOp[]): Promise<OpResult[]> {
-    const results: OpResult[] = new Array(ops.length);
-    for (let from = 0; from < ops.length; from += this.batchSize) {
-      const to = Math.min(ops.length, from + this.batchSize);
+    const failures = await this.applyRoutes(ops.length, (w, seq, i, ack) => encodeOp(w, seq, ops[i]!, ack));
+    return ops.map((_, i) => failures.get(i) ?? { ok: true });
+  }
+
+  /**
+   * Packs the writes into batches of kernel.netlink-batch messages, one sendmsg each, with
+   * an ACK asked for the last one only: the kernel answers every failure anyway.
+   */
+  async applyRoutes(count: number, encode: RouteEncoder): Promise<Map<number, OpFailure>> {
+    const out = new Map<number, OpFailure>();
+    for (let from = 0; from < count; from += this.batchSize) {
+      const to = Math.min(count, from + this.batchSize);
       const first = this.requests.allocSeq(to - from);
       const w = this.writer;
-      for (let i = from; i < to; i++) encodeOp(w, first + (i - from), ops[i]!, i === to - 1);
+      for (let i = from; i < to; i++) encode(w, (first + (i - from)) >>> 0, i, i === to - 1);
       const failures = await this.requests.sendBatch(w.take(), first, (first + (to - from - 1)) >>> 0);
-      for (let i = from; i < to; i++) {
-        const f = failures.get((first + (i - from)) >>> 0);
-        results[i] = f ? { ok: false, errno: f.errno, error: `${errnoName(f.errno)}${f.extack ? ` (${f.extack})` : ''}` } : { ok: true };
+      for (const [seq, f] of failures) {
+        out.set(from + ((seq - first) >>> 0), { ok: false, errno: f.errno, error: `${errnoName(f.errno)}${f.extack ? ` (${f.extack})` : ''}` });
       }
     }
-    return results;
+    return out;
   }
 
   subscribe(events: KernelEvents): void {
@@ -151,12 +177,6 @@ export class NetlinkKernel implements KernelPort {
 
 function encodeOp(w: MessageWriter, seq: number, op: KernelOp, ack: boolean): void {
   switch (op.kind) {
-    case 'route.create':
-      return writeNewRoute(w, seq, op.route, 'create', ack);
-    case 'route.replace':
-      return writeNewRoute(w, seq, op.route, 'replace', ack);
-    case 'route.delete':
-      return writeDelRoute(w, seq, op.route, ack);
     case 'neigh.replace':
       return writeNeighbour(w, seq, {
         family: AF_INET, ifindex: op.ifindex, dst: ipv4Bytes(op.gateway), lladdr: macToBytes(op.mac),

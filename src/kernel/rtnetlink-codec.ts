@@ -354,3 +354,66 @@ export function decodeNexthopObject(m: NetlinkMessage): NexthopObject {
   if (group !== undefined) nh.group = group;
   return nh;
 }
+
+/** The forwarding half of a route, for writes from the route store (see forwardings.ts). */
+export interface EncodedForwarding {
+  readonly rtmFlags: number;
+  readonly attrs: Buffer;
+}
+
+/** RTM_NEWROUTE from store columns: the hot install path, no route object per write. */
+export function writeStoredRoute(
+  w: MessageWriter, seq: Seq, mode: RouteWriteMode, table: number, dst: number, dstLen: number,
+  protocol: number, metric: number, fwd: EncodedForwarding, ack: boolean,
+): void {
+  const flags = NLM_F_REQUEST | NLM_F_CREATE | (mode === 'replace' ? NLM_F_REPLACE : NLM_F_EXCL) | (ack ? NLM_F_ACK : 0);
+  w.begin(RTM_NEWROUTE, flags, seq);
+  writeRtmsg(w, { table, dstLen, protocol, type: RTN_UNICAST, flags: fwd.rtmFlags });
+  w.attrU32(RTA_TABLE, table);
+  w.attrIpv4(RTA_DST, dst);
+  w.attrU32(RTA_PRIORITY, metric);
+  w.bytes(fwd.attrs);
+  w.end();
+}
+
+/** What a dump scan reads of a route: its identity, and its forwarding as raw bytes. */
+export interface ScannedRoute {
+  table: number;
+  dst: number;
+  dstLen: number;
+  protocol: number;
+  metric: number;
+  /** rtm_flags' ONLINK bit and the OIF, gateway, VIA, MULTIPATH and NH_ID attributes, verbatim */
+  forwardingBytes: string;
+}
+
+const FORWARDING_ATTR = new Set([RTA_OIF, RTA_GATEWAY, RTA_MULTIPATH, RTA_VIA, RTA_NH_ID]);
+
+/**
+ * Reads an IPv4 route message into `out` without decoding its legs (a million-route dump
+ * decodes at memory speed); false for other families. decodeRoute() gives the legs.
+ */
+export function scanRoute(m: NetlinkMessage, out: ScannedRoute): boolean {
+  const { buf, start, end } = m;
+  if (end - start < 12) throw new RangeError('rtmsg too short');
+  if (buf[start] !== AF_INET) return false;
+  out.dstLen = buf[start + 1]!;
+  out.table = buf[start + 4]!;
+  out.protocol = buf[start + 5]!;
+  out.dst = 0;
+  out.metric = 0;
+  let fwd = String.fromCharCode(buf.readUInt32LE(start + 8) & RTNH_F_ONLINK);
+  let off = start + 12;
+  while (off + 4 <= end) {
+    const len = buf.readUInt16LE(off);
+    const type = buf.readUInt16LE(off + 2) & 0x3fff;
+    if (len < 4 || off + len > end) throw new RangeError(`attribute ${type} length ${len} overruns its message`);
+    if (type === RTA_TABLE && len === 8) out.table = buf.readUInt32LE(off + 4);
+    else if (type === RTA_DST && len === 8) out.dst = buf.readUInt32BE(off + 4);
+    else if (type === RTA_PRIORITY && len === 8) out.metric = buf.readUInt32LE(off + 4);
+    else if (FORWARDING_ATTR.has(type)) fwd += buf.toString('latin1', off, off + len);
+    off += (len + 3) & ~3;
+  }
+  out.forwardingBytes = fwd;
+  return true;
+}

@@ -1,15 +1,11 @@
-import type { KernelRoute } from '../kernel/rtnetlink-codec.js';
 import type { LinkLocal } from '../model/link-local.js';
 import type { Mac } from '../model/mac.js';
 
-/** A write to the kernel, as the reconciler plans it and the kernel port applies it. */
+/** A neighbour write, as the reconciler plans it and the kernel port applies it (route writes are RouteOps columns). */
 export type KernelOp =
   | { readonly kind: 'neigh.replace'; readonly ifindex: number; readonly ifname: string; readonly gateway: number; readonly mac: Mac; readonly protocol: number }
   | { readonly kind: 'neigh.delete'; readonly ifindex: number; readonly ifname: string; readonly gateway: number }
-  | { readonly kind: 'neigh.probe'; readonly ifindex: number; readonly ifname: string; readonly linkLocal: LinkLocal }
-  | { readonly kind: 'route.create'; readonly key: string; readonly route: KernelRoute }
-  | { readonly kind: 'route.replace'; readonly key: string; readonly route: KernelRoute }
-  | { readonly kind: 'route.delete'; readonly key: string; readonly route: KernelRoute };
+  | { readonly kind: 'neigh.probe'; readonly ifindex: number; readonly ifname: string; readonly linkLocal: LinkLocal };
 
 export type OpResult = { readonly ok: true } | { readonly ok: false; readonly errno: number; readonly error: string };
 

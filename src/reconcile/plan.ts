@@ -1,122 +1,152 @@
 // The reconcile plan, pure: desired routes and peers against what the kernel holds, one
 // verdict per key (the BIRD krt habit), then the writes in a safe order: neighbours
 // before the routes that need them, route deletes before the neighbours they used.
-import type { KernelRoute, RouteLeg } from '../kernel/rtnetlink-codec.js';
-import { RTN_UNICAST, RTNH_F_ONLINK } from '../kernel/rtnetlink-codec.js';
+import type { Forwardings } from '../kernel/forwardings.js';
+import { RTNH_F_ONLINK, type RouteLeg } from '../kernel/rtnetlink-codec.js';
 import type { Mac } from '../model/mac.js';
-import type { DesiredRoute } from '../rib/route.js';
+import type { NexthopSets } from '../rib/nexthop-sets.js';
+import { F_STRAYS, NONE, type RouteStore } from '../rib/route-store.js';
 import { PLACEHOLDER_GATEWAY, type KernelOp } from './kernel-ops.js';
 import type { PendingCode, Resolver } from './resolver.js';
 
 export type RouteVerdict =
-  | { readonly state: 'installed'; readonly op: 'none' | 'create' | 'replace'; readonly partial?: string }
+  | { readonly state: 'installed'; readonly op: 'none' | 'create' | 'replace' }
   | { readonly state: 'pending'; readonly code: PendingCode; readonly reason: string; readonly op: 'none' | 'delete' }
-  | { readonly state: 'removed' | 'kept-stale'; readonly op: 'none' | 'delete' };
+  | { readonly state: 'removed' | 'kept-stale' | 'absent'; readonly op: 'none' | 'delete' };
+
+// Verdicts are shared objects (per next-hop set for pending ones): a million-route plan
+// allocates nothing per route.
+const INSTALLED_NONE: RouteVerdict = { state: 'installed', op: 'none' };
+const INSTALLED_CREATE: RouteVerdict = { state: 'installed', op: 'create' };
+const INSTALLED_REPLACE: RouteVerdict = { state: 'installed', op: 'replace' };
+const REMOVED: RouteVerdict = { state: 'removed', op: 'delete' };
+const KEPT_STALE: RouteVerdict = { state: 'kept-stale', op: 'none' };
+const ABSENT: RouteVerdict = { state: 'absent', op: 'none' };
+
+export const OP_CREATE = 1;
+export const OP_REPLACE = 2;
+export const OP_DELETE = 3;
+export type RouteOpKind = typeof OP_CREATE | typeof OP_REPLACE | typeof OP_DELETE;
+
+/** Planned route writes as columns: kind, slot, and the forwarding (writes) or metric (deletes). */
+export class RouteOps {
+  kind = new Uint8Array(1024);
+  slot = new Int32Array(1024);
+  arg = new Uint32Array(1024);
+  length = 0;
+
+  push(kind: RouteOpKind, slot: number, arg: number): void {
+    if (this.length === this.kind.length) {
+      const n = this.length * 2;
+      const k = new Uint8Array(n); k.set(this.kind); this.kind = k;
+      const s = new Int32Array(n); s.set(this.slot); this.slot = s;
+      const a = new Uint32Array(n); a.set(this.arg); this.arg = a;
+    }
+    this.kind[this.length] = kind;
+    this.slot[this.length] = slot;
+    this.arg[this.length] = arg;
+    this.length++;
+  }
+}
 
 export interface RoutePlanInput {
-  readonly keys: Iterable<string>;
-  desired(key: string): DesiredRoute | undefined;
-  /** owned kernel routes (our protocol) at this key, any metric */
-  observed(key: string): readonly KernelRoute[] | undefined;
+  readonly slots: Iterable<number>;
+  readonly store: RouteStore;
+  readonly nexthopSets: NexthopSets;
+  readonly forwardings: Forwardings;
   readonly resolver: Resolver;
-  readonly protocol: number;
   readonly metric: number;
   /** false for leftovers from before start-up until the sources have synced */
-  mayDelete(key: string): boolean;
+  mayDelete(slot: number): boolean;
+  verdict(slot: number, v: RouteVerdict): void;
 }
 
-export interface RoutePlan {
-  readonly ops: KernelOp[];
-  readonly verdicts: Map<string, RouteVerdict>;
+/** A next-hop set resolved for this pass: the forwarding to install, or why there is none. */
+interface SetResolution {
+  readonly fwd: number;
+  readonly failure: { code: PendingCode; reason: string } | undefined;
+  readonly allLinkDown: boolean;
+  readonly pendingKeep: RouteVerdict;
+  readonly pendingDelete: RouteVerdict;
 }
 
-const legKey = (l: RouteLeg): string => `${l.ifindex}/${l.gateway ?? ''}/${l.via6?.toString('hex') ?? ''}/${l.flags & RTNH_F_ONLINK}`;
-
-export function sameForwarding(a: KernelRoute, b: KernelRoute): boolean {
-  if (a.metric !== b.metric || a.legs.length !== b.legs.length || a.nhId !== b.nhId) return false;
-  const ak = a.legs.map(legKey).sort();
-  const bk = b.legs.map(legKey).sort();
-  return ak.every((k, i) => k === bk[i]);
-}
-
-export function planRoutes(input: RoutePlanInput): RoutePlan {
-  const ops: KernelOp[] = [];
-  const verdicts = new Map<string, RouteVerdict>();
-  for (const key of input.keys) {
-    if (verdicts.has(key)) continue;
-    const want = input.desired(key);
-    const have = input.observed(key) ?? [];
-    const current = have.find((r) => r.metric === input.metric);
-    const strays = have.filter((r) => r !== current);
-
-    if (!want) {
-      if (have.length === 0) continue;
-      if (!input.mayDelete(key)) {
-        verdicts.set(key, { state: 'kept-stale', op: 'none' });
-        continue;
-      }
-      for (const r of have) ops.push({ kind: 'route.delete', key, route: r });
-      verdicts.set(key, { state: 'removed', op: 'delete' });
+function resolveSet(input: RoutePlanInput, id: number): SetResolution {
+  const legs: RouteLeg[] = [];
+  const seen = new Set<string>();
+  let failure: { code: PendingCode; reason: string } | undefined;
+  let allLinkDown = true;
+  for (const nh of input.nexthopSets.get(id)) {
+    const r = input.resolver.leg(nh);
+    if (!r.ok) {
+      failure ??= { code: r.code, reason: r.reason };
+      if (r.code !== 'link-down') allLinkDown = false;
       continue;
     }
+    const k = `${r.slot.ifindex}/${r.slot.gateway}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    legs.push({ ifindex: r.slot.ifindex, gateway: r.slot.gateway, flags: RTNH_F_ONLINK });
+  }
+  const f = failure ?? { code: 'peer-unresolved' as const, reason: 'no next hop' };
+  return {
+    fwd: legs.length > 0 ? input.forwardings.intern(legs) : NONE,
+    failure,
+    allLinkDown,
+    pendingKeep: { state: 'pending', ...f, op: 'none' },
+    pendingDelete: { state: 'pending', ...f, op: 'delete' },
+  };
+}
 
-    const legs: RouteLeg[] = [];
-    const seen = new Set<string>();
-    let firstFailure: { code: PendingCode; reason: string } | undefined;
-    let allLinkDown = true;
-    for (const nh of want.nexthops) {
-      const r = input.resolver.leg(nh);
-      if (!r.ok) {
-        firstFailure ??= { code: r.code, reason: r.reason };
-        if (r.code !== 'link-down') allLinkDown = false;
+/**
+ * One verdict per slot and the writes that make the kernel match: create exclusively what
+ * is new (a foreign route in the way is reported, never overwritten), replace what is ours,
+ * delete what nobody wants, and old-metric copies once the new one stands.
+ */
+export function planRoutes(input: RoutePlanInput): RouteOps {
+  const ops = new RouteOps();
+  const { store, metric } = input;
+  const resolved: (SetResolution | undefined)[] = [];
+  for (const s of input.slots) {
+    const want = store.desired[s]!;
+    const have = store.observed[s]!;
+    const strays = store.flags[s]! & F_STRAYS ? store.strays.get(s) : undefined;
+    if (want === NONE) {
+      if (have === NONE && !strays) {
+        input.verdict(s, ABSENT);
         continue;
       }
-      const leg: RouteLeg = { ifindex: r.slot.ifindex, gateway: r.slot.gateway, flags: RTNH_F_ONLINK };
-      const k = legKey(leg);
-      if (!seen.has(k)) {
-        seen.add(k);
-        legs.push(leg);
+      if (!input.mayDelete(s)) {
+        input.verdict(s, KEPT_STALE);
+        continue;
       }
+      if (have !== NONE) ops.push(OP_DELETE, s, metric);
+      if (strays) for (const m of strays) ops.push(OP_DELETE, s, m);
+      input.verdict(s, REMOVED);
+      continue;
     }
-    legs.sort((a, b) => a.ifindex - b.ifindex || (a.gateway ?? 0) - (b.gateway ?? 0));
-
-    // Old-metric copies of our own route go once the new one stands (make before break).
-    const strayDeletes: KernelOp[] = strays.map((r) => ({ kind: 'route.delete', key, route: r }));
-
-    if (legs.length === 0) {
-      const failure = firstFailure ?? { code: 'peer-unresolved' as const, reason: 'no next hop' };
+    const r = (resolved[want] ??= resolveSet(input, want));
+    if (r.fwd === NONE) {
       // Carrier loss: the kernel keeps the route (flagged linkdown) and so do we.
-      if (allLinkDown || !current) {
-        verdicts.set(key, { state: 'pending', ...failure, op: 'none' });
+      if (r.allLinkDown || have === NONE) {
+        input.verdict(s, r.pendingKeep);
         continue;
       }
       // Never leave traffic going to a MAC we can no longer vouch for.
-      ops.push({ kind: 'route.delete', key, route: current }, ...strayDeletes);
-      verdicts.set(key, { state: 'pending', ...failure, op: 'delete' });
+      ops.push(OP_DELETE, s, metric);
+      if (strays) for (const m of strays) ops.push(OP_DELETE, s, m);
+      input.verdict(s, r.pendingDelete);
       continue;
     }
-
-    const route: KernelRoute = {
-      table: want.table,
-      dst: want.prefix.addr,
-      dstLen: want.prefix.len,
-      protocol: input.protocol,
-      metric: input.metric,
-      type: RTN_UNICAST,
-      legs,
-    };
-    const partial = firstFailure ? { partial: firstFailure.reason } : {};
-    if (current && sameForwarding(current, route)) {
-      ops.push(...strayDeletes);
-      verdicts.set(key, { state: 'installed', op: 'none', ...partial });
+    if (have === r.fwd) {
+      input.verdict(s, INSTALLED_NONE);
     } else {
-      // Replace only what is ours; anything new is created exclusively so that a foreign
-      // route with the same table, prefix and metric is reported, never overwritten.
-      ops.push({ kind: current ? 'route.replace' : 'route.create', key, route }, ...strayDeletes);
-      verdicts.set(key, { state: 'installed', op: current ? 'replace' : 'create', ...partial });
+      ops.push(have === NONE ? OP_CREATE : OP_REPLACE, s, r.fwd);
+      input.verdict(s, have === NONE ? INSTALLED_CREATE : INSTALLED_REPLACE);
     }
+    // Old-metric copies of our own route go once the new one stands (make before break).
+    if (strays) for (const m of strays) ops.push(OP_DELETE, s, m);
   }
-  return { ops, verdicts };
+  return ops;
 }
 
 export interface ObservedNeighbour {

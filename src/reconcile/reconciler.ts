@@ -2,18 +2,21 @@
 // keys dirty; each pass plans from the full desired and observed state of those keys
 // (or of everything, after a dump). One pass runs at a time; bursts coalesce.
 import type { Config } from '../config/config.js';
+import { Forwardings } from '../kernel/forwardings.js';
 import { isLinkUp, isPermanent, isPlaceholder, KernelState } from '../kernel/kernel-state.js';
-import type { KernelPort } from '../kernel/kernel.js';
-import type { KernelRoute } from '../kernel/rtnetlink-codec.js';
+import type { KernelPort, OpFailure } from '../kernel/kernel.js';
+import { writeDelRoute, writeStoredRoute, type KernelRoute } from '../kernel/rtnetlink-codec.js';
 import type { Logger } from '../log.js';
 import { peerKey, type PeerTable } from '../peers/peer-table.js';
+import { F_DIRTY, F_KNOWN, NONE } from '../rib/route-store.js';
 import type { Rib } from '../rib/rib.js';
 import type { KernelOp, OpResult } from './kernel-ops.js';
-import { planNeighbours, planRoutes, type RouteVerdict } from './plan.js';
+import { OP_CREATE, OP_DELETE, planNeighbours, planRoutes, RouteOps, type RouteVerdict } from './plan.js';
 import { RepairBackoff } from './repair-backoff.js';
 import { Resolver, type PendingCode } from './resolver.js';
 
 const EEXIST = 17;
+const ESRCH = 3;
 /** Above this many route writes, our own route events would only flood the event socket. */
 const QUIET_BATCH = 5000;
 const BURST_END_MS = 250;
@@ -32,15 +35,42 @@ export interface PassStats {
   readonly durationMs: number;
 }
 
+/** Pending reasons, interned: a slot stores a number; a million pending routes share a few texts. */
+class PendingReasons {
+  private readonly byText = new Map<string, number>();
+  private readonly all: PendingRoute[] = [{ code: 'kernel-error', reason: '' }];
+  private readonly byVerdict = new WeakMap<object, number>();
+
+  id(p: PendingRoute): number {
+    const cached = this.byVerdict.get(p);
+    if (cached !== undefined) return cached;
+    const text = `${p.code}\n${p.reason}`;
+    let id = this.byText.get(text);
+    if (id === undefined) {
+      id = this.all.length;
+      this.all.push({ code: p.code, reason: p.reason });
+      this.byText.set(text, id);
+    }
+    this.byVerdict.set(p, id);
+    return id;
+  }
+
+  get(id: number): PendingRoute | undefined {
+    return id === NONE ? undefined : this.all[id];
+  }
+}
+
 export class Reconciler {
-  readonly state = new KernelState();
-  /** desired routes that are not in the kernel, and why */
-  readonly pending = new Map<string, PendingRoute>();
-  private dirty = new Set<string>();
+  readonly forwardings = new Forwardings();
+  readonly state: KernelState;
+  private readonly reasons = new PendingReasons();
+  private dirty: number[] = [];
   private allDirty = false;
   private neighboursDirty = false;
-  /** keys (and neigh:<ifindex>) the kernel changed under us since the last pass */
-  private drifted = new Set<string>();
+  /** slots the kernel changed under us since the last pass */
+  private drifted = new Set<number>();
+  /** ifindexes whose placeholder the kernel changed under us */
+  private driftedNeighbours = new Set<number>();
   private readonly backoff: RepairBackoff;
   private readonly retryScheduled = new Set<string>();
   repairs = 0;
@@ -53,7 +83,6 @@ export class Reconciler {
   private burstTimer: NodeJS.Timeout | undefined;
   private timer: NodeJS.Timeout | undefined;
   private sweepAllowed = false;
-  private knownKeys: Set<string> | undefined = new Set();
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
   passes = 0;
@@ -85,6 +114,7 @@ export class Reconciler {
     this.now = now;
     this.backoff = new RepairBackoff(now);
     this.ownedTables.add(config.kernel.table);
+    this.state = new KernelState(rib.store, this.forwardings, config.kernel.metric);
   }
 
   /** A reload changed `interfaces`: re-plan everything under the new matcher. */
@@ -97,31 +127,49 @@ export class Reconciler {
     return this.ownedTables.has(table);
   }
 
-  /** A RIB key changed: it is ours to delete from now on, even before the sweep. */
-  markDesiredChanged(key: string, table: number): void {
+  /** desired routes that are not in the kernel */
+  get pendingCount(): number {
+    return this.rib.store.pendingCount;
+  }
+
+  /** why the route at a slot is not in the kernel; undefined when it is (or is not desired) */
+  pendingAt(slot: number): PendingRoute | undefined {
+    return this.reasons.get(this.rib.store.pending[slot]!);
+  }
+
+  /** A RIB slot changed: it is ours to delete from now on, even before the sweep. */
+  markDesiredChanged(slot: number): void {
+    const table = this.rib.store.table[slot]!;
     if (!this.ownedTables.has(table)) {
       // Routes there were not tracked until now: a dump finds leftovers of ours to replace.
       this.ownedTables.add(table);
       this.needDump = true;
     }
-    this.knownKeys?.add(key);
-    this.markDirty(key);
+    this.rib.store.flags[slot]! |= F_KNOWN;
+    this.markDirty(slot);
   }
 
-  /** The kernel changed at a key (an event): re-check it; a write that follows is a repair. */
-  markDrift(key: string): void {
-    this.drifted.add(key);
-    this.markDirty(key);
+  /** The kernel changed a route of ours (an event): re-check it; a write that follows is a repair. */
+  noteKernelRoute(change: 'new' | 'del', r: KernelRoute): void {
+    if (!this.ownedTables.has(r.table)) return;
+    const slot = change === 'new' ? this.state.putKernelRoute(r) : this.state.removeRoute(r.table, r.dst, r.dstLen, r.metric);
+    if (slot < 0) return;
+    this.drifted.add(slot);
+    this.markDirty(slot);
   }
 
-  private markDirty(key: string): void {
-    this.dirty.add(key);
+  private markDirty(slot: number): void {
+    const flags = this.rib.store.flags;
+    if (!(flags[slot]! & F_DIRTY)) {
+      flags[slot]! |= F_DIRTY;
+      this.dirty.push(slot);
+    }
     this.schedule();
   }
 
   /** A placeholder neighbour changed on `ifindex`: the neighbour plan runs in every pass. */
   markNeighbourDrift(ifindex: number): void {
-    this.drifted.add(`neigh:${ifindex}`);
+    this.driftedNeighbours.add(ifindex);
     this.neighboursDirty = true;
     this.schedule();
   }
@@ -143,7 +191,6 @@ export class Reconciler {
   allowSweep(): void {
     if (this.sweepAllowed) return;
     this.sweepAllowed = true;
-    this.knownKeys = undefined;
     this.markAllDirty();
   }
 
@@ -201,15 +248,26 @@ export class Reconciler {
     const [links, neighbours] = [await this.kernel.dumpLinks(), await this.kernel.dumpNeighbours()];
     this.state.setLinks(links);
     this.state.setPlaceholders(neighbours.filter((n) => isPlaceholder(n)));
-    // Swap in the dumped routes at once: status and events must never see a half-built table.
     let foreign = 0;
-    const owned: KernelRoute[] = [];
-    await this.kernel.dumpRoutes(this.config.kernel.protocol, (r) => {
-      if (this.ownedTables.has(r.table)) owned.push(r);
-      else foreign++;
+    const { state, forwardings, ownedTables } = this;
+    await this.kernel.dumpRoutes(this.config.kernel.protocol, {
+      begin: () => {
+        foreign = 0;
+        state.beginDump();
+      },
+      route: (r, decode) => {
+        if (!ownedTables.has(r.table)) {
+          foreign++;
+          return;
+        }
+        const fwd = forwardings.internRaw(r.forwardingBytes, () => {
+          const k = decode();
+          return { legs: [...k.legs], nhId: k.nhId };
+        });
+        state.putRoute(r.table, r.dst, r.dstLen, r.metric, fwd);
+      },
     });
-    this.state.clearRoutes();
-    for (const r of owned) this.state.putRoute(r);
+    state.endDump();
     if (foreign > 0 && foreign !== this.foreignRoutes) {
       this.log.info({ event: 'foreignRoutesIgnored', count: foreign, protocol: this.config.kernel.protocol },
         'routes of our protocol in tables no source of ours names (zebra\'s own bgp routes, say): left alone');
@@ -222,7 +280,7 @@ export class Reconciler {
   onNeighboursDumped: ((n: Awaited<ReturnType<KernelPort['dumpNeighbours']>>) => void) | undefined;
 
   private hasWork(): boolean {
-    return this.needDump || this.allDirty || this.neighboursDirty || this.dirty.size > 0;
+    return this.needDump || this.allDirty || this.neighboursDirty || this.dirty.length > 0;
   }
 
   /**
@@ -258,21 +316,10 @@ export class Reconciler {
     }
   }
 
-  private async passBody(t0: number): Promise<void> {
-    this.neighboursDirty = false;
-    if (this.needDump) {
-      this.needDump = false;
-      await this.dump();
-    }
-    const full = this.allDirty;
-    const keys: Iterable<string> = full ? this.allKeys() : this.dirty;
-    this.allDirty = false;
-    const dirty = this.dirty;
-    this.dirty = new Set();
-
-    const { protocol, metric } = this.config.kernel;
+  private resolver(): Resolver {
+    const { protocol } = this.config.kernel;
     const state = this.state;
-    const resolver = new Resolver({
+    return new Resolver({
       link: (name) => {
         const l = state.linkByName(name);
         return l && { ifindex: l.ifindex, name: l.name, up: isLinkUp(l.flags), managed: this.matches(name) };
@@ -285,42 +332,99 @@ export class Reconciler {
         return n && { mac: n.mac, protocol: n.protocol, foreign: isPermanent(n.state) && n.protocol !== protocol };
       },
     });
+  }
+
+  private async passBody(t0: number): Promise<void> {
+    this.neighboursDirty = false;
+    if (this.needDump) {
+      this.needDump = false;
+      await this.dump();
+    }
+    const store = this.rib.store;
+    const full = this.allDirty;
+    this.allDirty = false;
+    const queued = this.dirty;
+    this.dirty = [];
+    const slots: Iterable<number> = full ? store.slots() : queued;
+
+    const { protocol, metric } = this.config.kernel;
+    const resolver = this.resolver();
     const neigh = planNeighbours({
       interfaces: this.rib.interfaces(),
       resolver,
-      observed: state.placeholders,
+      observed: this.state.placeholders,
       protocol,
-      ifname: (ifindex) => state.links.get(ifindex)?.name,
-      mayDelete: (ifindex) => state.ownedLegsOn(ifindex) === 0,
+      ifname: (ifindex) => this.state.links.get(ifindex)?.name,
+      mayDelete: (ifindex) => this.state.ownedLegsOn(ifindex) === 0,
     }, isPermanent);
+    const debug = this.log.isLevelEnabled('debug');
+    let keys = 0;
     const routes = planRoutes({
-      keys,
-      desired: (k) => this.rib.get(k),
-      observed: (k) => state.ownedRoutes.get(k),
+      slots,
+      store,
+      nexthopSets: this.rib.nexthopSets,
+      forwardings: this.forwardings,
       resolver,
-      protocol,
       metric,
-      mayDelete: (k) => this.sweepAllowed || (this.knownKeys?.has(k) ?? true),
+      mayDelete: (s) => this.sweepAllowed || (store.flags[s]! & F_KNOWN) !== 0,
+      verdict: (s, v) => {
+        keys++;
+        this.noteVerdict(s, v, debug);
+      },
     });
     // Route deletes go first so that a neighbour delete never strands a route.
-    const ops = this.throttleRepairs([...neigh.adds, ...routes.ops, ...neigh.deletes]);
-    ops.push(...this.probesForUnresolvedPeers());
+    const routeOps = this.throttleRouteRepairs(routes);
+    const neighAdds = this.throttleNeighbourRepairs(neigh.adds);
+    const neighDeletes = [...this.throttleNeighbourRepairs(neigh.deletes), ...this.probesForUnresolvedPeers()];
+    this.driftedNeighbours = new Set();
     let failed = 0;
-    if (ops.length > 0) {
-      const quiet = routes.ops.length > QUIET_BATCH;
-      if (quiet) this.beginBurst();
-      const results = await this.kernel.apply(ops);
-      failed = this.record(ops, results, routes.verdicts);
-      this.writes += ops.length - failed;
-      this.failedWrites += failed;
+    let attempted = 0;
+    if (neighAdds.length > 0) failed += this.recordNeighbours(neighAdds, await this.kernel.apply(neighAdds));
+    if (routeOps.length > 0) {
+      if (routeOps.length > QUIET_BATCH) this.beginBurst();
+      failed += this.recordRoutes(routeOps, await this.kernel.applyRoutes(routeOps.length, (w, seq, i, ack) => this.encodeRoute(routeOps, w, seq, i, ack)), debug);
     }
-    this.updatePending(routes.verdicts, full ? undefined : dirty);
+    if (neighDeletes.length > 0) failed += this.recordNeighbours(neighDeletes, await this.kernel.apply(neighDeletes));
+    attempted = neighAdds.length + routeOps.length + neighDeletes.length;
+    this.writes += attempted - failed;
+    this.failedWrites += failed;
+    // Slots planned: off the queue, and freed when nothing refers to them any more.
+    for (const s of queued) {
+      store.flags[s]! &= ~F_DIRTY;
+      store.releaseIfUnused(s);
+    }
     this.passes++;
-    const stats: PassStats = { full, keys: full ? this.rib.size : dirty.size, writes: ops.length - failed, failed, durationMs: performance.now() - t0 };
+    const stats: PassStats = { full, keys, writes: attempted - failed, failed, durationMs: performance.now() - t0 };
     this.lastPass = stats;
     this.onPass?.(stats);
-    if (ops.length > 0 || full) {
-      this.log[ops.length > 0 ? 'info' : 'debug']({ event: 'reconcilePass', ...stats, pending: this.pending.size, desired: this.rib.size }, 'reconcile pass');
+    if (attempted > 0 || full) {
+      this.log[attempted > 0 ? 'info' : 'debug']({ event: 'reconcilePass', ...stats, pending: store.pendingCount, desired: this.rib.size }, 'reconcile pass');
+    }
+  }
+
+  private encodeRoute(ops: RouteOps, w: Parameters<Parameters<KernelPort['applyRoutes']>[1]>[0], seq: number, i: number, ack: boolean): void {
+    const st = this.rib.store;
+    const s = ops.slot[i]!;
+    const { protocol, metric } = this.config.kernel;
+    const kind = ops.kind[i]!;
+    if (kind === OP_DELETE) {
+      writeDelRoute(w, seq, { table: st.table[s]!, dst: st.addr[s]!, dstLen: st.len[s]!, protocol, metric: ops.arg[i]! }, ack);
+    } else {
+      writeStoredRoute(w, seq, kind === OP_CREATE ? 'create' : 'replace', st.table[s]!, st.addr[s]!, st.len[s]!, protocol, metric, this.forwardings.get(ops.arg[i]!), ack);
+    }
+  }
+
+  private noteVerdict(s: number, v: RouteVerdict, debug: boolean): void {
+    const store = this.rib.store;
+    if (v.state === 'pending') {
+      const id = this.reasons.id(v);
+      if (debug && store.pending[s] !== id) this.log.debug({ event: 'routePending', key: this.rib.keyOf(s), code: v.code, reason: v.reason }, 'route pending');
+      store.setPending(s, id);
+      return;
+    }
+    if (store.pending[s] !== NONE) {
+      store.setPending(s, NONE);
+      if (debug && v.state === 'installed') this.log.debug({ event: 'routeInstalled', key: this.rib.keyOf(s) }, 'route installed');
     }
   }
 
@@ -355,124 +459,139 @@ export class Reconciler {
     return ops;
   }
 
-  /** Writes that undo someone else's change are repairs: logged, counted, backed off when fought over. */
-  private throttleRepairs(planned: KernelOp[]): KernelOp[] {
+  /**
+   * Whether a write that undoes someone else's change may go now: repairs are logged,
+   * counted, and backed off when fought over (one retry timer per key).
+   */
+  private repairAllowed(key: string, retry: () => void): boolean {
+    const d = this.backoff.request(key);
+    if (d.allowed) return true;
+    if (d.episodeStarted) {
+      this.log.warn({ event: 'repairBackoff', key, retryInMs: d.retryAtMs - this.now() }, 'another writer keeps changing what we own; backing off');
+    }
+    if (!this.retryScheduled.has(key)) {
+      this.retryScheduled.add(key);
+      setTimeout(() => {
+        this.retryScheduled.delete(key);
+        retry();
+      }, Math.max(0, d.retryAtMs - this.now())).unref();
+    }
+    return false;
+  }
+
+  private noteRepairs(repaired: string[]): void {
+    if (repaired.length === 0) return;
+    this.repairs += repaired.length;
+    this.log.info({ event: 'driftRepaired', count: repaired.length, keys: repaired.slice(0, 10) }, 'repairing what someone else changed');
+    this.backoff.prune();
+  }
+
+  private throttleRouteRepairs(planned: RouteOps): RouteOps {
     const drifted = this.drifted;
     this.drifted = new Set();
     if (drifted.size === 0) return planned;
-    const kept: KernelOp[] = [];
+    const kept = new RouteOps();
     const repaired: string[] = [];
-    for (const op of planned) {
-      const key = op.kind.startsWith('neigh.') ? `neigh:${(op as { ifindex: number }).ifindex}` : (op as { key: string }).key;
-      if (!drifted.has(key)) {
-        kept.push(op);
-        continue;
+    const decided = new Map<number, boolean>();
+    for (let i = 0; i < planned.length; i++) {
+      const s = planned.slot[i]!;
+      let allowed = true;
+      if (drifted.has(s)) {
+        allowed = decided.get(s) ?? (() => {
+          const key = this.rib.keyOf(s);
+          const ok = this.repairAllowed(key, () => this.isLiveSlot(s) && this.markDriftSlot(s));
+          if (ok) repaired.push(key);
+          return ok;
+        })();
+        decided.set(s, allowed);
       }
-      const d = this.backoff.request(key);
-      if (d.allowed) {
-        kept.push(op);
-        repaired.push(key);
-        continue;
-      }
-      if (d.episodeStarted) {
-        this.log.warn({ event: 'repairBackoff', key, retryInMs: d.retryAtMs - this.now() }, 'another writer keeps changing what we own; backing off');
-      }
-      // One retry timer per backed-off key, however many events arrive meanwhile.
-      if (this.retryScheduled.has(key)) continue;
-      this.retryScheduled.add(key);
-      const retry = setTimeout(() => {
-        this.retryScheduled.delete(key);
-        if (key.startsWith('neigh:')) this.markNeighbourDrift(Number(key.slice(6)));
-        else this.markDrift(key);
-      }, Math.max(0, d.retryAtMs - this.now()));
-      retry.unref();
+      if (allowed) kept.push(planned.kind[i] as 1 | 2 | 3, s, planned.arg[i]!);
     }
-    if (repaired.length > 0) {
-      this.repairs += repaired.length;
-      this.log.info({ event: 'driftRepaired', count: repaired.length, keys: repaired.slice(0, 10) }, 'repairing what someone else changed');
-    }
-    this.backoff.prune();
+    this.noteRepairs(repaired);
     return kept;
   }
 
-  private allKeys(): Iterable<string> {
-    const rib = this.rib;
-    const owned = this.state.ownedRoutes;
-    return (function* () {
-      yield* rib.keys();
-      for (const k of owned.keys()) if (!rib.get(k)) yield k;
-    })();
+  private isLiveSlot(s: number): boolean {
+    return this.rib.store.isLive(s);
   }
 
-  private record(ops: readonly KernelOp[], results: readonly OpResult[], verdicts: Map<string, RouteVerdict>): number {
+  private markDriftSlot(s: number): void {
+    this.drifted.add(s);
+    this.markDirty(s);
+  }
+
+  private throttleNeighbourRepairs(planned: KernelOp[]): KernelOp[] {
+    if (this.driftedNeighbours.size === 0) return planned;
+    const repaired: string[] = [];
+    const kept = planned.filter((op) => {
+      if (!this.driftedNeighbours.has(op.ifindex)) return true;
+      const key = `neigh:${op.ifindex}`;
+      const ok = this.repairAllowed(key, () => this.markNeighbourDrift(op.ifindex));
+      if (ok) repaired.push(key);
+      return ok;
+    });
+    this.noteRepairs(repaired);
+    return kept;
+  }
+
+  private recordRoutes(ops: RouteOps, failures: Map<number, OpFailure>, debug: boolean): number {
+    const st = this.rib.store;
+    const { metric } = this.config.kernel;
+    let failed = 0;
+    for (let i = 0; i < ops.length; i++) {
+      const s = ops.slot[i]!;
+      const kind = ops.kind[i]!;
+      const f = failures.get(i);
+      if (f && !(kind === OP_DELETE && f.errno === ESRCH /* already gone */)) {
+        failed++;
+        this.routeWriteFailed(s, kind, f);
+        continue;
+      }
+      if (kind === OP_DELETE) {
+        if (ops.arg[i] === metric) this.state.setObserved(s, NONE);
+        else st.setStrays(s, st.strays.get(s)?.filter((m) => m !== ops.arg[i]));
+      } else {
+        this.state.setObserved(s, ops.arg[i]!);
+      }
+      if (debug) this.log.debug({ event: 'routeWritten', op: kind === OP_DELETE ? 'route.delete' : kind === OP_CREATE ? 'route.create' : 'route.replace', key: this.rib.keyOf(s) }, 'route written');
+    }
+    return failed;
+  }
+
+  private routeWriteFailed(s: number, kind: number, f: OpFailure): void {
+    const key = this.rib.keyOf(s);
+    if (kind === OP_DELETE) {
+      this.log.warn({ event: 'kernelWriteFailed', op: 'route.delete', key, error: f.error }, 'kernel write failed');
+      return;
+    }
+    const conflict = kind === OP_CREATE && f.errno === EEXIST;
+    const reason = conflict
+      ? `a route of another protocol holds this prefix at metric ${this.config.kernel.metric}; it is left alone`
+      : `the kernel refused the route: ${f.error}`;
+    this.rib.store.setPending(s, this.reasons.id({ code: conflict ? 'route-conflict' : 'kernel-error', reason }));
+    this.log.warn({ event: conflict ? 'routeConflict' : 'routeRejected', key, error: f.error }, conflict ? 'foreign route in the way' : 'kernel refused route');
+  }
+
+  private recordNeighbours(ops: readonly KernelOp[], results: readonly OpResult[]): number {
     let failed = 0;
     ops.forEach((op, i) => {
       const res = results[i]!;
       if (res.ok) {
-        this.applyToState(op);
-        if (op.kind.startsWith('route.')) this.log.debug({ event: 'routeWritten', op: op.kind, key: (op as { key: string }).key }, op.kind);
-        else if (op.kind === 'neigh.probe') this.log.debug({ event: 'peerProbed', ifname: op.ifname, peer: op.linkLocal }, 'neighbour solicitation requested');
-        else this.log.info({ event: 'neighbourWritten', op: op.kind, ifname: (op as { ifname: string }).ifname, mac: (op as { mac?: string }).mac }, op.kind);
+        if (op.kind === 'neigh.replace') {
+          this.state.placeholders.set(op.ifindex, { ifindex: op.ifindex, mac: op.mac, state: 0x80, protocol: op.protocol });
+          this.log.info({ event: 'neighbourWritten', op: op.kind, ifname: op.ifname, mac: op.mac }, op.kind);
+        } else if (op.kind === 'neigh.delete') {
+          this.state.removePlaceholder(op.ifindex);
+          this.log.info({ event: 'neighbourWritten', op: op.kind, ifname: op.ifname }, op.kind);
+        } else {
+          this.log.debug({ event: 'peerProbed', ifname: op.ifname, peer: op.linkLocal }, 'neighbour solicitation requested');
+        }
         return;
       }
       failed++;
-      if (op.kind === 'route.create' || op.kind === 'route.replace') {
-        const conflict = op.kind === 'route.create' && res.errno === EEXIST;
-        verdicts.set(op.key, {
-          state: 'pending',
-          code: conflict ? 'route-conflict' : 'kernel-error',
-          reason: conflict
-            ? `a route of another protocol holds ${op.key} at metric ${op.route.metric}; it is left alone`
-            : `the kernel refused the route: ${res.error}`,
-          op: 'none',
-        });
-        this.log.warn({ event: conflict ? 'routeConflict' : 'routeRejected', key: op.key, error: res.error }, conflict ? 'foreign route in the way' : 'kernel refused route');
-      } else if (op.kind === 'route.delete' && res.errno === 3 /* ESRCH: already gone */) {
-        this.applyToState(op);
-      } else {
-        this.log.warn({ event: 'kernelWriteFailed', op: op.kind, error: res.error, ifname: (op as { ifname?: string }).ifname }, 'kernel write failed');
-        if (op.kind === 'neigh.replace') this.needDump = true;
-      }
+      this.log.warn({ event: 'kernelWriteFailed', op: op.kind, error: res.error, ifname: op.ifname }, 'kernel write failed');
+      if (op.kind === 'neigh.replace') this.needDump = true;
     });
     return failed;
-  }
-
-  private applyToState(op: KernelOp): void {
-    switch (op.kind) {
-      case 'route.create':
-      case 'route.replace':
-        this.state.putRoute(op.route);
-        break;
-      case 'route.delete':
-        this.state.removeRoute(op.route);
-        break;
-      case 'neigh.replace':
-        this.state.placeholders.set(op.ifindex, { ifindex: op.ifindex, mac: op.mac, state: 0x80, protocol: op.protocol });
-        break;
-      case 'neigh.delete':
-        this.state.removePlaceholder(op.ifindex);
-        break;
-      case 'neigh.probe':
-        break;
-    }
-  }
-
-  private updatePending(verdicts: ReadonlyMap<string, RouteVerdict>, only: Set<string> | undefined): void {
-    if (!only) {
-      // a full pass saw every desired key; drop pending entries of keys no longer desired
-      for (const k of this.pending.keys()) if (!this.rib.get(k)) this.pending.delete(k);
-    } else {
-      for (const k of only) if (!this.rib.get(k)) this.pending.delete(k);
-    }
-    for (const [k, v] of verdicts) {
-      const before = this.pending.get(k);
-      if (v.state === 'pending') {
-        if (!before || before.reason !== v.reason) this.log.debug({ event: 'routePending', key: k, code: v.code, reason: v.reason }, 'route pending');
-        this.pending.set(k, { code: v.code, reason: v.reason });
-      } else if (before) {
-        this.pending.delete(k);
-        this.log.debug({ event: 'routeInstalled', key: k }, 'route installed');
-      }
-    }
   }
 }

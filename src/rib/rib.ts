@@ -1,35 +1,71 @@
-// The desired state: routes keyed by (table, prefix), each with the source session that
-// last wrote it. Replays (sync-begin/sync-end) withdraw what was not re-sent. It also keeps
-// a reference count of peers per interface, so the resolver need not scan every route.
-import type { Ipv4Prefix } from '../model/ipv4-prefix.js';
+// The desired state: routes by (table, prefix) in the route store, each with the source
+// session that last wrote it. Replays (sync-begin/sync-end) withdraw what was not re-sent.
+// Next-hop sets are interned, so the resolver reads peers per interface from a handful of
+// sets instead of a million routes.
+import { makePrefix, type Ipv4Prefix } from '../model/ipv4-prefix.js';
 import type { LinkLocal } from '../model/link-local.js';
+import { NexthopSets } from './nexthop-sets.js';
 import { RoutePolicy, type Refusal, type RefusalCode } from './route-policy.js';
-import { routeKey, sameNexthops, type DesiredRoute } from './route.js';
-
-interface RibEntry {
-  route: DesiredRoute;
-  session: string;
-  epoch: number;
-}
+import { F_KNOWN, NONE, RouteStore } from './route-store.js';
+import { routeKey, type DesiredRoute } from './route.js';
 
 export type RibChange = 'added' | 'changed' | 'unchanged' | 'withdrawn' | 'absent' | 'refused';
 
 /** How many recent refusals `routes --pending` can show; older ones are only counted. */
 const REFUSALS_KEPT = 1000;
 
+/**
+ * Source sessions ("jsonl#3", "fpm#1"), interned so a slot stores a number; an id is freed
+ * when no route names it any more, so reconnecting clients do not grow the table.
+ */
+class Sessions {
+  private readonly ids = new Map<string, number>();
+  private readonly names: string[] = [''];
+  private readonly refs: number[] = [0];
+  private readonly freeIds: number[] = [];
+
+  acquire(name: string): number {
+    let id = this.ids.get(name);
+    if (id === undefined) {
+      id = this.freeIds.pop() ?? this.names.length;
+      this.names[id] = name;
+      this.refs[id] = 0;
+      this.ids.set(name, id);
+    }
+    this.refs[id]!++;
+    return id;
+  }
+
+  release(id: number): void {
+    if (id === 0 || --this.refs[id]! > 0) return;
+    this.ids.delete(this.names[id]!);
+    this.names[id] = '';
+    this.freeIds.push(id);
+  }
+
+  /** ids whose name passes the test */
+  matching(test: (name: string) => boolean): Set<number> {
+    const out = new Set<number>();
+    for (const [name, id] of this.ids) if (test(name)) out.add(id);
+    return out;
+  }
+}
+
 export class Rib {
-  private readonly entries = new Map<string, RibEntry>();
-  private readonly peerRefs = new Map<string, Map<LinkLocal, number>>();
-  /** next hops that name only an interface (the learnt peer there), per interface */
-  private readonly anyPeerRefs = new Map<string, number>();
+  readonly nexthopSets = new NexthopSets();
+  private readonly sessions = new Sessions();
   private epoch = 0;
   private readonly replays = new Map<string, number>();
-  /** called with the key (and its table) of every entry that changed */
-  onChange: (key: string, table: number) => void = () => {};
+  /** called with the slot of every entry that changed */
+  onChange: (slot: number) => void = () => {};
   private policyNow = new RoutePolicy({ defaultAction: 'accept', rules: [] }, Number.MAX_SAFE_INTEGER);
   /** the latest refusals by key (bounded), for status */
   readonly refusals = new Map<string, Refusal & { at: number }>();
   readonly refusedTotal: Record<RefusalCode, number> = { LIMIT_EXCEEDED: 0, ROUTE_FILTERED: 0 };
+  /** the refusal behind the last 'refused' answer of add() */
+  lastRefusal: Refusal | undefined;
+
+  constructor(readonly store: RouteStore = new RouteStore()) {}
 
   get policy(): RoutePolicy {
     return this.policyNow;
@@ -43,9 +79,9 @@ export class Rib {
   setPolicy(policy: RoutePolicy): number {
     this.policyNow = policy;
     let n = 0;
-    for (const [key, e] of this.entries) {
-      if (policy.filtered(e.route.prefix)) {
-        this.remove(key);
+    for (const s of this.desiredSlots()) {
+      if (policy.filtered(this.prefixOf(s))) {
+        this.remove(s);
         n++;
       }
     }
@@ -53,68 +89,81 @@ export class Rib {
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.store.desiredCount;
   }
 
-  get(key: string): DesiredRoute | undefined {
-    return this.entries.get(key)?.route;
+  prefixOf(slot: number): Ipv4Prefix {
+    return makePrefix(this.store.addr[slot]!, this.store.len[slot]!);
   }
 
-  keys(): IterableIterator<string> {
-    return this.entries.keys();
+  keyOf(slot: number): string {
+    return routeKey(this.store.table[slot]!, this.prefixOf(slot).key);
   }
 
-  routes(): IterableIterator<DesiredRoute> {
-    const it = this.entries.values();
-    return (function* () {
-      for (const e of it) yield e.route;
-    })();
+  /** The desired route at a slot, rebuilt for status and tests (not for the hot path). */
+  routeAt(slot: number): DesiredRoute | undefined {
+    const id = this.store.desired[slot]!;
+    if (id === NONE) return undefined;
+    return { table: this.store.table[slot]!, prefix: this.prefixOf(slot), nexthops: this.nexthopSets.get(id) };
+  }
+
+  get(table: number, prefix: Ipv4Prefix): DesiredRoute | undefined {
+    const s = this.store.find(table, prefix.addr, prefix.len);
+    return s < 0 ? undefined : this.routeAt(s);
+  }
+
+  *desiredSlots(): IterableIterator<number> {
+    const st = this.store;
+    for (const s of st.slots()) if (st.desired[s] !== NONE) yield s;
+  }
+
+  *keys(): IterableIterator<string> {
+    for (const s of this.desiredSlots()) yield this.keyOf(s);
+  }
+
+  *routes(): IterableIterator<DesiredRoute> {
+    for (const s of this.desiredSlots()) yield this.routeAt(s)!;
   }
 
   /** Peers (link-locals) that desired routes name on an interface, with their route counts. */
   peersOn(ifname: string): ReadonlyMap<LinkLocal, number> {
-    return this.peerRefs.get(ifname) ?? new Map();
+    return this.nexthopSets.peersOn(ifname);
   }
 
   /** whether some route names only the interface, leaving the peer to what we learnt there */
   wantsLearntPeer(ifname: string): boolean {
-    return (this.anyPeerRefs.get(ifname) ?? 0) > 0;
+    return this.nexthopSets.wantsLearntPeer(ifname);
   }
 
   interfaces(): IterableIterator<string> {
-    const named = this.peerRefs;
-    const any = this.anyPeerRefs;
-    return (function* () {
-      yield* named.keys();
-      for (const k of any.keys()) if (!named.has(k)) yield k;
-    })();
+    return this.nexthopSets.interfaces().values();
   }
 
   add(session: string, route: DesiredRoute): RibChange {
-    const key = routeKey(route.table, route.prefix.key);
-    const old = this.entries.get(key);
-    const refusal = this.policyNow.filtered(route.prefix) ?? (old ? undefined : this.policyNow.overLimit(route.prefix, this.entries.size));
-    if (refusal) return this.refuse(key, refusal);
-    if (this.refusals.size > 0) this.refusals.delete(key);
-    this.epoch++;
-    if (old) {
-      old.epoch = this.epoch;
-      old.session = session;
-      if (sameNexthops(old.route.nexthops, route.nexthops)) return 'unchanged';
-      this.unref(old.route);
-      old.route = route;
-      this.ref(route);
-      this.onChange(key, route.table);
-      return 'changed';
+    const st = this.store;
+    const { table, prefix } = route;
+    let s = st.find(table, prefix.addr, prefix.len);
+    const held = s >= 0 && st.desired[s] !== NONE;
+    const refusal = this.policyNow.filtered(prefix) ?? (held ? undefined : this.policyNow.overLimit(prefix, st.desiredCount));
+    if (refusal) return this.refuse(routeKey(table, prefix.key), refusal);
+    if (this.refusals.size > 0) this.refusals.delete(routeKey(table, prefix.key));
+    if (s < 0) s = st.slotFor(table, prefix.addr, prefix.len);
+    st.epoch[s] = ++this.epoch;
+    const sid = this.sessions.acquire(session);
+    this.sessions.release(st.session[s]!);
+    st.session[s] = sid;
+    st.flags[s]! |= F_KNOWN;
+    const before = st.desired[s]!;
+    const id = this.nexthopSets.acquire(route.nexthops);
+    if (before === id) {
+      this.nexthopSets.release(id);
+      return 'unchanged';
     }
-    this.entries.set(key, { route, session, epoch: this.epoch });
-    this.ref(route);
-    this.onChange(key, route.table);
-    return 'added';
+    if (before !== NONE) this.nexthopSets.release(before);
+    st.setDesired(s, id);
+    this.onChange(s);
+    return before === NONE ? 'added' : 'changed';
   }
-
-  /** the refusal behind the last 'refused' answer of add() */
-  lastRefusal: Refusal | undefined;
 
   private refuse(key: string, refusal: Refusal): RibChange {
     this.refusedTotal[refusal.code]++;
@@ -126,8 +175,9 @@ export class Rib {
   }
 
   withdraw(table: number, prefix: Ipv4Prefix): RibChange {
-    this.refusals.delete(routeKey(table, prefix.key));
-    return this.remove(routeKey(table, prefix.key));
+    if (this.refusals.size > 0) this.refusals.delete(routeKey(table, prefix.key));
+    const s = this.store.find(table, prefix.addr, prefix.len);
+    return s < 0 ? 'absent' : this.remove(s);
   }
 
   /** Starts a replay for a source; entries it does not re-send before endReplay go away. */
@@ -140,10 +190,11 @@ export class Rib {
     const since = this.replays.get(source);
     if (since === undefined) return undefined;
     this.replays.delete(source);
+    const owned = this.sessions.matching(ownsSession);
     let n = 0;
-    for (const [key, e] of this.entries) {
-      if (e.epoch < since && ownsSession(e.session)) {
-        this.remove(key);
+    for (const s of this.desiredSlots()) {
+      if (this.store.epoch[s]! < since && owned.has(this.store.session[s]!)) {
+        this.remove(s);
         n++;
       }
     }
@@ -155,51 +206,26 @@ export class Rib {
   }
 
   withdrawSessions(matches: (session: string) => boolean): number {
+    const owned = this.sessions.matching(matches);
     let n = 0;
-    for (const [key, e] of this.entries) {
-      if (matches(e.session)) {
-        this.remove(key);
+    for (const s of this.desiredSlots()) {
+      if (owned.has(this.store.session[s]!)) {
+        this.remove(s);
         n++;
       }
     }
     return n;
   }
 
-  private remove(key: string): RibChange {
-    const old = this.entries.get(key);
-    if (!old) return 'absent';
-    this.entries.delete(key);
-    this.unref(old.route);
-    this.onChange(key, old.route.table);
+  private remove(s: number): RibChange {
+    const id = this.store.desired[s]!;
+    if (id === NONE) return 'absent';
+    this.store.setDesired(s, NONE);
+    this.nexthopSets.release(id);
+    this.sessions.release(this.store.session[s]!);
+    this.store.session[s] = 0;
+    this.onChange(s);
+    this.store.releaseIfUnused(s);
     return 'withdrawn';
-  }
-
-  private ref(route: DesiredRoute): void {
-    for (const nh of route.nexthops) {
-      if (nh.linkLocal === undefined) {
-        this.anyPeerRefs.set(nh.interface, (this.anyPeerRefs.get(nh.interface) ?? 0) + 1);
-        continue;
-      }
-      let m = this.peerRefs.get(nh.interface);
-      if (!m) this.peerRefs.set(nh.interface, (m = new Map()));
-      m.set(nh.linkLocal, (m.get(nh.linkLocal) ?? 0) + 1);
-    }
-  }
-
-  private unref(route: DesiredRoute): void {
-    for (const nh of route.nexthops) {
-      if (nh.linkLocal === undefined) {
-        const n = (this.anyPeerRefs.get(nh.interface) ?? 0) - 1;
-        if (n > 0) this.anyPeerRefs.set(nh.interface, n);
-        else this.anyPeerRefs.delete(nh.interface);
-        continue;
-      }
-      const m = this.peerRefs.get(nh.interface);
-      if (!m) continue;
-      const n = (m.get(nh.linkLocal) ?? 0) - 1;
-      if (n > 0) m.set(nh.linkLocal, n);
-      else m.delete(nh.linkLocal);
-      if (m.size === 0) this.peerRefs.delete(nh.interface);
-    }
   }
 }

@@ -44,10 +44,10 @@ export function buildRegistry(d: Daemon): Registry {
   const rc = d.reconciler;
 
   gauge(r, 'rfc5549d_routes', 'Desired routes by state: installed, or pending (peer unresolved, link down, conflict).', ['state'], () => [
-    [{ state: 'installed' }, d.rib.size - rc.pending.size],
-    [{ state: 'pending' }, rc.pending.size],
+    [{ state: 'installed' }, d.rib.size - rc.pendingCount],
+    [{ state: 'pending' }, rc.pendingCount],
   ]);
-  gauge(r, 'rfc5549d_routes_owned_in_kernel', 'Routes of our protocol in our tables, as the kernel holds them.', [], () => [[{}, rc.state.ownedRoutes.size]]);
+  gauge(r, 'rfc5549d_routes_owned_in_kernel', 'Routes of our protocol in our tables, as the kernel holds them.', [], () => [[{}, rc.state.ownedRouteCount]]);
   gauge(r, 'rfc5549d_route_limit', 'limits.max-routes.', [], () => [[{}, d.rib.policy.maxRoutes]]);
   mirroredCounter(r, 'rfc5549d_routes_refused_total', 'Routes refused by limits.max-routes or by filters.', ['reason'], () => [
     [{ reason: 'limit' }, d.rib.refusedTotal.LIMIT_EXCEEDED],

@@ -37,10 +37,10 @@ export interface DaemonStatus {
 
 export function routeStatuses(d: Daemon, pendingOnly: boolean): RouteStatus[] {
   const out: RouteStatus[] = [];
-  for (const r of d.rib.routes()) {
-    const key = `${r.table}:${r.prefix.key}`;
-    const pending = d.reconciler.pending.get(key);
+  for (const s of d.rib.desiredSlots()) {
+    const pending = d.reconciler.pendingAt(s);
     if (pendingOnly && !pending) continue;
+    const r = d.rib.routeAt(s)!;
     out.push({
       table: r.table,
       prefix: r.prefix.key,
@@ -85,7 +85,7 @@ export function daemonStatus(d: Daemon, version: string, startedAtMs: number, no
   return {
     version,
     uptimeS: Math.round((nowMs - startedAtMs) / 1000),
-    routes: { desired: d.rib.size, installed: d.rib.size - rc.pending.size, pending: rc.pending.size, ownedInKernel: rc.state.ownedRoutes.size, otherTablesSameProtocol: rc.foreignRoutes,
+    routes: { desired: d.rib.size, installed: d.rib.size - rc.pendingCount, pending: rc.pendingCount, ownedInKernel: rc.state.ownedRouteCount, otherTablesSameProtocol: rc.foreignRoutes,
       maxRoutes: d.rib.policy.maxRoutes, refused: { limit: d.rib.refusedTotal.LIMIT_EXCEEDED, filter: d.rib.refusedTotal.ROUTE_FILTERED },
     },
     reconciler: { passes: rc.passes, writes: rc.writes, repairs: rc.repairs, sweeping: rc.sweeping, lastPassMs: rc.lastPass ? Math.round(rc.lastPass.durationMs * 10) / 10 : null },

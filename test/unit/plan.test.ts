@@ -1,15 +1,17 @@
 // The reconcile plan as scenario tables: desired, peers, links and kernel in; writes and verdicts out.
 import { describe, expect, it } from 'vitest';
-import { kernelRouteKey } from '../../src/kernel/kernel-state.js';
+import { Forwardings } from '../../src/kernel/forwardings.js';
+import { KernelState } from '../../src/kernel/kernel-state.js';
 import { RTNH_F_ONLINK, RTN_UNICAST, type KernelRoute } from '../../src/kernel/rtnetlink-codec.js';
 import { parseIpv4Prefix } from '../../src/model/ipv4-prefix.js';
 import type { LinkLocal } from '../../src/model/link-local.js';
 import type { Mac } from '../../src/model/mac.js';
 import { PeerTable } from '../../src/peers/peer-table.js';
 import { PLACEHOLDER_GATEWAY } from '../../src/reconcile/kernel-ops.js';
-import { planNeighbours, planRoutes, type ObservedNeighbour } from '../../src/reconcile/plan.js';
+import { OP_CREATE, OP_DELETE, OP_REPLACE, planNeighbours, planRoutes, type ObservedNeighbour } from '../../src/reconcile/plan.js';
 import { Resolver, type LinkView } from '../../src/reconcile/resolver.js';
-import { routeKey, type DesiredRoute } from '../../src/rib/route.js';
+import { Rib } from '../../src/rib/rib.js';
+import type { DesiredRoute } from '../../src/rib/route.js';
 
 const EUI_PEER = 'fe80::ff:fe00:101' as LinkLocal; // MAC 02:00:00:00:01:01
 const RANDOM_PEER = 'fe80::5c3a:91d2:1e2b:7d01' as LinkLocal;
@@ -52,19 +54,15 @@ const LINKS: LinkView[] = [
 function run(s: Scenario) {
   const peers = s.peers ?? new PeerTable();
   const links = s.links ?? LINKS;
-  const byKey = new Map(s.desired.map((d) => [routeKey(d.table, d.prefix.key), d]));
-  const observed = new Map<string, KernelRoute[]>();
-  for (const r of s.kernel) {
-    const k = kernelRouteKey(r);
-    observed.set(k, [...(observed.get(k) ?? []), r]);
-  }
-  const peerRefs = new Map<string, Set<LinkLocal>>();
-  for (const d of s.desired) for (const n of d.nexthops) if (n.linkLocal) peerRefs.set(n.interface, (peerRefs.get(n.interface) ?? new Set()).add(n.linkLocal));
-  for (const d of s.desired) for (const n of d.nexthops) if (!n.linkLocal && !peerRefs.has(n.interface)) peerRefs.set(n.interface, new Set());
+  const rib = new Rib();
+  const forwardings = new Forwardings();
+  const state = new KernelState(rib.store, forwardings, 20);
+  for (const d of s.desired) rib.add('test#1', d);
+  for (const r of s.kernel) state.putKernelRoute(r);
   const placeholders = new Map((s.placeholders ?? []).map((p) => [p.ifindex, p]));
   const resolver = new Resolver({
     link: (name) => links.find((l) => l.name === name),
-    peersOn: (ifname) => peerRefs.get(ifname) ?? [],
+    peersOn: (ifname) => rib.peersOn(ifname).keys(),
     learntPeersOn: (ifname) => peers.learntOn(ifname),
     resolvePeer: (ifname, ll) => peers.resolve(ifname, ll),
     placeholder: (ifindex) => {
@@ -73,18 +71,29 @@ function run(s: Scenario) {
     },
   });
   const neigh = planNeighbours({
-    interfaces: peerRefs.keys(), resolver, observed: placeholders, protocol: 186,
+    interfaces: rib.interfaces(), resolver, observed: placeholders, protocol: 186,
     ifname: (i) => links.find((l) => l.ifindex === i)?.name, mayDelete: () => true,
   }, (st) => (st & 0x80) !== 0);
+  const verdicts: Record<string, string> = {};
   const plan = planRoutes({
-    keys: new Set([...byKey.keys(), ...observed.keys()]),
-    desired: (k) => byKey.get(k), observed: (k) => observed.get(k), resolver, protocol: 186, metric: 20,
+    slots: rib.store.slots(), store: rib.store, nexthopSets: rib.nexthopSets, forwardings, resolver, metric: 20,
     mayDelete: () => s.mayDelete ?? true,
+    verdict: (slot, v) => {
+      verdicts[rib.keyOf(slot)] = v.state === 'pending' ? `pending:${v.code}` : `${v.state}:${v.op}`;
+    },
   });
-  const ops = [...neigh.adds, ...plan.ops, ...neigh.deletes].map((o) =>
-    o.kind.startsWith('route.') ? `${o.kind} ${(o as { key: string }).key} ${(o as { route: KernelRoute }).route.legs.map((l) => l.ifindex).join(',')}` : `${o.kind} ${(o as { ifname: string }).ifname}${'mac' in o ? ` ${o.mac}` : ''}`,
-  );
-  const verdicts = Object.fromEntries([...plan.verdicts].map(([k, v]) => [k, v.state === 'pending' ? `pending:${v.code}` : `${v.state}:${v.op}`]));
+  const kinds = { [OP_CREATE]: 'route.create', [OP_REPLACE]: 'route.replace', [OP_DELETE]: 'route.delete' } as Record<number, string>;
+  const routeOps: string[] = [];
+  for (let i = 0; i < plan.length; i++) {
+    const slot = plan.slot[i]!;
+    const what = plan.kind[i] === OP_DELETE ? `metric ${plan.arg[i]}` : forwardings.get(plan.arg[i]!).legs.map((l) => l.ifindex).join(',');
+    routeOps.push(`${kinds[plan.kind[i]!]} ${rib.keyOf(slot)} ${what}`);
+  }
+  const ops = [
+    ...neigh.adds.map((o) => `${o.kind} ${o.ifname}${'mac' in o ? ` ${o.mac}` : ''}`),
+    ...routeOps,
+    ...neigh.deletes.map((o) => `${o.kind} ${o.ifname}`),
+  ];
   return { ops, verdicts };
 }
 
@@ -170,7 +179,7 @@ const scenarios: Scenario[] = [
     desired: [],
     kernel: [kernelRoute('10.1.0.0/24', [[2]])],
     placeholders: [{ ifindex: 2, mac: PEER_MAC, state: 0x80, protocol: 186 }],
-    expectOps: ['route.delete 254:10.1.0.0/24 2', 'neigh.delete h0'],
+    expectOps: ['route.delete 254:10.1.0.0/24 metric 20', 'neigh.delete h0'],
   },
   {
     name: 'leftover before the sources synced: kept',
@@ -185,7 +194,7 @@ const scenarios: Scenario[] = [
     desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]])],
     kernel: [kernelRoute('10.1.0.0/24', [[2]], 50)],
     placeholders: [{ ifindex: 2, mac: PEER_MAC, state: 0x80, protocol: 186 }],
-    expectOps: ['route.create 254:10.1.0.0/24 2', 'route.delete 254:10.1.0.0/24 2'],
+    expectOps: ['route.create 254:10.1.0.0/24 2', 'route.delete 254:10.1.0.0/24 metric 50'],
   },
   {
     name: 'foreign placeholder with the same MAC (zebra agreeing) is used, not rewritten',
@@ -246,7 +255,7 @@ const scenarios: Scenario[] = [
     desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]], 1000)],
     kernel: [kernelRoute('10.1.0.0/24', [[2]])],
     placeholders: [{ ifindex: 2, mac: PEER_MAC, state: 0x80, protocol: 186 }],
-    expectOps: ['route.create 1000:10.1.0.0/24 2', 'route.delete 254:10.1.0.0/24 2'],
+    expectOps: ['route.create 1000:10.1.0.0/24 2', 'route.delete 254:10.1.0.0/24 metric 20'],
   },
 ];
 

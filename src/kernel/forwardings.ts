@@ -1,0 +1,120 @@
+// Forwardings, interned: the "where to" half of a kernel route (its legs, or a nexthop
+// object id), shared by every route that forwards the same way. A route in the store is
+// then a slot and a forwarding id; writes copy the forwarding's pre-encoded attributes, and
+// a dump maps each message's raw attribute bytes to an id without decoding the legs again.
+import { MessageWriter } from './netlink-codec.js';
+import { RTA_GATEWAY, RTA_MULTIPATH, RTA_NH_ID, RTA_OIF, RTA_VIA, AF_INET6, RTNH_F_ONLINK, type RouteLeg } from './rtnetlink-codec.js';
+
+export interface Forwarding {
+  readonly id: number;
+  /** canonical: sorted, flags reduced to RTNH_F_ONLINK */
+  readonly legs: readonly RouteLeg[];
+  readonly nhId: number | undefined;
+  /** rtm_flags for a single-leg route (RTNH_F_ONLINK lives there, not in an rtnexthop) */
+  readonly rtmFlags: number;
+  /** RTA_OIF + gateway, RTA_MULTIPATH, or RTA_NH_ID, ready to copy into a message */
+  readonly attrs: Buffer;
+}
+
+const legKey = (l: RouteLeg): string => `${l.ifindex}/${l.gateway ?? ''}/${l.via6?.toString('hex') ?? ''}/${l.flags & RTNH_F_ONLINK}`;
+
+/** Forwarding ids seen in a dump are remembered by their raw bytes; bounded, as a cache. */
+const RAW_CACHE_MAX = 4096;
+
+export class Forwardings {
+  private readonly byKey = new Map<string, number>();
+  private readonly all: (Forwarding | undefined)[] = [undefined];
+  private readonly byRaw = new Map<string, number>();
+  /** routes we hold in the kernel per ifindex (legs counted once per route) */
+  private readonly routesOnIfindex = new Map<number, number>();
+
+  /** The id of a forwarding (legs in any order; flags other than ONLINK ignored). */
+  intern(legs: readonly RouteLeg[], nhId?: number): number {
+    const canonical = legs
+      .map((l) => {
+        const leg: { ifindex: number; flags: number; gateway?: number; via6?: Buffer } = { ifindex: l.ifindex, flags: l.flags & RTNH_F_ONLINK };
+        if (l.gateway !== undefined) leg.gateway = l.gateway;
+        if (l.via6 !== undefined) leg.via6 = l.via6;
+        return leg;
+      })
+      .sort((a, b) => a.ifindex - b.ifindex || (a.gateway ?? 0) - (b.gateway ?? 0) || legKey(a).localeCompare(legKey(b)));
+    const key = `${nhId ?? ''}#${canonical.map(legKey).join(',')}`;
+    const known = this.byKey.get(key);
+    if (known !== undefined) return known;
+    const id = this.all.length;
+    const single = canonical.length === 1 ? canonical[0] : undefined;
+    this.all.push(Object.freeze({ id, legs: Object.freeze(canonical), nhId, rtmFlags: nhId === undefined && single ? single.flags : 0, attrs: encodeAttrs(canonical, nhId) }));
+    this.byKey.set(key, id);
+    return id;
+  }
+
+  /** The id for a dumped route's raw forwarding bytes; `decode` runs only on a cache miss. */
+  internRaw(raw: string, decode: () => { legs: RouteLeg[]; nhId: number | undefined }): number {
+    const known = this.byRaw.get(raw);
+    if (known !== undefined) return known;
+    const { legs, nhId } = decode();
+    const id = this.intern(legs, nhId);
+    if (this.byRaw.size >= RAW_CACHE_MAX) this.byRaw.clear();
+    this.byRaw.set(raw, id);
+    return id;
+  }
+
+  get(id: number): Forwarding {
+    const f = this.all[id];
+    if (!f) throw new Error(`forwarding ${id} is unknown`);
+    return f;
+  }
+
+  /** A route we hold starts (+1) or stops (-1) using a forwarding. */
+  count(id: number, delta: 1 | -1): void {
+    for (const leg of this.all[id]!.legs) {
+      const n = (this.routesOnIfindex.get(leg.ifindex) ?? 0) + delta;
+      if (n > 0) this.routesOnIfindex.set(leg.ifindex, n);
+      else this.routesOnIfindex.delete(leg.ifindex);
+    }
+  }
+
+  /** how many routes we hold have a leg out of this ifindex */
+  routesOn(ifindex: number): number {
+    return this.routesOnIfindex.get(ifindex) ?? 0;
+  }
+
+  resetCounts(): void {
+    this.routesOnIfindex.clear();
+  }
+
+  get size(): number {
+    return this.all.length - 1;
+  }
+}
+
+function writeLegGateway(w: MessageWriter, leg: RouteLeg): void {
+  if (leg.via6) {
+    const at = w.mark();
+    w.u16(0).u16(RTA_VIA).u16(AF_INET6).bytes(leg.via6);
+    w.closeLength(at).pad();
+  } else if (leg.gateway !== undefined) {
+    w.attrIpv4(RTA_GATEWAY, leg.gateway);
+  }
+}
+
+function encodeAttrs(legs: readonly RouteLeg[], nhId: number | undefined): Buffer {
+  const w = new MessageWriter(256);
+  if (nhId !== undefined) {
+    w.attrU32(RTA_NH_ID, nhId);
+  } else if (legs.length === 1) {
+    writeLegGateway(w, legs[0]!);
+    w.attrU32(RTA_OIF, legs[0]!.ifindex);
+  } else if (legs.length > 1) {
+    const mp = w.mark();
+    w.u16(0).u16(RTA_MULTIPATH);
+    for (const leg of legs) {
+      const nh = w.mark();
+      w.u16(0).u8(leg.flags).u8(0).i32(leg.ifindex); // struct rtnexthop; hops = weight - 1
+      writeLegGateway(w, leg);
+      w.closeLength(nh);
+    }
+    w.closeLength(mp);
+  }
+  return w.take();
+}
