@@ -146,7 +146,10 @@ export class NetlinkKernel implements KernelPort {
             events.neighbour(m.type === RTM_NEWNEIGH ? 'new' : 'del', decodeNeighbour(m));
             break;
           case RTM_NEWROUTE: case RTM_DELROUTE: {
-            if (!this.routeEvents) break;
+            // Echoes of our own writes carry our request socket's port id; the ACKs already
+            // told us. Read late (a busy loop reads its backlog after the fact), they would
+            // look like someone re-adding what we have since deleted.
+            if (!this.routeEvents || m.pid === this.requests.portId) break;
             const r = decodeRoute(m);
             if (r) events.route(m.type === RTM_NEWROUTE ? 'new' : 'del', r);
             break;

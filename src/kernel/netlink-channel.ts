@@ -3,7 +3,7 @@
 // Transport is netlink@0.3.0's RawNetlinkSocket with our patched binding
 // (patches/netlink+0.3.0.patch), which reports ENOBUFS instead of aborting and can set
 // SO_RCVBUFFORCE and the NETLINK_* options.
-import { RawNetlinkSocket } from 'netlink';
+import { generateLocalPort, RawNetlinkSocket } from 'netlink';
 import { Rfc5549Error } from '../errors.js';
 import {
   decodeAck, errnoName, MessageWriter, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, NLM_F_DUMP_INTR,
@@ -50,6 +50,8 @@ interface PendingDump {
 
 export class NetlinkChannel {
   readonly name: string;
+  /** our netlink port id: the kernel stamps it on the events our own requests cause */
+  readonly portId: number;
   private readonly sock: RawNetlinkSocket;
   private nextSeq = (Math.random() * 0x7fffffff) >>> 0;
   private batches: PendingBatch[] = [];
@@ -64,7 +66,7 @@ export class NetlinkChannel {
 
   constructor(opts: ChannelOptions) {
     this.name = opts.name;
-    this.sock = new RawNetlinkSocket(NETLINK_ROUTE);
+    ({ sock: this.sock, port: this.portId } = bindSocket());
     const native = nativeOf(this.sock);
     // *FORCE needs CAP_NET_ADMIN; fall back to the capped size without it.
     try {
@@ -215,6 +217,18 @@ export class NetlinkChannel {
       return;
     }
     this.onEvent?.(m);
+  }
+}
+
+/** The package binds a port it does not tell; bind one ourselves to know it. */
+function bindSocket(): { sock: RawNetlinkSocket; port: number } {
+  for (let tries = 0; ; tries++) {
+    const port = generateLocalPort();
+    try {
+      return { sock: new RawNetlinkSocket(NETLINK_ROUTE, { localPort: port, recvBufferSize: 0, sendBufferSize: 0 }), port };
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EADDRINUSE' || tries >= 100) throw err;
+    }
   }
 }
 

@@ -285,13 +285,19 @@ export class Reconciler {
 
   /**
    * A big write batch: our own route events would only flood the event socket (and cost a
-   * second plan per route), so they are off until the burst has been quiet for BURST_END_MS;
-   * then one dump tells whatever happened meanwhile. One dump per burst, not per pass: a
-   * dump per pass re-reads a growing table and is quadratic over a million-route feed.
+   * decode each), so they are off while it is written and until the writing has been quiet
+   * for BURST_END_MS (counted from the end of the last big write, not its start: a
+   * million-route write outlasts any fixed delay); then one dump tells whatever happened
+   * meanwhile. One dump per burst, not per pass: a dump per pass re-reads a growing table
+   * and is quadratic over a million-route feed.
    */
   private beginBurst(): void {
     this.kernel.setRouteEvents(false);
     if (this.burstTimer) clearTimeout(this.burstTimer);
+    this.burstTimer = undefined;
+  }
+
+  private endBurst(): void {
     this.burstTimer = setTimeout(() => {
       this.burstTimer = undefined;
       this.kernel.setRouteEvents(true); // before the dump, so nothing falls between the two
@@ -381,8 +387,13 @@ export class Reconciler {
     let attempted = 0;
     if (neighAdds.length > 0) failed += this.recordNeighbours(neighAdds, await this.kernel.apply(neighAdds));
     if (routeOps.length > 0) {
-      if (routeOps.length > QUIET_BATCH) this.beginBurst();
-      failed += this.recordRoutes(routeOps, await this.kernel.applyRoutes(routeOps.length, (w, seq, i, ack) => this.encodeRoute(routeOps, w, seq, i, ack)), debug);
+      const quiet = routeOps.length > QUIET_BATCH;
+      if (quiet) this.beginBurst();
+      try {
+        failed += this.recordRoutes(routeOps, await this.kernel.applyRoutes(routeOps.length, (w, seq, i, ack) => this.encodeRoute(routeOps, w, seq, i, ack)), debug);
+      } finally {
+        if (quiet) this.endBurst();
+      }
     }
     if (neighDeletes.length > 0) failed += this.recordNeighbours(neighDeletes, await this.kernel.apply(neighDeletes));
     attempted = neighAdds.length + routeOps.length + neighDeletes.length;

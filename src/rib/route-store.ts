@@ -18,7 +18,6 @@ export const F_KNOWN = 4;
 export const F_STRAYS = 8;
 
 const EMPTY = 0;
-const TOMBSTONE = -1;
 
 type Column = Uint8Array | Uint32Array | Int32Array | Float64Array;
 
@@ -57,8 +56,8 @@ export class RouteStore {
   /** metrics of our protocol's copies at other metrics, by slot (rare: a metric change) */
   readonly strays = new Map<number, number[]>();
 
+  /** open addressing, linear probing, slot + 1 (0: empty); deletes shift back, no tombstones */
   private index = new Int32Array(1024);
-  private tombstones = 0;
   /** slots in use */
   live = 0;
   desiredCount = 0;
@@ -74,7 +73,6 @@ export class RouteStore {
     for (let i = hash(table, addr, len) & mask; ; i = (i + 1) & mask) {
       const v = this.index[i]!;
       if (v === EMPTY) return -1;
-      if (v === TOMBSTONE) continue;
       const s = v - 1;
       if (this.addr[s] === addr >>> 0 && this.table[s] === table >>> 0 && this.len[s] === len) return s;
     }
@@ -84,7 +82,7 @@ export class RouteStore {
   slotFor(table: number, addr: number, len: number): number {
     const found = this.find(table, addr, len);
     if (found >= 0) return found;
-    if ((this.live + this.tombstones + 1) * 4 > this.index.length * 3) this.rehash();
+    if ((this.live + 1) * 4 > this.index.length * 3) this.rehash();
     const s = this.freeSlots.length > 0 ? this.freeSlots.pop()! : this.highWater++;
     if (s >= this.capacity) this.growSlots(this.capacity * 2);
     this.table[s] = table;
@@ -174,32 +172,44 @@ export class RouteStore {
     this.flags = grown(this.flags, size);
   }
 
+  private home(s: number): number {
+    return hash(this.table[s]!, this.addr[s]!, this.len[s]!) & (this.index.length - 1);
+  }
+
   private insertIndex(s: number): void {
     const mask = this.index.length - 1;
-    let i = hash(this.table[s]!, this.addr[s]!, this.len[s]!) & mask;
-    while (this.index[i]! > 0) i = (i + 1) & mask;
-    if (this.index[i] === TOMBSTONE) this.tombstones--;
+    let i = this.home(s);
+    while (this.index[i] !== EMPTY) i = (i + 1) & mask;
     this.index[i] = s + 1;
   }
 
+  /**
+   * Backward-shift deletion: later entries of the probe run move into the hole, so a
+   * million withdrawals leave no tombstones for lookups to wade through.
+   */
   private removeIndex(s: number): void {
     const mask = this.index.length - 1;
-    for (let i = hash(this.table[s]!, this.addr[s]!, this.len[s]!) & mask; ; i = (i + 1) & mask) {
-      const v = this.index[i]!;
-      if (v === EMPTY) throw new Error(`route store: slot ${s} is not indexed`);
-      if (v === s + 1) {
-        this.index[i] = TOMBSTONE;
-        this.tombstones++;
-        return;
+    let i = this.home(s);
+    while (this.index[i] !== s + 1) {
+      if (this.index[i] === EMPTY) throw new Error(`route store: slot ${s} is not indexed`);
+      i = (i + 1) & mask;
+    }
+    for (let j = (i + 1) & mask; this.index[j] !== EMPTY; j = (j + 1) & mask) {
+      const h = this.home(this.index[j]! - 1);
+      // Move j into the hole at i unless its home lies cyclically in (i, j].
+      const stays = i <= j ? h > i && h <= j : h > i || h <= j;
+      if (!stays) {
+        this.index[i] = this.index[j]!;
+        i = j;
       }
     }
+    this.index[i] = EMPTY;
   }
 
   private rehash(): void {
     let size = 1024;
     while (size < (this.live + 1) * 2) size *= 2;
     this.index = new Int32Array(size);
-    this.tombstones = 0;
     for (let s = 0; s < this.highWater; s++) if (this.flags[s]! & F_LIVE) this.insertIndex(s);
   }
 }
