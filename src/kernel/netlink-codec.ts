@@ -111,6 +111,17 @@ export class MessageWriter {
     this.buf = next;
   }
 
+  /**
+   * Room for `n` bytes of a whole message written by the caller (the hot route path);
+   * returns the buffer and the offset to write at. Valid until the next call.
+   */
+  reserve(n: number): { buf: Buffer; at: number } {
+    this.ensure(n);
+    const at = this.off;
+    this.off += n;
+    return { buf: this.buf, at };
+  }
+
   begin(type: number, flags: number, seq: number): this {
     this.ensure(NLMSG_HDRLEN);
     this.msgStart = this.off;

@@ -5,7 +5,7 @@ import type { Config } from '../config/config.js';
 import { Forwardings } from '../kernel/forwardings.js';
 import { isLinkUp, isPermanent, isPlaceholder, KernelState } from '../kernel/kernel-state.js';
 import type { KernelPort, OpFailure } from '../kernel/kernel.js';
-import { writeDelRoute, writeStoredRoute, type KernelRoute } from '../kernel/rtnetlink-codec.js';
+import { writeStoredRoute, type KernelRoute } from '../kernel/rtnetlink-codec.js';
 import type { Logger } from '../log.js';
 import { peerKey, type PeerTable } from '../peers/peer-table.js';
 import { F_DIRTY, F_KNOWN, NONE } from '../rib/route-store.js';
@@ -419,7 +419,7 @@ export class Reconciler {
     const { protocol, metric } = this.config.kernel;
     const kind = ops.kind[i]!;
     if (kind === OP_DELETE) {
-      writeDelRoute(w, seq, { table: st.table[s]!, dst: st.addr[s]!, dstLen: st.len[s]!, protocol, metric: ops.arg[i]! }, ack);
+      writeStoredRoute(w, seq, 'delete', st.table[s]!, st.addr[s]!, st.len[s]!, protocol, ops.arg[i]!, undefined, ack);
     } else {
       writeStoredRoute(w, seq, kind === OP_CREATE ? 'create' : 'replace', st.table[s]!, st.addr[s]!, st.len[s]!, protocol, metric, this.forwardings.get(ops.arg[i]!), ack);
     }

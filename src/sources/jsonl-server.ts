@@ -94,17 +94,17 @@ export class JsonlSource {
       reply?.write(`${JSON.stringify({ error, code, line })}\n`);
     };
     input.on('data', (chunk: Buffer) => {
-      for (const item of splitter.push(chunk)) {
+      splitter.push(chunk, (line, tooLong) => {
         lineNo++;
-        if (item.tooLong) {
+        if (tooLong) {
           answer(lineNo, `line: longer than ${this.opts.maxLineBytes} bytes (sources.jsonl.max-line-bytes)`);
-          continue;
+          return;
         }
-        const text = item.text.trim();
-        if (text === '') continue;
+        const text = line.trim();
+        if (text === '') return;
         this.counters.lines++;
         this.handle(text, lineNo, session, answer);
-      }
+      });
     });
   }
 

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { decodeAck, MessageWriter, NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLMSG_ERROR, splitMessages } from '../../src/kernel/netlink-codec.js';
 import {
-  decodeLink, decodeNeighbour, decodeRoute, RTM_DELROUTE, RTM_NEWROUTE, RTN_UNICAST, RTNH_F_ONLINK, writeDelRoute, writeNeighbour, writeNewRoute,
-  type KernelRoute,
+  decodeLink, decodeNeighbour, decodeRoute, RTM_DELROUTE, RTM_NEWROUTE, RTN_UNICAST, RTNH_F_ONLINK, scanRoute, writeDelRoute, writeNeighbour, writeNewRoute,
+  writeStoredRoute, type KernelRoute, type ScannedRoute,
 } from '../../src/kernel/rtnetlink-codec.js';
+import { Forwardings } from '../../src/kernel/forwardings.js';
 
 const GW = 0xa9fe0001;
 const base: KernelRoute = { table: 254, dst: 0x0a630101, dstLen: 32, protocol: 186, metric: 20, type: RTN_UNICAST, legs: [{ ifindex: 2, gateway: GW, flags: RTNH_F_ONLINK }] };
@@ -52,6 +53,36 @@ describe('route codec', () => {
     const { messages } = splitMessages(w.take());
     expect(messages.map((m) => [m.type, m.seq, m.flags & NLM_F_ACK])).toEqual([[RTM_DELROUTE, 1, 0], [RTM_NEWROUTE, 2, NLM_F_ACK]]);
     expect(decodeRoute(messages[0]!)).toMatchObject({ protocol: 186, metric: 20, dst: base.dst, legs: [{ ifindex: 0 }] });
+  });
+
+  it('routes written from the store are byte for byte what the general writer writes, and scan back', () => {
+    const forwardings = new Forwardings();
+    const via6 = Buffer.from('fe800000000000000000000000000001', 'hex');
+    const shapes: KernelRoute[] = [
+      base,
+      { ...base, table: 1000, dstLen: 24, dst: 0x0a630100 },
+      { ...base, legs: [{ ifindex: 2, gateway: GW, flags: RTNH_F_ONLINK }, { ifindex: 3, gateway: GW, flags: RTNH_F_ONLINK }] },
+      { ...base, legs: [{ ifindex: 2, via6, flags: 0 }] },
+    ];
+    for (const r of shapes) {
+      const fwd = forwardings.get(forwardings.intern(r.legs));
+      for (const mode of ['create', 'replace'] as const) {
+        const a = new MessageWriter(16);
+        const b = new MessageWriter(16);
+        writeNewRoute(a, 9, r, mode, true);
+        writeStoredRoute(b, 9, mode, r.table, r.dst, r.dstLen, r.protocol, r.metric, fwd, true);
+        expect(b.take().toString('hex')).toBe(a.take().toString('hex'));
+      }
+      const a = new MessageWriter(16);
+      const b = new MessageWriter(16);
+      writeDelRoute(a, 4, r, false);
+      writeStoredRoute(b, 4, 'delete', r.table, r.dst, r.dstLen, r.protocol, r.metric, undefined, false);
+      const bytes = b.take();
+      expect(bytes.toString('hex')).toBe(a.take().toString('hex'));
+      const scanned: ScannedRoute = { table: 0, dst: 0, dstLen: 0, protocol: 0, metric: 0, forwardingBytes: '' };
+      expect(scanRoute(splitMessages(bytes).messages[0]!, scanned)).toBe(true);
+      expect(scanned).toMatchObject({ table: r.table, dst: r.dst, dstLen: r.dstLen, protocol: 186, metric: 20 });
+    }
   });
 
   it('refuses truncated input instead of reading past it', () => {

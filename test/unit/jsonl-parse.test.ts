@@ -68,12 +68,21 @@ describe('JSON-lines parsing', () => {
 describe('line splitter', () => {
   it('joins lines across chunks and bounds a long line', () => {
     const s = new LineSplitter(10);
-    const got = [...s.push(Buffer.from('ab')), ...s.push(Buffer.from('c\nde\n0123456789')), ...s.push(Buffer.from('X\nok\n'))];
+    const got: { text: string; tooLong: boolean }[] = [];
+    const collect = (text: string, tooLong: boolean) => got.push({ text, tooLong });
+    for (const c of [Buffer.from('ab'), Buffer.from('c\nde\n0123456789'), Buffer.from('X\nok\n')]) s.push(c, collect);
+    // a character split across chunks stays whole; a 4-byte character counts 4 bytes
+    const euro = Buffer.from('é€\n');
+    s.push(euro.subarray(0, 2), collect);
+    s.push(euro.subarray(2), collect);
+    s.push(Buffer.from('😀😀😀\n'), collect);
     expect(got).toEqual([
       { text: 'abc', tooLong: false },
       { text: 'de', tooLong: false },
       { text: '', tooLong: true },
       { text: 'ok', tooLong: false },
+      { text: 'é€', tooLong: false },
+      { text: '', tooLong: true },
     ]);
   });
 });

@@ -1,7 +1,8 @@
+import { Address4 } from 'ip-address';
 import { describe, expect, it } from 'vitest';
 import { linkLocalFromMac, macFromLinkLocal } from '../../src/model/eui64.js';
 import { interfaceMatcher, parseInterfaceName } from '../../src/model/interface-name.js';
-import { parseIpv4Prefix } from '../../src/model/ipv4-prefix.js';
+import { ipv4ToNumber, parseIpv4Prefix } from '../../src/model/ipv4-prefix.js';
 import { parseLinkLocal, type LinkLocal } from '../../src/model/link-local.js';
 import { parseMac, type Mac } from '../../src/model/mac.js';
 import { parseRtTables, resolveTable } from '../../src/model/route-table.js';
@@ -50,6 +51,17 @@ describe('value types', () => {
     expect(parseIpv4Prefix('10.1.0.256/32')).toMatchObject({ ok: false });
     expect(parseIpv4Prefix('10.1.0.0')).toMatchObject({ ok: false });
     expect(parseIpv4Prefix('fe80::/64')).toMatchObject({ ok: false });
+    for (const bad of ['10.1.0.0/024', '10.1.0.0/', '/24', '10.01.0.0/16', '10.1.0.0/24 ', '10.1..0/24']) expect(parseIpv4Prefix(bad).ok, bad).toBe(false);
+  });
+
+  it('the hand-written IPv4 parser accepts exactly what ip-address accepts, with the same value', () => {
+    const samples = ['0.0.0.0', '255.255.255.255', '10.1.2.3', '1.2.3', '1.2.3.4.5', '01.2.3.4', '1.2.3.04', '256.1.1.1', '1.2.3.255',
+      '1..2.3', '.1.2.3', '1.2.3.', '', 'a.b.c.d', '1.2.3.4a', ' 1.2.3.4', '1.2.3.-4', '1.2.3.0x1', '100.200.250.199', '0.00.0.0', '1e2.0.0.0'];
+    for (let i = 0; i < 2000; i++) samples.push([0, 1, 2, 3].map((k) => String((i * 37 + k * 101) % 300)).join('.'));
+    for (const text of samples) {
+      const expected = Address4.isValid(text) ? new Address4(text).bigInt() : undefined;
+      expect(ipv4ToNumber(text) === undefined ? undefined : BigInt(ipv4ToNumber(text)!), text).toBe(expected);
+    }
   });
 
   it('parses MACs and interface names', () => {
