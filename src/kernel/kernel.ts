@@ -4,6 +4,7 @@ import { linkLocalToBytes } from '../model/link-local.js';
 import { macToBytes } from '../model/mac.js';
 import type { KernelOp, OpResult } from '../reconcile/kernel-ops.js';
 import { NetlinkChannel } from './netlink-channel.js';
+import { RequestClient } from './request-client.js';
 import { errnoName, MessageWriter, type NetlinkMessage } from './netlink-codec.js';
 import {
   AF_INET, AF_INET6, AF_UNSPEC, decodeLink, decodeNeighbour, decodeRoute, NTF_USE, NUD_PERMANENT, RTM_DELLINK,
@@ -50,15 +51,14 @@ export interface KernelPort {
 const DUMP_RETRIES = 5;
 
 export class NetlinkKernel implements KernelPort {
-  private readonly requests: NetlinkChannel;
+  private readonly requests: RequestClient;
   private readonly dumps: NetlinkChannel;
   private events: NetlinkChannel | undefined;
   private routeEvents = true;
   private readonly writer = new MessageWriter(1 << 20);
 
   constructor(private readonly batchSize: number, private readonly eventBufferBytes = 64 << 20) {
-    // Room for a whole batch of NACKs: an overrun here would lose answers.
-    this.requests = new NetlinkChannel({ name: 'netlink-requests', recvBufferBytes: 32 << 20 });
+    this.requests = new RequestClient();
     this.dumps = new NetlinkChannel({ name: 'netlink-dumps', recvBufferBytes: 32 << 20 });
   }
 
@@ -115,16 +115,29 @@ export class NetlinkKernel implements KernelPort {
    */
   async applyRoutes(count: number, encode: RouteEncoder): Promise<Map<number, OpFailure>> {
     const out = new Map<number, OpFailure>();
+    // Two batches in flight: the request thread writes one while this thread encodes the next.
+    const inFlight: Promise<void>[] = [];
     for (let from = 0; from < count; from += this.batchSize) {
       const to = Math.min(count, from + this.batchSize);
       const first = this.requests.allocSeq(to - from);
       const w = this.writer;
       for (let i = from; i < to; i++) encode(w, (first + (i - from)) >>> 0, i, i === to - 1);
-      const failures = await this.requests.sendBatch(w.take(), first, (first + (to - from - 1)) >>> 0);
-      for (const [seq, f] of failures) {
-        out.set(from + ((seq - first) >>> 0), { ok: false, errno: f.errno, error: `${errnoName(f.errno)}${f.extack ? ` (${f.extack})` : ''}` });
+      const batchFrom = from;
+      inFlight.push(this.requests.sendBatch(w.take(), first, (first + (to - from - 1)) >>> 0).then((failures) => {
+        for (const [seq, f] of failures) {
+          out.set(batchFrom + ((seq - first) >>> 0), { ok: false, errno: f.errno, error: `${errnoName(f.errno)}${f.extack ? ` (${f.extack})` : ''}` });
+        }
+      }));
+      if (inFlight.length >= 2) {
+        try {
+          await inFlight.shift();
+        } catch (err) {
+          await Promise.allSettled(inFlight); // never leave a rejection unheard
+          throw err;
+        }
       }
     }
+    await Promise.all(inFlight);
     return out;
   }
 
