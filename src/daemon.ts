@@ -1,9 +1,11 @@
 // Wiring: config, kernel port, RIB, peers, reconciler, sources, timers and signals.
+import { release } from 'node:os';
 import type { Config } from './config/config.js';
 import { FRR_OWN_PROTOCOLS, managesInterface } from './config/config.js';
 import { diffConfig, type ConfigChanges } from './config/config-diff.js';
 import { isLinkUp, isPlaceholder } from './kernel/kernel-state.js';
 import { NetlinkKernel, type KernelPort } from './kernel/kernel.js';
+import { checkKernelMode } from './kernel/kernel-version.js';
 import { AF_INET6, NUD_FAILED, NUD_INCOMPLETE, type KernelLink, type KernelNeighbour } from './kernel/rtnetlink-codec.js';
 import type { Logger } from './log.js';
 import { isLinkLocalBytes, linkLocalFromBytes, type LinkLocal } from './model/link-local.js';
@@ -72,6 +74,7 @@ export class Daemon {
   /** Subscribe, then dump, then open the sources (never prune before ready). */
   async start(): Promise<void> {
     const { config } = this.deps;
+    checkKernelMode(config.kernel.mode, release());
     this.startedAtMs = this.now();
     this.kernel.subscribe({
       link: (change, l) => this.onLink(change, l),

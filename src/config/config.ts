@@ -8,12 +8,16 @@ import { configFileSchema } from './schema.js';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
 /** The validated, defaulted, deep-frozen configuration the daemon runs on. */
+export type KernelMode = 'neighbor' | 'via';
+
 export interface Config {
   readonly logLevel: LogLevel;
   readonly kernel: {
     readonly protocol: number;
     readonly metric: number;
     readonly table: number;
+    /** neighbor: placeholder neighbour + onlink route; via: RTA_VIA to the peer's link-local */
+    readonly mode: KernelMode;
     readonly netlinkBatch: number;
     readonly eventBufferBytes: number;
   };
@@ -143,6 +147,7 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
       protocol: f.kernel.protocol,
       metric: f.kernel.metric,
       table: table.ok ? table.value : 254,
+      mode: f.kernel.mode,
       netlinkBatch: f.kernel['netlink-batch'],
       eventBufferBytes: f.kernel['event-buffer-bytes'],
     },

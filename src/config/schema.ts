@@ -19,6 +19,8 @@ export const configFileSchema = z.strictObject({
       protocol: z.number().int().min(5).max(255).default(186),
       metric: z.number().int().min(0).max(0xffffffff).default(20),
       table: z.union([z.number(), z.string()]).default(254),
+      // neighbor: 169.254.0.1 placeholder + onlink (every kernel); via: RTA_VIA inet6 (>= 5.2)
+      mode: z.enum(['neighbor', 'via']).default('neighbor'),
       'netlink-batch': z.number().int().min(1).max(10_000).default(2000),
       // receive buffer of the event socket (SO_RCVBUFFORCE); an overrun costs a full resync
       'event-buffer-bytes': z.number().int().min(65_536).max(1 << 30).default(64 << 20),

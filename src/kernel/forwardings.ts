@@ -25,7 +25,7 @@ export class Forwardings {
   private readonly byKey = new Map<string, number>();
   private readonly all: (Forwarding | undefined)[] = [undefined];
   private readonly byRaw = new Map<string, number>();
-  /** routes we hold in the kernel per ifindex (legs counted once per route) */
+  /** routes we hold in the kernel per ifindex through a placeholder gateway (not RTA_VIA legs) */
   private readonly routesOnIfindex = new Map<number, number>();
 
   /** The id of a forwarding (legs in any order; flags other than ONLINK ignored). */
@@ -68,13 +68,14 @@ export class Forwardings {
   /** A route we hold starts (+1) or stops (-1) using a forwarding. */
   count(id: number, delta: 1 | -1): void {
     for (const leg of this.all[id]!.legs) {
+      if (leg.gateway === undefined) continue;
       const n = (this.routesOnIfindex.get(leg.ifindex) ?? 0) + delta;
       if (n > 0) this.routesOnIfindex.set(leg.ifindex, n);
       else this.routesOnIfindex.delete(leg.ifindex);
     }
   }
 
-  /** how many routes we hold have a leg out of this ifindex */
+  /** how many routes we hold use a placeholder on this ifindex (a neighbour is never removed under one) */
   routesOn(ifindex: number): number {
     return this.routesOnIfindex.get(ifindex) ?? 0;
   }

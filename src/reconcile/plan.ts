@@ -2,7 +2,7 @@
 // verdict per key (the BIRD krt habit), then the writes in a safe order: neighbours
 // before the routes that need them, route deletes before the neighbours they used.
 import type { Forwardings } from '../kernel/forwardings.js';
-import { RTNH_F_ONLINK, type RouteLeg } from '../kernel/rtnetlink-codec.js';
+import type { RouteLeg } from '../kernel/rtnetlink-codec.js';
 import type { Mac } from '../model/mac.js';
 import type { NexthopSets } from '../rib/nexthop-sets.js';
 import { F_STRAYS, NONE, type RouteStore } from '../rib/route-store.js';
@@ -76,16 +76,17 @@ function resolveSet(input: RoutePlanInput, id: number): SetResolution {
   let failure: { code: PendingCode; reason: string } | undefined;
   let allLinkDown = true;
   for (const nh of input.nexthopSets.get(id)) {
-    const r = input.resolver.leg(nh);
+    const r = input.resolver.legFor(nh);
     if (!r.ok) {
       failure ??= { code: r.code, reason: r.reason };
       if (r.code !== 'link-down') allLinkDown = false;
       continue;
     }
-    const k = `${r.slot.ifindex}/${r.slot.gateway}`;
+    // Two next hops can come to one leg (a named peer and "whoever holds the placeholder").
+    const k = r.leg.via6 ? `${r.leg.ifindex}/${r.leg.via6.toString('hex')}` : `${r.leg.ifindex}/${r.leg.gateway}`;
     if (seen.has(k)) continue;
     seen.add(k);
-    legs.push({ ifindex: r.slot.ifindex, gateway: r.slot.gateway, flags: RTNH_F_ONLINK });
+    legs.push(r.leg);
   }
   const f = failure ?? { code: 'peer-unresolved' as const, reason: 'no next hop' };
   return {

@@ -337,7 +337,7 @@ export class Reconciler {
         const n = state.placeholders.get(ifindex);
         return n && { mac: n.mac, protocol: n.protocol, foreign: isPermanent(n.state) && n.protocol !== protocol };
       },
-    });
+    }, this.config.kernel.mode);
   }
 
   private async passBody(t0: number): Promise<void> {
@@ -355,8 +355,10 @@ export class Reconciler {
 
     const { protocol, metric } = this.config.kernel;
     const resolver = this.resolver();
+    // via mode needs no placeholders; any of ours left from neighbor mode go once unused.
+    const viaMode = this.config.kernel.mode === 'via';
     const neigh = planNeighbours({
-      interfaces: this.rib.interfaces(),
+      interfaces: viaMode ? [] : this.rib.interfaces(),
       resolver,
       observed: this.state.placeholders,
       protocol,
@@ -381,7 +383,7 @@ export class Reconciler {
     // Route deletes go first so that a neighbour delete never strands a route.
     const routeOps = this.throttleRouteRepairs(routes);
     const neighAdds = this.throttleNeighbourRepairs(neigh.adds);
-    const neighDeletes = [...this.throttleNeighbourRepairs(neigh.deletes), ...this.probesForUnresolvedPeers()];
+    const neighDeletes = [...this.throttleNeighbourRepairs(neigh.deletes), ...(viaMode ? [] : this.probesForUnresolvedPeers())];
     this.driftedNeighbours = new Set();
     let failed = 0;
     let attempted = 0;

@@ -1,6 +1,8 @@
 // Turns a desired route's peer next hops into kernel legs: which interface, which
 // placeholder gateway, which MAC. Pure: links, peers and the RIB's peer counts come in.
-import type { LinkLocal } from '../model/link-local.js';
+import type { KernelMode } from '../config/config.js';
+import { RTNH_F_ONLINK, type RouteLeg } from '../kernel/rtnetlink-codec.js';
+import { linkLocalToBytes, type LinkLocal } from '../model/link-local.js';
 import type { Mac } from '../model/mac.js';
 import type { Evidence, PeerResolution } from '../peers/peer-table.js';
 import type { PeerNexthop } from '../rib/route.js';
@@ -46,12 +48,53 @@ export interface ResolverInputs {
   placeholder(ifindex: number): PlaceholderView | undefined;
 }
 
+type Unresolved = { readonly ok: false; readonly code: PendingCode; readonly reason: string };
+export type LegResult = { readonly ok: true; readonly leg: RouteLeg } | Unresolved;
+
 /** One pass's view: slot decisions are cached so every route of a pass sees the same answer. */
 export class Resolver {
   private readonly slots = new Map<string, SlotResult>();
   private readonly byInterface = new Map<string, SlotResult>();
+  private readonly legs = new Map<string, LegResult>();
 
-  constructor(private readonly inputs: ResolverInputs) {}
+  constructor(private readonly inputs: ResolverInputs, private readonly mode: KernelMode = 'neighbor') {}
+
+  /**
+   * The kernel leg for a next hop. neighbor mode: out of the interface via the placeholder
+   * that stands for the peer, onlink. via mode: straight to the peer's link-local (RTA_VIA);
+   * the kernel finds its MAC by neighbour discovery, so no MAC has to be resolved here.
+   */
+  legFor(nh: PeerNexthop): LegResult {
+    const k = `${nh.interface}%${nh.linkLocal ?? '*'}`;
+    const cached = this.legs.get(k);
+    if (cached) return cached;
+    let result: LegResult;
+    if (this.mode === 'via') {
+      result = this.viaLeg(nh);
+    } else {
+      const r = this.leg(nh);
+      result = r.ok ? { ok: true, leg: { ifindex: r.slot.ifindex, gateway: r.slot.gateway, flags: RTNH_F_ONLINK } } : r;
+    }
+    this.legs.set(k, result);
+    return result;
+  }
+
+  private viaLeg(nh: PeerNexthop): LegResult {
+    const link = this.inputs.link(nh.interface);
+    const down = this.linkProblem(nh.interface, link);
+    if (down || !link) return down!;
+    // "169.254.0.1 onlink" next hops name no peer: the one learnt on the interface.
+    const ll = nh.linkLocal ?? [...this.inputs.learntPeersOn(nh.interface)].sort()[0];
+    if (ll === undefined) return { ok: false, code: 'peer-unresolved', reason: `no peer learnt on ${nh.interface} yet (no router advertisement or neighbour entry)` };
+    return { ok: true, leg: { ifindex: link.ifindex, via6: linkLocalToBytes(ll), flags: 0 } };
+  }
+
+  private linkProblem(ifname: string, link: LinkView | undefined): Unresolved | undefined {
+    if (!link) return { ok: false, code: 'no-interface', reason: `interface ${ifname} does not exist` };
+    if (!link.managed) return { ok: false, code: 'unmanaged', reason: `interface ${ifname} is not in the configured interfaces` };
+    if (!link.up) return { ok: false, code: 'link-down', reason: `link ${ifname} is down` };
+    return undefined;
+  }
 
   /** The peer that holds 169.254.0.1 on an interface: the lowest resolved link-local. */
   interfaceSlot(ifname: string): SlotResult {
@@ -90,9 +133,8 @@ export class Resolver {
 
   private computeInterfaceSlot(ifname: string): SlotResult {
     const link = this.inputs.link(ifname);
-    if (!link) return { ok: false, code: 'no-interface', reason: `interface ${ifname} does not exist` };
-    if (!link.managed) return { ok: false, code: 'unmanaged', reason: `interface ${ifname} is not in the configured interfaces` };
-    if (!link.up) return { ok: false, code: 'link-down', reason: `link ${ifname} is down` };
+    const problem = this.linkProblem(ifname, link);
+    if (problem || !link) return problem!;
     let candidates = [...this.inputs.peersOn(ifname)].sort();
     if (candidates.length === 0) candidates = [...this.inputs.learntPeersOn(ifname)].sort();
     let firstReason: string | undefined;

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
 import { kernelSuiteEnabled, PEER_ADDR, PEER_LL, PEER_MAC, sh, sleep, Topology, waitFor } from '../helpers/netns.js';
 
-interface RouteJson { dst: string; gateway?: string; dev?: string; protocol?: string; metric?: number; flags?: string[]; table?: string }
+interface RouteJson { dst: string; gateway?: string; via?: { family: string; host: string }; dev?: string; protocol?: string; metric?: number; flags?: string[]; table?: string }
 interface NeighJson { dst: string; dev?: string; lladdr?: string; state?: string[]; protocol?: string }
 
 const enabled = kernelSuiteEnabled('core installer (netns)');
@@ -42,6 +42,26 @@ describe.runIf(enabled)('core installer in network namespaces', () => {
     expect(n).toMatchObject({ lladdr: PEER_MAC });
     expect(n?.state).toContain('PERMANENT');
     expect(topo.host.ping(PEER_ADDR)).toBe(true);
+    expect(feed.replies).toEqual([]);
+    feed.close();
+  });
+
+  it('kernel.mode via: "via inet6 <peer link-local>", no neighbour entry, a ping crosses; withdraw removes it', async () => {
+    daemon = new DaemonProcess(topo.host, { kernel: { mode: 'via' } });
+    await daemon.start();
+    const feed = await daemon.connect();
+    feed.send(add(`${PEER_ADDR}/32`));
+    const route = await waitFor('route installed', () => ownRoutes().find((r) => r.dst === PEER_ADDR));
+    expect(route).toMatchObject({ via: { family: 'inet6', host: PEER_LL }, dev: 'h0', metric: 20 });
+    expect(route.gateway).toBeUndefined();
+    expect(placeholder()).toBeUndefined();
+    expect(topo.host.ping(PEER_ADDR)).toBe(true);
+    // a converged resync writes nothing (the dump's RTA_VIA legs match what we want)
+    expect(JSON.parse(daemon.cli('resync', '--json'))).toMatchObject({ writes: 0 });
+
+    feed.send({ op: 'withdraw', prefix: `${PEER_ADDR}/32` });
+    await waitFor('route withdrawn', () => ownRoutes().length === 0);
+    expect(topo.host.ping(PEER_ADDR, 1)).toBe(false);
     expect(feed.replies).toEqual([]);
     feed.close();
   });

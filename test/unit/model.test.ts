@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { linkLocalFromMac, macFromLinkLocal } from '../../src/model/eui64.js';
 import { interfaceMatcher, parseInterfaceName } from '../../src/model/interface-name.js';
 import { ipv4ToNumber, parseIpv4Prefix } from '../../src/model/ipv4-prefix.js';
+import { checkKernelMode } from '../../src/kernel/kernel-version.js';
 import { parseLinkLocal, type LinkLocal } from '../../src/model/link-local.js';
 import { parseMac, type Mac } from '../../src/model/mac.js';
 import { parseRtTables, resolveTable } from '../../src/model/route-table.js';
@@ -85,5 +86,15 @@ describe('value types', () => {
     expect(resolveTable(0, names)).toMatchObject({ ok: false });
     expect(resolveTable(2 ** 32, names)).toMatchObject({ ok: false });
     expect(resolveTable('nope', names)).toEqual({ ok: false, error: '"nope" is not a table known to rt_tables' });
+  });
+});
+
+describe('kernel release', () => {
+  it('kernel.mode via is refused before Linux 5.2, with the field and the kernel named', () => {
+    expect(() => checkKernelMode('via', '5.1.21-generic')).toThrow(/kernel\.mode: "via" needs Linux 5\.2 or later .* this kernel is 5\.1\.21-generic/);
+    expect(() => checkKernelMode('via', '4.19.0')).toThrow(/kernel\.mode/);
+    expect(() => checkKernelMode('via', 'weird')).toThrow(/kernel\.mode/);
+    for (const r of ['5.2.0', '5.10.1', '6.18.44-fc-v669']) expect(() => checkKernelMode('via', r)).not.toThrow();
+    expect(() => checkKernelMode('neighbor', '3.10.0')).not.toThrow();
   });
 });

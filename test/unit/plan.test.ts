@@ -40,6 +40,7 @@ interface Scenario {
   peers?: PeerTable;
   mayDelete?: boolean;
   placeholders?: ObservedNeighbour[];
+  mode?: 'neighbor' | 'via';
   expectOps: string[];
   expectVerdicts?: Record<string, string>;
 }
@@ -69,9 +70,9 @@ function run(s: Scenario) {
       const p = placeholders.get(ifindex);
       return p && { mac: p.mac, protocol: p.protocol, foreign: (p.state & 0x80) !== 0 && p.protocol !== 186 };
     },
-  });
+  }, s.mode);
   const neigh = planNeighbours({
-    interfaces: rib.interfaces(), resolver, observed: placeholders, protocol: 186,
+    interfaces: s.mode === 'via' ? [] : rib.interfaces(), resolver, observed: placeholders, protocol: 186,
     ifname: (i) => links.find((l) => l.ifindex === i)?.name, mayDelete: () => true,
   }, (st) => (st & 0x80) !== 0);
   const verdicts: Record<string, string> = {};
@@ -86,7 +87,9 @@ function run(s: Scenario) {
   const routeOps: string[] = [];
   for (let i = 0; i < plan.length; i++) {
     const slot = plan.slot[i]!;
-    const what = plan.kind[i] === OP_DELETE ? `metric ${plan.arg[i]}` : forwardings.get(plan.arg[i]!).legs.map((l) => l.ifindex).join(',');
+    const what = plan.kind[i] === OP_DELETE
+      ? `metric ${plan.arg[i]}`
+      : forwardings.get(plan.arg[i]!).legs.map((l) => (l.via6 ? `${l.ifindex} via ${l.via6.toString('hex')}` : `${l.ifindex}`)).join(',');
     routeOps.push(`${kinds[plan.kind[i]!]} ${rib.keyOf(slot)} ${what}`);
   }
   const ops = [
@@ -256,6 +259,31 @@ const scenarios: Scenario[] = [
     kernel: [kernelRoute('10.1.0.0/24', [[2]])],
     placeholders: [{ ifindex: 2, mac: PEER_MAC, state: 0x80, protocol: 186 }],
     expectOps: ['route.create 1000:10.1.0.0/24 2', 'route.delete 254:10.1.0.0/24 metric 20'],
+  },
+  {
+    name: 'via mode: a route straight to the peer\'s link-local, no neighbour, even without a MAC',
+    mode: 'via',
+    desired: [desired('10.1.0.0/24', [['h0', RANDOM_PEER], ['h1', EUI_PEER]])],
+    kernel: [],
+    expectOps: ['route.create 254:10.1.0.0/24 2 via fe800000000000005c3a91d21e2b7d01,3 via fe80000000000000000000fffe000101'],
+    expectVerdicts: { '254:10.1.0.0/24': 'installed:create' },
+  },
+  {
+    name: 'via mode: a converged route is left alone; our placeholder from neighbor mode goes',
+    mode: 'via',
+    desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]])],
+    kernel: [{ ...kernelRoute('10.1.0.0/24', []), legs: [{ ifindex: 2, via6: Buffer.from('fe80000000000000000000fffe000101', 'hex'), flags: 0 }] }],
+    placeholders: [{ ifindex: 2, mac: PEER_MAC, state: 0x80, protocol: 186 }],
+    expectOps: ['neigh.delete h0'],
+    expectVerdicts: { '254:10.1.0.0/24': 'installed:none' },
+  },
+  {
+    name: 'via mode: link down is pending like in neighbor mode',
+    mode: 'via',
+    desired: [desired('10.1.0.0/24', [['h2', EUI_PEER]])],
+    kernel: [],
+    expectOps: [],
+    expectVerdicts: { '254:10.1.0.0/24': 'pending:link-down' },
   },
 ];
 

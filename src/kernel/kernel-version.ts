@@ -1,0 +1,20 @@
+// What the running kernel can do, from its release string. Pure.
+import { Rfc5549Error } from '../errors.js';
+
+/** "6.1.0-18-amd64" -> [6, 1]; undefined when the text carries no version. */
+export function parseKernelRelease(release: string): [number, number] | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
+export function atLeast(release: string, major: number, minor: number): boolean {
+  const v = parseKernelRelease(release);
+  return v !== undefined && (v[0] > major || (v[0] === major && v[1] >= minor));
+}
+
+/** kernel.mode "via" needs IPv4 routes with IPv6 next hops (RTA_VIA), added in Linux 5.2. */
+export function checkKernelMode(mode: string, release: string): void {
+  if (mode === 'via' && !atLeast(release, 5, 2)) {
+    throw new Rfc5549Error('UNSUPPORTED', `kernel.mode: "via" needs Linux 5.2 or later (IPv4 routes via an IPv6 next hop, RTA_VIA); this kernel is ${release}. Use kernel.mode: neighbor`);
+  }
+}
