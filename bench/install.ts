@@ -44,12 +44,22 @@ async function waitOwned(control: string, want: number, timeoutMs = 300_000): Pr
   }
 }
 
-async function send(feed: FeedClient, from: number, to: number, line: (i: number) => string): Promise<void> {
+/**
+ * The feed's text, made before the clock starts: ip -batch reads a file written beforehand,
+ * and a feeder building lines between writes would time the feeder, not the daemon.
+ */
+function feedText(from: number, to: number, line: (i: number) => string): string[] {
+  const chunks: string[] = [];
   for (let i = from; i < to; i += CHUNK) {
     let text = '';
     for (let j = i; j < Math.min(to, i + CHUNK); j++) text += line(j);
-    await feed.write(text);
+    chunks.push(text);
   }
+  return chunks;
+}
+
+async function send(feed: FeedClient, chunks: readonly string[]): Promise<void> {
+  for (const text of chunks) await feed.write(text);
 }
 
 const addLine = (i: number) => `{"op":"add","prefix":"${dst(i)}/32","nexthops":[{"via":"${PEER_LL}","dev":"h0"}]}\n`;
@@ -94,8 +104,9 @@ async function main(): Promise<void> {
     await daemon.start();
     const control = daemon.controlSocket;
     const feed = await daemon.connect();
+    let chunks = feedText(0, N, addLine);
     let t0 = performance.now();
-    await send(feed, 0, N, addLine);
+    await send(feed, chunks);
     await waitOwned(control, N);
     const addMs = performance.now() - t0;
     const held = kernelCount(topo.host.name);
@@ -104,15 +115,17 @@ async function main(): Promise<void> {
 
     const resync = (await askDaemon(control, { command: 'resync' }, 120_000)) as { writes: number; durationMs: number; wallMs: number };
 
+    chunks = feedText(0, N, withdrawLine);
     t0 = performance.now();
-    await send(feed, 0, N, withdrawLine);
+    await send(feed, chunks);
     await waitOwned(control, 0);
     const delMs = performance.now() - t0;
     const left = kernelCount(topo.host.name);
     if (left !== 0) throw new Error(`daemon withdraw: the kernel still holds ${left}`);
 
     // Link flap with N_FLAP routes on the link.
-    await send(feed, 0, N_FLAP, addLine);
+    await send(feed, feedText(0, N_FLAP, addLine));
+    chunks = [];
     await waitOwned(control, N_FLAP);
     topo.host.ip('link', 'set', 'h0', 'down');
     for (let i = 0; i < 500 && kernelCount(topo.host.name) !== 0; i++) await sleep(10);
