@@ -3,7 +3,7 @@
 // then a slot and a forwarding id; writes copy the forwarding's pre-encoded attributes, and
 // a dump maps each message's raw attribute bytes to an id without decoding the legs again.
 import { MessageWriter } from './netlink-codec.js';
-import { RTA_GATEWAY, RTA_MULTIPATH, RTA_NH_ID, RTA_OIF, RTA_VIA, AF_INET6, RTNH_F_ONLINK, type RouteLeg } from './rtnetlink-codec.js';
+import { RTNH_F_ONLINK, writeForwardingAttrs, type RouteLeg } from './rtnetlink-codec.js';
 
 export interface Forwarding {
   readonly id: number;
@@ -89,33 +89,8 @@ export class Forwardings {
   }
 }
 
-function writeLegGateway(w: MessageWriter, leg: RouteLeg): void {
-  if (leg.via6) {
-    const at = w.mark();
-    w.u16(0).u16(RTA_VIA).u16(AF_INET6).bytes(leg.via6);
-    w.closeLength(at).pad();
-  } else if (leg.gateway !== undefined) {
-    w.attrIpv4(RTA_GATEWAY, leg.gateway);
-  }
-}
-
 function encodeAttrs(legs: readonly RouteLeg[], nhId: number | undefined): Buffer {
   const w = new MessageWriter(256);
-  if (nhId !== undefined) {
-    w.attrU32(RTA_NH_ID, nhId);
-  } else if (legs.length === 1) {
-    writeLegGateway(w, legs[0]!);
-    w.attrU32(RTA_OIF, legs[0]!.ifindex);
-  } else if (legs.length > 1) {
-    const mp = w.mark();
-    w.u16(0).u16(RTA_MULTIPATH);
-    for (const leg of legs) {
-      const nh = w.mark();
-      w.u16(0).u8(leg.flags).u8(0).i32(leg.ifindex); // struct rtnexthop; hops = weight - 1
-      writeLegGateway(w, leg);
-      w.closeLength(nh);
-    }
-    w.closeLength(mp);
-  }
+  writeForwardingAttrs(w, legs, nhId);
   return w.take();
 }

@@ -7,7 +7,7 @@ import { generateLocalPort, RawNetlinkSocket } from 'netlink';
 import { Rfc5549Error } from '../errors.js';
 import {
   decodeAck, errnoName, MessageWriter, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, NLM_F_DUMP_INTR,
-  NLMSG_DONE, NLMSG_ERROR, NLMSG_OVERRUN, SO_RCVBUFFORCE, SO_SNDBUFFORCE, SOL_NETLINK, SOL_SOCKET, splitMessages,
+  NLMSG_DONE, NLMSG_ERROR, NLMSG_OVERRUN, SequenceNumbers, SO_RCVBUFFORCE, SO_SNDBUFFORCE, SOL_NETLINK, SOL_SOCKET, splitMessages,
   type NetlinkAck, type NetlinkMessage,
 } from './netlink-codec.js';
 
@@ -53,7 +53,7 @@ export class NetlinkChannel {
   /** our netlink port id: the kernel stamps it on the events our own requests cause */
   readonly portId: number;
   private readonly sock: RawNetlinkSocket;
-  private nextSeq = (Math.random() * 0x7fffffff) >>> 0;
+  private readonly seqs = new SequenceNumbers();
   private batches: PendingBatch[] = [];
   private dumpInFlight: PendingDump | undefined;
   private closed = false;
@@ -88,14 +88,7 @@ export class NetlinkChannel {
   }
 
   allocSeq(count = 1): number {
-    const first = this.nextSeq;
-    this.nextSeq = (this.nextSeq + count) >>> 0;
-    if (this.nextSeq < first) {
-      // wrapped: keep batches contiguous so seq ranges stay comparable
-      this.nextSeq = count;
-      return 0;
-    }
-    return first;
+    return this.seqs.allocate(count);
   }
 
   joinGroup(group: number): void {

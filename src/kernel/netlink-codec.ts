@@ -90,6 +90,22 @@ export function forEachAttr(buf: Buffer, from: number, to: number, fn: (type: nu
   }
 }
 
+/** Netlink sequence numbers, handed out in contiguous ranges (a batch's seqs never wrap). */
+export class SequenceNumbers {
+  private next = (Math.random() * 0x7fffffff) >>> 0;
+
+  allocate(count = 1): number {
+    const first = this.next;
+    this.next = (this.next + count) >>> 0;
+    if (this.next < first) {
+      // wrapped: keep batches contiguous so seq ranges stay comparable
+      this.next = count;
+      return 0;
+    }
+    return first;
+  }
+}
+
 /** A growable writer for building many messages into one buffer for one sendmsg. */
 export class MessageWriter {
   private buf: Buffer;

@@ -3,7 +3,7 @@
 // the kernel's failures come back by sequence number.
 import { Worker } from 'node:worker_threads';
 import { Rfc5549Error } from '../errors.js';
-import type { NetlinkAck } from './netlink-codec.js';
+import { SequenceNumbers, type NetlinkAck } from './netlink-codec.js';
 
 export interface BatchRequest {
   readonly id: number;
@@ -24,7 +24,7 @@ interface Waiting {
 
 export class RequestClient {
   private worker: Worker;
-  private nextSeq = (Math.random() * 0x7fffffff) >>> 0;
+  private readonly seqs = new SequenceNumbers();
   private nextId = 1;
   private readonly waiting = new Map<number, Waiting>();
   private closed = false;
@@ -49,14 +49,7 @@ export class RequestClient {
   }
 
   allocSeq(count = 1): number {
-    const first = this.nextSeq;
-    this.nextSeq = (this.nextSeq + count) >>> 0;
-    if (this.nextSeq < first) {
-      // wrapped: keep batches contiguous so seq ranges stay comparable
-      this.nextSeq = count;
-      return 0;
-    }
-    return first;
+    return this.seqs.allocate(count);
   }
 
   /** One sendmsg of requests first..last (the last asks for an ACK); resolves with the failures by seq. */

@@ -121,6 +121,26 @@ function writeLegGateway(w: MessageWriter, leg: RouteLeg): void {
   }
 }
 
+/** The "where to" attributes of a route: RTA_NH_ID, one leg's gateway + RTA_OIF, or RTA_MULTIPATH. */
+export function writeForwardingAttrs(w: MessageWriter, legs: readonly RouteLeg[], nhId: number | undefined): void {
+  if (nhId !== undefined) {
+    w.attrU32(RTA_NH_ID, nhId);
+  } else if (legs.length === 1) {
+    writeLegGateway(w, legs[0]!);
+    w.attrU32(RTA_OIF, legs[0]!.ifindex);
+  } else if (legs.length > 1) {
+    const mp = w.mark();
+    w.u16(0).u16(RTA_MULTIPATH);
+    for (const leg of legs) {
+      const nh = w.mark();
+      w.u16(0).u8(leg.flags).u8(0).i32(leg.ifindex); // struct rtnexthop; hops = weight - 1
+      writeLegGateway(w, leg);
+      w.closeLength(nh);
+    }
+    w.closeLength(mp);
+  }
+}
+
 export type RouteWriteMode = 'replace' | 'create';
 
 /** RTM_NEWROUTE: `replace` (CREATE|REPLACE) for a route we own, `create` (CREATE|EXCL) for a new one. */
@@ -132,22 +152,7 @@ export function writeNewRoute(w: MessageWriter, seq: Seq, r: KernelRoute, mode: 
   w.attrU32(RTA_TABLE, r.table);
   w.attrIpv4(RTA_DST, r.dst);
   w.attrU32(RTA_PRIORITY, r.metric);
-  if (r.nhId !== undefined) {
-    w.attrU32(RTA_NH_ID, r.nhId);
-  } else if (single) {
-    writeLegGateway(w, single);
-    w.attrU32(RTA_OIF, single.ifindex);
-  } else {
-    const mp = w.mark();
-    w.u16(0).u16(RTA_MULTIPATH);
-    for (const leg of r.legs) {
-      const nh = w.mark();
-      w.u16(0).u8(leg.flags).u8(0).i32(leg.ifindex); // struct rtnexthop; hops = weight - 1
-      writeLegGateway(w, leg);
-      w.closeLength(nh);
-    }
-    w.closeLength(mp);
-  }
+  writeForwardingAttrs(w, r.legs, r.nhId);
   w.end();
 }
 
