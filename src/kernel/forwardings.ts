@@ -16,7 +16,8 @@ export interface Forwarding {
   readonly attrs: Buffer;
 }
 
-const legKey = (l: RouteLeg): string => `${l.ifindex}/${l.gateway ?? ''}/${l.via6?.toString('hex') ?? ''}/${l.flags & RTNH_F_ONLINK}`;
+/** A leg's identity for comparison (flags other than ONLINK are the kernel's, not ours). */
+export const legKey = (l: RouteLeg): string => `${l.ifindex}/${l.gateway ?? ''}/${l.via6?.toString('hex') ?? ''}/${l.flags & RTNH_F_ONLINK}`;
 
 /** Forwarding ids seen in a dump are remembered by their raw bytes; bounded, as a cache. */
 const RAW_CACHE_MAX = 4096;
@@ -80,13 +81,6 @@ export class Forwardings {
     return this.routesOnIfindex.get(ifindex) ?? 0;
   }
 
-  resetCounts(): void {
-    this.routesOnIfindex.clear();
-  }
-
-  get size(): number {
-    return this.all.length - 1;
-  }
 }
 
 function encodeAttrs(legs: readonly RouteLeg[], nhId: number | undefined): Buffer {

@@ -2,10 +2,8 @@
 // column of the route store, and copies at other metrics), and the 169.254.0.1 placeholder
 // entries. Foreign routes are never kept (conflicts are found by creating exclusively).
 import { macFromBytes } from '../model/mac.js';
-import { numberToIpv4 } from '../model/ipv4-prefix.js';
 import type { ObservedNeighbour } from '../reconcile/plan.js';
-import { F_LIVE, F_STRAYS, NONE, type RouteStore } from '../rib/route-store.js';
-import { routeKey } from '../rib/route.js';
+import { F_LIVE, NONE, type RouteStore } from '../rib/route-store.js';
 import type { Forwardings } from './forwardings.js';
 import { AF_INET, IFF_LOWER_UP, IFF_UP, NUD_NOARP, NUD_PERMANENT, type KernelLink, type KernelNeighbour, type KernelRoute } from './rtnetlink-codec.js';
 
@@ -20,10 +18,6 @@ export function isLinkUp(flags: number): boolean {
 
 export function isPermanent(state: number): boolean {
   return (state & (NUD_PERMANENT | NUD_NOARP)) !== 0;
-}
-
-export function kernelRouteKey(r: Pick<KernelRoute, 'table' | 'dst' | 'dstLen'>): string {
-  return routeKey(r.table, `${numberToIpv4(r.dst)}/${r.dstLen}`);
 }
 
 export function isPlaceholder(n: KernelNeighbour): boolean {
@@ -94,10 +88,14 @@ export class KernelState {
   /** A route of ours left the kernel; returns its slot, or -1 when it was not known. */
   removeRoute(table: number, dst: number, dstLen: number, metric: number): number {
     const s = this.store.find(table, dst, dstLen);
-    if (s < 0) return -1;
-    if (metric === this.metric) this.setObserved(s, NONE);
-    else this.store.setStrays(s, this.store.strays.get(s)?.filter((m) => m !== metric));
+    if (s >= 0) this.forgetRoute(s, metric);
     return s;
+  }
+
+  /** The route of ours at a slot and metric is gone (an event, or our own delete). */
+  forgetRoute(slot: number, metric: number): void {
+    if (metric === this.metric) this.setObserved(slot, NONE);
+    else this.store.setStrays(slot, this.store.strays.get(slot)?.filter((m) => m !== metric));
   }
 
   putKernelRoute(r: KernelRoute): number {
@@ -138,10 +136,6 @@ export class KernelState {
 
   ownedLegsOn(ifindex: number): number {
     return this.forwardings.routesOn(ifindex);
-  }
-
-  hasStrays(slot: number): boolean {
-    return (this.store.flags[slot]! & F_STRAYS) !== 0;
   }
 
   setPlaceholders(neighbours: readonly KernelNeighbour[]): void {

@@ -40,8 +40,8 @@ export interface KernelPort {
   dumpRoutes(protocol: number, sink: RouteDumpSink): Promise<void>;
   /** neighbour writes, in order */
   apply(ops: readonly KernelOp[]): Promise<OpResult[]>;
-  /** `count` route writes that `encode` writes by index; answers the failures by index */
-  applyRoutes(count: number, encode: RouteEncoder): Promise<Map<number, OpFailure>>;
+  /** `count` writes (routes, or neighbour ops via apply) that `encode` writes by index; answers the failures by index */
+  applyEncoded(count: number, encode: RouteEncoder): Promise<Map<number, OpFailure>>;
   subscribe(events: KernelEvents): void;
   /** route events echo our own writes; big batches switch them off and resync after */
   setRouteEvents(on: boolean): void;
@@ -105,7 +105,7 @@ export class NetlinkKernel implements KernelPort {
   }
 
   async apply(ops: readonly KernelOp[]): Promise<OpResult[]> {
-    const failures = await this.applyRoutes(ops.length, (w, seq, i, ack) => encodeOp(w, seq, ops[i]!, ack));
+    const failures = await this.applyEncoded(ops.length, (w, seq, i, ack) => encodeOp(w, seq, ops[i]!, ack));
     return ops.map((_, i) => failures.get(i) ?? { ok: true });
   }
 
@@ -113,7 +113,7 @@ export class NetlinkKernel implements KernelPort {
    * Packs the writes into batches of kernel.netlink-batch messages, one sendmsg each, with
    * an ACK asked for the last one only: the kernel answers every failure anyway.
    */
-  async applyRoutes(count: number, encode: RouteEncoder): Promise<Map<number, OpFailure>> {
+  async applyEncoded(count: number, encode: RouteEncoder): Promise<Map<number, OpFailure>> {
     const out = new Map<number, OpFailure>();
     // Two batches in flight: the request thread writes one while this thread encodes the next.
     const inFlight: Promise<void>[] = [];

@@ -1,7 +1,7 @@
 // The reconcile plan, pure: desired routes and peers against what the kernel holds, one
 // verdict per key (the BIRD krt habit), then the writes in a safe order: neighbours
 // before the routes that need them, route deletes before the neighbours they used.
-import type { Forwardings } from '../kernel/forwardings.js';
+import { legKey, type Forwardings } from '../kernel/forwardings.js';
 import type { RouteLeg } from '../kernel/rtnetlink-codec.js';
 import type { Mac } from '../model/mac.js';
 import type { NexthopSets } from '../rib/nexthop-sets.js';
@@ -83,7 +83,7 @@ function resolveSet(input: RoutePlanInput, id: number): SetResolution {
       continue;
     }
     // Two next hops can come to one leg (a named peer and "whoever holds the placeholder").
-    const k = r.leg.via6 ? `${r.leg.ifindex}/${r.leg.via6.toString('hex')}` : `${r.leg.ifindex}/${r.leg.gateway}`;
+    const k = legKey(r.leg);
     if (seen.has(k)) continue;
     seen.add(k);
     legs.push(r.leg);

@@ -5,6 +5,7 @@ import type { Config } from '../config/config.js';
 import { Forwardings } from '../kernel/forwardings.js';
 import { isLinkUp, isPermanent, isPlaceholder, KernelState } from '../kernel/kernel-state.js';
 import type { KernelPort, OpFailure } from '../kernel/kernel.js';
+import type { MessageWriter } from '../kernel/netlink-codec.js';
 import { writeStoredRoute, type KernelRoute } from '../kernel/rtnetlink-codec.js';
 import type { Logger } from '../log.js';
 import { peerKey, type PeerTable } from '../peers/peer-table.js';
@@ -153,9 +154,7 @@ export class Reconciler {
   noteKernelRoute(change: 'new' | 'del', r: KernelRoute): void {
     if (!this.ownedTables.has(r.table)) return;
     const slot = change === 'new' ? this.state.putKernelRoute(r) : this.state.removeRoute(r.table, r.dst, r.dstLen, r.metric);
-    if (slot < 0) return;
-    this.drifted.add(slot);
-    this.markDirty(slot);
+    if (slot >= 0) this.markDrift(slot);
   }
 
   private markDirty(slot: number): void {
@@ -386,19 +385,18 @@ export class Reconciler {
     const neighDeletes = [...this.throttleNeighbourRepairs(neigh.deletes), ...(viaMode ? [] : this.probesForUnresolvedPeers())];
     this.driftedNeighbours = new Set();
     let failed = 0;
-    let attempted = 0;
     if (neighAdds.length > 0) failed += this.recordNeighbours(neighAdds, await this.kernel.apply(neighAdds));
     if (routeOps.length > 0) {
       const quiet = routeOps.length > QUIET_BATCH;
       if (quiet) this.beginBurst();
       try {
-        failed += this.recordRoutes(routeOps, await this.kernel.applyRoutes(routeOps.length, (w, seq, i, ack) => this.encodeRoute(routeOps, w, seq, i, ack)), debug);
+        failed += this.recordRoutes(routeOps, await this.kernel.applyEncoded(routeOps.length, (w, seq, i, ack) => this.encodeRoute(routeOps, w, seq, i, ack)), debug);
       } finally {
         if (quiet) this.endBurst();
       }
     }
     if (neighDeletes.length > 0) failed += this.recordNeighbours(neighDeletes, await this.kernel.apply(neighDeletes));
-    attempted = neighAdds.length + routeOps.length + neighDeletes.length;
+    const attempted = neighAdds.length + routeOps.length + neighDeletes.length;
     this.writes += attempted - failed;
     this.failedWrites += failed;
     // Slots planned: off the queue, and freed when nothing refers to them any more.
@@ -415,7 +413,7 @@ export class Reconciler {
     }
   }
 
-  private encodeRoute(ops: RouteOps, w: Parameters<Parameters<KernelPort['applyRoutes']>[1]>[0], seq: number, i: number, ack: boolean): void {
+  private encodeRoute(ops: RouteOps, w: MessageWriter, seq: number, i: number, ack: boolean): void {
     const st = this.rib.store;
     const s = ops.slot[i]!;
     const { protocol, metric } = this.config.kernel;
@@ -512,7 +510,9 @@ export class Reconciler {
       if (drifted.has(s)) {
         allowed = decided.get(s) ?? (() => {
           const key = this.rib.keyOf(s);
-          const ok = this.repairAllowed(key, () => this.isLiveSlot(s) && this.markDriftSlot(s));
+          const ok = this.repairAllowed(key, () => {
+            if (this.rib.store.isLive(s)) this.markDrift(s);
+          });
           if (ok) repaired.push(key);
           return ok;
         })();
@@ -524,11 +524,7 @@ export class Reconciler {
     return kept;
   }
 
-  private isLiveSlot(s: number): boolean {
-    return this.rib.store.isLive(s);
-  }
-
-  private markDriftSlot(s: number): void {
+  private markDrift(s: number): void {
     this.drifted.add(s);
     this.markDirty(s);
   }
@@ -548,8 +544,6 @@ export class Reconciler {
   }
 
   private recordRoutes(ops: RouteOps, failures: Map<number, OpFailure>, debug: boolean): number {
-    const st = this.rib.store;
-    const { metric } = this.config.kernel;
     let failed = 0;
     for (let i = 0; i < ops.length; i++) {
       const s = ops.slot[i]!;
@@ -561,8 +555,7 @@ export class Reconciler {
         continue;
       }
       if (kind === OP_DELETE) {
-        if (ops.arg[i] === metric) this.state.setObserved(s, NONE);
-        else st.setStrays(s, st.strays.get(s)?.filter((m) => m !== ops.arg[i]));
+        this.state.forgetRoute(s, ops.arg[i]!);
       } else {
         this.state.setObserved(s, ops.arg[i]!);
       }

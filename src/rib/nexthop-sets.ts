@@ -15,8 +15,6 @@ export class NexthopSets {
   private readonly keys: string[] = [''];
   private readonly refs: number[] = [0];
   private readonly freeIds: number[] = [];
-  /** bumped whenever a set comes into or goes out of use */
-  generation = 0;
 
   /** The id of this (sorted) set, with one more reference. */
   acquire(nexthops: readonly PeerNexthop[]): number {
@@ -29,13 +27,8 @@ export class NexthopSets {
       this.refs[id] = 0;
       this.byKey.set(key, id);
     }
-    if (this.refs[id]!++ === 0) this.generation++;
+    this.refs[id]!++;
     return id;
-  }
-
-  /** Adds a reference to an id already held (a route moving between slots keeps its set). */
-  retain(id: number): void {
-    if (this.refs[id]!++ === 0) this.generation++;
   }
 
   release(id: number): void {
@@ -46,7 +39,6 @@ export class NexthopSets {
     this.sets[id] = undefined;
     this.keys[id] = '';
     this.freeIds.push(id);
-    this.generation++;
   }
 
   get(id: number): readonly PeerNexthop[] {
@@ -55,17 +47,9 @@ export class NexthopSets {
     return s;
   }
 
-  routesUsing(id: number): number {
-    return this.refs[id] ?? 0;
-  }
-
   /** ids of the sets in use */
   *inUse(): IterableIterator<number> {
     for (let id = 1; id < this.sets.length; id++) if (this.sets[id]) yield id;
-  }
-
-  get size(): number {
-    return this.byKey.size;
   }
 
   /** Peers (link-locals) named on an interface, with how many routes name each. */

@@ -6,7 +6,7 @@ import { makePrefix, type Ipv4Prefix } from '../model/ipv4-prefix.js';
 import type { LinkLocal } from '../model/link-local.js';
 import { NexthopSets } from './nexthop-sets.js';
 import { RoutePolicy, type Refusal, type RefusalCode } from './route-policy.js';
-import { F_KNOWN, NONE, RouteStore } from './route-store.js';
+import { NONE, RouteStore } from './route-store.js';
 import { routeKey, type DesiredRoute } from './route.js';
 
 export type RibChange = 'added' | 'changed' | 'unchanged' | 'withdrawn' | 'absent' | 'refused';
@@ -152,7 +152,6 @@ export class Rib {
     const sid = this.sessions.acquire(session);
     this.sessions.release(st.session[s]!);
     st.session[s] = sid;
-    st.flags[s]! |= F_KNOWN;
     const before = st.desired[s]!;
     const id = this.nexthopSets.acquire(route.nexthops);
     if (before === id) {

@@ -27,6 +27,11 @@ function grown<T extends Column>(a: T, size: number): T {
   return next;
 }
 
+/** +1 when a column entry goes from NONE to set, -1 when it goes back, 0 otherwise */
+function setOrCleared(before: number, after: number): number {
+  return (before === NONE ? 0 : -1) + (after === NONE ? 0 : 1);
+}
+
 function hash(table: number, addr: number, len: number): number {
   let h = Math.imul(addr ^ Math.imul(table, 0x85ebca6b) ^ (len << 26), 0x9e3779b1);
   h ^= h >>> 15;
@@ -100,26 +105,17 @@ export class RouteStore {
   }
 
   setDesired(s: number, id: number): void {
-    const before = this.desired[s]!;
-    if (before === id) return;
-    if (before === NONE) this.desiredCount++;
-    else if (id === NONE) this.desiredCount--;
+    this.desiredCount += setOrCleared(this.desired[s]!, id);
     this.desired[s] = id;
   }
 
   setObserved(s: number, id: number): void {
-    const before = this.observed[s]!;
-    if (before === id) return;
-    if (before === NONE) this.observedCount++;
-    else if (id === NONE) this.observedCount--;
+    this.observedCount += setOrCleared(this.observed[s]!, id);
     this.observed[s] = id;
   }
 
   setPending(s: number, reason: number): void {
-    const before = this.pending[s]!;
-    if (before === reason) return;
-    if (before === NONE) this.pendingCount++;
-    else if (reason === NONE) this.pendingCount--;
+    this.pendingCount += setOrCleared(this.pending[s]!, reason);
     this.pending[s] = reason;
   }
 
