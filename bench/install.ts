@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { askDaemon } from '../src/cli/control-client.js';
 import { DaemonProcess, type FeedClient } from '../test/helpers/daemon.js';
 import { kernelTestsBlocked, PEER_LL, Topology } from '../test/helpers/netns.js';
+import { runBench } from './run-bench.js';
 
 const N = Number(process.env.ROUTES ?? 1_000_000);
 const N_FLAP = Number(process.env.ROUTES_FLAP ?? 100_000);
@@ -159,10 +160,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(`bench failed: ${(err as Error).stack ?? String(err)}`);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { DaemonProcess, type LogLine } from '../test/helpers/daemon.js';
 import { kernelTestsBlocked, missingCommand, PEER_ADDR, startRadvd, Topology, waitFor } from '../test/helpers/netns.js';
+import { runBench } from './run-bench.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 10);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -90,10 +91,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);
