@@ -3,7 +3,7 @@ import { release } from 'node:os';
 import type { Config } from './config/config.js';
 import { FRR_OWN_PROTOCOLS, managesInterface } from './config/config.js';
 import { diffConfig, type ConfigChanges } from './config/config-diff.js';
-import { isLinkUp, isPlaceholder } from './kernel/kernel-state.js';
+import { isLinkUp } from './kernel/kernel-state.js';
 import { NetlinkKernel, type KernelPort } from './kernel/kernel.js';
 import { checkKernelMode } from './kernel/kernel-version.js';
 import { AF_INET6, NUD_FAILED, NUD_INCOMPLETE, type KernelLink, type KernelNeighbour } from './kernel/rtnetlink-codec.js';
@@ -313,9 +313,9 @@ export class Daemon {
   }
 
   private onNeighbour(change: 'new' | 'del', n: KernelNeighbour): void {
-    if (isPlaceholder(n)) {
+    if (this.reconciler.isPlaceholder(n)) {
       if (change === 'new') this.reconciler.state.putPlaceholder(n);
-      else this.reconciler.state.removePlaceholder(n.ifindex);
+      else this.reconciler.state.removePlaceholder(n.ifindex, n.dst.readUInt32BE(0));
       this.reconciler.markNeighbourDrift(n.ifindex);
       return;
     }

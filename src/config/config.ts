@@ -2,6 +2,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { Rfc5549Error } from '../errors.js';
 import { interfaceMatcher, parseInterfaceName } from '../model/interface-name.js';
 import { resolveTable, type TableNames } from '../model/route-table.js';
+import { maskOf, parseIpv4Prefix, type ParseResult } from '../model/ipv4-prefix.js';
 import { parsePrefixRule, type PrefixFilter, type PrefixRule } from '../model/prefix-filter.js';
 import { configFileSchema } from './schema.js';
 
@@ -18,6 +19,8 @@ export interface Config {
     readonly table: number;
     /** neighbor: placeholder neighbour + onlink route; via: RTA_VIA to the peer's link-local */
     readonly mode: KernelMode;
+    /** placeholder gateways: the pool's host addresses, first + 0 .. first + size - 1 */
+    readonly gatewayPool: GatewayRange;
     readonly netlinkBatch: number;
     readonly eventBufferBytes: number;
   };
@@ -45,6 +48,13 @@ export interface Config {
   readonly limits: { readonly maxRoutes: number };
   readonly filters: PrefixFilter;
   readonly metrics: { readonly listen: HostPort | undefined };
+}
+
+export interface GatewayRange {
+  readonly first: number;
+  readonly size: number;
+  /** as configured, for messages */
+  readonly text: string;
 }
 
 export interface HostPort {
@@ -121,6 +131,8 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
   const problems: ConfigProblem[] = [];
   const table = resolveTable(f.kernel.table, tables);
   if (!table.ok) problems.push({ path: 'kernel.table', value: f.kernel.table, message: table.error });
+  const pool = gatewayRange(f.kernel['gateway-pool']);
+  if (!pool.ok) problems.push({ path: 'kernel.gateway-pool', value: f.kernel['gateway-pool'], message: pool.error });
   f.interfaces.forEach((name, i) => {
     const check = parseInterfaceName(name.replace(/[*?]/g, 'x'));
     if (!check.ok) problems.push({ path: `interfaces.${i}`, value: name, message: 'not an interface name or glob' });
@@ -148,6 +160,7 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
       metric: f.kernel.metric,
       table: table.ok ? table.value : 254,
       mode: f.kernel.mode,
+      gatewayPool: pool.ok ? pool.value : { first: 0, size: 0, text: '' },
       netlinkBatch: f.kernel['netlink-batch'],
       eventBufferBytes: f.kernel['event-buffer-bytes'],
     },
@@ -176,6 +189,21 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
     filters: { defaultAction: f.filters.default, rules },
     metrics: { listen: metricsListen },
   });
+}
+
+const LINK_LOCAL_V4 = 0xa9fe0000; // 169.254.0.0/16
+
+/**
+ * A pool prefix to its host addresses. It must lie in 169.254.0.0/16: a placeholder is a
+ * neighbour entry with a fake address, and anywhere else it could shadow a real host.
+ */
+function gatewayRange(text: string): ParseResult<GatewayRange> {
+  const p = parseIpv4Prefix(text);
+  if (!p.ok) return p;
+  const { addr, len } = p.value;
+  if (len < 16 || (addr & maskOf(16)) >>> 0 !== LINK_LOCAL_V4) return { ok: false, error: 'must lie inside 169.254.0.0/16 (IPv4 link-local), so that a placeholder never shadows a real address' };
+  if (len > 30) return { ok: false, error: 'must be /30 or shorter (a pool needs at least two host addresses)' };
+  return { ok: true, value: { first: addr + 1, size: 2 ** (32 - len) - 2, text } };
 }
 
 function hostPort(text: string, path: string, problems: ConfigProblem[]): HostPort {

@@ -2,6 +2,7 @@
 // object id), shared by every route that forwards the same way. A route in the store is
 // then a slot and a forwarding id; writes copy the forwarding's pre-encoded attributes, and
 // a dump maps each message's raw attribute bytes to an id without decoding the legs again.
+import { placeholderKey } from '../reconcile/gateway-pool.js';
 import { MessageWriter } from './netlink-codec.js';
 import { RTNH_F_ONLINK, writeForwardingAttrs, type RouteLeg } from './rtnetlink-codec.js';
 
@@ -26,8 +27,8 @@ export class Forwardings {
   private readonly byKey = new Map<string, number>();
   private readonly all: (Forwarding | undefined)[] = [undefined];
   private readonly byRaw = new Map<string, number>();
-  /** routes we hold in the kernel per ifindex through a placeholder gateway (not RTA_VIA legs) */
-  private readonly routesOnIfindex = new Map<number, number>();
+  /** routes we hold in the kernel through each placeholder (by placeholderKey; RTA_VIA legs have none) */
+  private readonly routesViaPlaceholder = new Map<number, number>();
 
   /** The id of a forwarding (legs in any order; flags other than ONLINK ignored). */
   intern(legs: readonly RouteLeg[], nhId?: number): number {
@@ -70,15 +71,16 @@ export class Forwardings {
   count(id: number, delta: 1 | -1): void {
     for (const leg of this.all[id]!.legs) {
       if (leg.gateway === undefined) continue;
-      const n = (this.routesOnIfindex.get(leg.ifindex) ?? 0) + delta;
-      if (n > 0) this.routesOnIfindex.set(leg.ifindex, n);
-      else this.routesOnIfindex.delete(leg.ifindex);
+      const k = placeholderKey(leg.ifindex, leg.gateway);
+      const n = (this.routesViaPlaceholder.get(k) ?? 0) + delta;
+      if (n > 0) this.routesViaPlaceholder.set(k, n);
+      else this.routesViaPlaceholder.delete(k);
     }
   }
 
-  /** how many routes we hold use a placeholder on this ifindex (a neighbour is never removed under one) */
-  routesOn(ifindex: number): number {
-    return this.routesOnIfindex.get(ifindex) ?? 0;
+  /** how many routes we hold go through this placeholder (a neighbour is never removed under one) */
+  routesVia(ifindex: number, gateway: number): number {
+    return this.routesViaPlaceholder.get(placeholderKey(ifindex, gateway)) ?? 0;
   }
 
 }

@@ -1,7 +1,8 @@
 // What the kernel holds, as last dumped or heard: links, our own routes (the `observed`
-// column of the route store, and copies at other metrics), and the 169.254.0.1 placeholder
-// entries. Foreign routes are never kept (conflicts are found by creating exclusively).
+// column of the route store, and copies at other metrics), and the placeholder neighbour
+// entries (IPv4 neighbours at gateway-pool addresses, whoever wrote them). Foreign routes are never kept (conflicts are found by creating exclusively).
 import { macFromBytes } from '../model/mac.js';
+import { placeholderKey } from '../reconcile/gateway-pool.js';
 import type { ObservedNeighbour } from '../reconcile/plan.js';
 import { F_LIVE, NONE, type RouteStore } from '../rib/route-store.js';
 import type { Forwardings } from './forwardings.js';
@@ -9,8 +10,6 @@ import { AF_INET, IFF_LOWER_UP, IFF_UP, NUD_NOARP, NUD_PERMANENT, type KernelLin
 
 /** marks slots a dump has seen, so those it has not can be cleared after it */
 const F_SEEN = 16;
-
-export const PLACEHOLDER_BYTES = Buffer.from([169, 254, 0, 1]);
 
 export function isLinkUp(flags: number): boolean {
   return (flags & IFF_UP) !== 0 && (flags & IFF_LOWER_UP) !== 0;
@@ -20,13 +19,15 @@ export function isPermanent(state: number): boolean {
   return (state & (NUD_PERMANENT | NUD_NOARP)) !== 0;
 }
 
-export function isPlaceholder(n: KernelNeighbour): boolean {
-  return n.family === AF_INET && n.dst.equals(PLACEHOLDER_BYTES);
+/** whether a neighbour entry sits at a placeholder address (`isGateway`: the pool's test) */
+export function isPlaceholder(n: KernelNeighbour, isGateway: (addr: number) => boolean): boolean {
+  return n.family === AF_INET && n.dst.length === 4 && isGateway(n.dst.readUInt32BE(0));
 }
 
 export class KernelState {
   readonly links = new Map<number, KernelLink>();
   private readonly linksByName = new Map<string, KernelLink>();
+  /** by placeholderKey(ifindex, gateway) */
   readonly placeholders = new Map<number, ObservedNeighbour>();
   private dumpStrays: Map<number, number[]> | undefined;
 
@@ -134,25 +135,39 @@ export class KernelState {
     return this.store.observedCount + strayOnly;
   }
 
-  ownedLegsOn(ifindex: number): number {
-    return this.forwardings.routesOn(ifindex);
+  /** how many routes we hold go through a placeholder */
+  ownedRoutesVia(ifindex: number, gateway: number): number {
+    return this.forwardings.routesVia(ifindex, gateway);
   }
 
+  /** `neighbours` are placeholders only (see isPlaceholder) */
   setPlaceholders(neighbours: readonly KernelNeighbour[]): void {
     this.placeholders.clear();
-    for (const n of neighbours) if (isPlaceholder(n)) this.putPlaceholder(n);
+    for (const n of neighbours) this.putPlaceholder(n);
   }
 
   putPlaceholder(n: KernelNeighbour): void {
-    this.placeholders.set(n.ifindex, {
+    this.notePlaceholder({
       ifindex: n.ifindex,
+      gateway: n.dst.readUInt32BE(0),
       mac: n.lladdr ? macFromBytes(n.lladdr) : undefined,
       state: n.state,
       protocol: n.protocol,
     });
   }
 
-  removePlaceholder(ifindex: number): void {
-    this.placeholders.delete(ifindex);
+  notePlaceholder(p: ObservedNeighbour): void {
+    this.placeholders.set(placeholderKey(p.ifindex, p.gateway), p);
+  }
+
+  removePlaceholder(ifindex: number, gateway: number): void {
+    this.placeholders.delete(placeholderKey(ifindex, gateway));
+  }
+
+  /** the placeholders the kernel holds on one interface */
+  placeholdersOn(ifindex: number): ObservedNeighbour[] {
+    const out: ObservedNeighbour[] = [];
+    for (const p of this.placeholders.values()) if (p.ifindex === ifindex) out.push(p);
+    return out;
   }
 }

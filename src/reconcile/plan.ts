@@ -6,7 +6,8 @@ import type { RouteLeg } from '../kernel/rtnetlink-codec.js';
 import type { Mac } from '../model/mac.js';
 import type { NexthopSets } from '../rib/nexthop-sets.js';
 import { F_STRAYS, NONE, type RouteStore } from '../rib/route-store.js';
-import { PLACEHOLDER_GATEWAY, type KernelOp } from './kernel-ops.js';
+import { placeholderKey } from './gateway-pool.js';
+import type { KernelOp } from './kernel-ops.js';
 import type { PendingCode, Resolver } from './resolver.js';
 
 export type RouteVerdict =
@@ -152,6 +153,7 @@ export function planRoutes(input: RoutePlanInput): RouteOps {
 
 export interface ObservedNeighbour {
   readonly ifindex: number;
+  readonly gateway: number;
   readonly mac: Mac | undefined;
   readonly state: number;
   readonly protocol: number;
@@ -161,12 +163,12 @@ export interface NeighbourPlanInput {
   /** interfaces that desired routes name */
   readonly interfaces: Iterable<string>;
   readonly resolver: Resolver;
-  /** 169.254.0.1 entries the kernel holds, by ifindex */
+  /** placeholder entries the kernel holds, by placeholderKey */
   readonly observed: ReadonlyMap<number, ObservedNeighbour>;
   readonly protocol: number;
   ifname(ifindex: number): string | undefined;
-  /** whether an owned entry no route wants may go (no owned route uses it, sources synced) */
-  mayDelete(ifindex: number): boolean;
+  /** whether an owned entry no peer wants may go (no owned route uses it, sources synced) */
+  mayDelete(ifindex: number, gateway: number): boolean;
 }
 
 export interface NeighbourPlan {
@@ -174,22 +176,26 @@ export interface NeighbourPlan {
   readonly deletes: KernelOp[];
 }
 
+/** One placeholder per resolved peer on each interface; ours that no peer wants go. */
 export function planNeighbours(input: NeighbourPlanInput, isPermanent: (state: number) => boolean): NeighbourPlan {
   const adds: KernelOp[] = [];
   const deletes: KernelOp[] = [];
   const wanted = new Set<number>();
   for (const ifname of input.interfaces) {
-    const slot = input.resolver.interfaceSlot(ifname);
-    if (!slot.ok) continue;
-    const s = slot.slot;
-    wanted.add(s.ifindex);
-    const have = input.observed.get(s.ifindex);
-    if (have && isPermanent(have.state) && have.mac === s.mac) continue;
-    adds.push({ kind: 'neigh.replace', ifindex: s.ifindex, ifname, gateway: s.gateway, mac: s.mac, protocol: input.protocol });
+    for (const slot of input.resolver.peersOn(ifname).byPeer.values()) {
+      if (!slot.ok) continue;
+      const s = slot.slot;
+      const key = placeholderKey(s.ifindex, s.gateway);
+      if (wanted.has(key)) continue;
+      wanted.add(key);
+      const have = input.observed.get(key);
+      if (have && isPermanent(have.state) && have.mac === s.mac) continue;
+      adds.push({ kind: 'neigh.replace', ifindex: s.ifindex, ifname, gateway: s.gateway, mac: s.mac, protocol: input.protocol });
+    }
   }
-  for (const [ifindex, have] of input.observed) {
-    if (wanted.has(ifindex) || have.protocol !== input.protocol || !input.mayDelete(ifindex)) continue;
-    deletes.push({ kind: 'neigh.delete', ifindex, ifname: input.ifname(ifindex) ?? `#${ifindex}`, gateway: PLACEHOLDER_GATEWAY });
+  for (const [key, have] of input.observed) {
+    if (wanted.has(key) || have.protocol !== input.protocol || !input.mayDelete(have.ifindex, have.gateway)) continue;
+    deletes.push({ kind: 'neigh.delete', ifindex: have.ifindex, ifname: input.ifname(have.ifindex) ?? `#${have.ifindex}`, gateway: have.gateway });
   }
   return { adds, deletes };
 }

@@ -6,13 +6,14 @@ import { Forwardings } from '../kernel/forwardings.js';
 import { isLinkUp, isPermanent, isPlaceholder, KernelState } from '../kernel/kernel-state.js';
 import type { KernelPort, OpFailure } from '../kernel/kernel.js';
 import type { MessageWriter } from '../kernel/netlink-codec.js';
-import { writeStoredRoute, type KernelRoute } from '../kernel/rtnetlink-codec.js';
+import { NUD_PERMANENT, writeStoredRoute, type KernelNeighbour, type KernelRoute } from '../kernel/rtnetlink-codec.js';
 import type { Logger } from '../log.js';
 import { peerKey, type PeerTable } from '../peers/peer-table.js';
 import { F_DIRTY, F_KNOWN, NONE } from '../rib/route-store.js';
 import type { Rib } from '../rib/rib.js';
 import type { KernelOp, OpResult } from './kernel-ops.js';
 import { OP_CREATE, OP_DELETE, planNeighbours, planRoutes, RouteOps, type RouteVerdict } from './plan.js';
+import { GatewayPool } from './gateway-pool.js';
 import { RepairBackoff } from './repair-backoff.js';
 import { Resolver, type PendingCode } from './resolver.js';
 
@@ -64,6 +65,7 @@ class PendingReasons {
 export class Reconciler {
   readonly forwardings = new Forwardings();
   readonly state: KernelState;
+  private readonly gateways: GatewayPool;
   private readonly reasons = new PendingReasons();
   private dirty: number[] = [];
   private allDirty = false;
@@ -116,6 +118,13 @@ export class Reconciler {
     this.backoff = new RepairBackoff(now);
     this.ownedTables.add(config.kernel.table);
     this.state = new KernelState(rib.store, this.forwardings, config.kernel.metric);
+    const { first, size, text } = config.kernel.gatewayPool;
+    this.gateways = new GatewayPool(first, size, text);
+  }
+
+  /** whether a neighbour entry is at one of our placeholder addresses (whoever wrote it) */
+  isPlaceholder(n: KernelNeighbour): boolean {
+    return isPlaceholder(n, (addr) => this.gateways.contains(addr));
   }
 
   /** A reload changed `interfaces`: re-plan everything under the new matcher. */
@@ -246,7 +255,7 @@ export class Reconciler {
   async dump(): Promise<void> {
     const [links, neighbours] = [await this.kernel.dumpLinks(), await this.kernel.dumpNeighbours()];
     this.state.setLinks(links);
-    this.state.setPlaceholders(neighbours.filter((n) => isPlaceholder(n)));
+    this.state.setPlaceholders(neighbours.filter((n) => this.isPlaceholder(n)));
     let foreign = 0;
     const { state, forwardings, ownedTables } = this;
     await this.kernel.dumpRoutes(this.config.kernel.protocol, {
@@ -332,11 +341,10 @@ export class Reconciler {
       peersOn: (ifname) => this.rib.peersOn(ifname).keys(),
       learntPeersOn: (ifname) => (this.rib.wantsLearntPeer(ifname) ? this.peers.learntOn(ifname) : []),
       resolvePeer: (ifname, ll) => this.peers.resolve(ifname, ll),
-      placeholder: (ifindex) => {
-        const n = state.placeholders.get(ifindex);
-        return n && { mac: n.mac, protocol: n.protocol, foreign: isPermanent(n.state) && n.protocol !== protocol };
-      },
-    }, this.config.kernel.mode);
+      placeholdersOn: (ifindex) => state.placeholdersOn(ifindex).map((n) => ({
+        gateway: n.gateway, mac: n.mac, permanent: isPermanent(n.state), ours: n.protocol === protocol,
+      })),
+    }, this.config.kernel.mode, this.gateways);
   }
 
   private async passBody(t0: number): Promise<void> {
@@ -362,8 +370,10 @@ export class Reconciler {
       observed: this.state.placeholders,
       protocol,
       ifname: (ifindex) => this.state.links.get(ifindex)?.name,
-      mayDelete: (ifindex) => this.state.ownedLegsOn(ifindex) === 0,
+      mayDelete: (ifindex, gateway) => this.state.ownedRoutesVia(ifindex, gateway) === 0,
     }, isPermanent);
+    // A peer moved to another gateway: routes this pass did not plan still use the old one.
+    if (!viaMode && this.gateways.endPass() && !full) this.allDirty = true;
     const debug = this.log.isLevelEnabled('debug');
     let keys = 0;
     const routes = planRoutes({
@@ -584,10 +594,10 @@ export class Reconciler {
       const res = results[i]!;
       if (res.ok) {
         if (op.kind === 'neigh.replace') {
-          this.state.placeholders.set(op.ifindex, { ifindex: op.ifindex, mac: op.mac, state: 0x80, protocol: op.protocol });
+          this.state.notePlaceholder({ ifindex: op.ifindex, gateway: op.gateway, mac: op.mac, state: NUD_PERMANENT, protocol: op.protocol });
           this.log.info({ event: 'neighbourWritten', op: op.kind, ifname: op.ifname, mac: op.mac }, op.kind);
         } else if (op.kind === 'neigh.delete') {
-          this.state.removePlaceholder(op.ifindex);
+          this.state.removePlaceholder(op.ifindex, op.gateway);
           this.log.info({ event: 'neighbourWritten', op: op.kind, ifname: op.ifname }, op.kind);
         } else {
           this.log.debug({ event: 'peerProbed', ifname: op.ifname, peer: op.linkLocal }, 'neighbour solicitation requested');

@@ -6,7 +6,7 @@ import { linkLocalToBytes, type LinkLocal } from '../model/link-local.js';
 import type { Mac } from '../model/mac.js';
 import type { Evidence, PeerResolution } from '../peers/peer-table.js';
 import type { PeerNexthop } from '../rib/route.js';
-import { PLACEHOLDER_GATEWAY } from './kernel-ops.js';
+import type { GatewayPool, HeldPlaceholder, ResolvedPeer } from './gateway-pool.js';
 
 export interface LinkView {
   readonly ifindex: number;
@@ -25,19 +25,11 @@ export interface PeerSlot {
 }
 
 /** Why a leg cannot be installed; `link-down` legs keep what the kernel still has (carrier loss). */
-export type PendingCode = 'no-interface' | 'unmanaged' | 'link-down' | 'peer-unresolved' | 'slot-taken' | 'neighbour-conflict' | 'route-conflict' | 'kernel-error';
+export type PendingCode = 'no-interface' | 'unmanaged' | 'link-down' | 'peer-unresolved' | 'pool-exhausted' | 'route-conflict' | 'kernel-error';
 
 export type SlotResult =
   | { readonly ok: true; readonly slot: PeerSlot }
   | { readonly ok: false; readonly code: PendingCode; readonly reason: string };
-
-/** The 169.254.0.1 entry the kernel holds on an interface, as far as the resolver cares. */
-export interface PlaceholderView {
-  readonly mac: Mac | undefined;
-  /** PERMANENT and written by someone else (another protocol, or by hand) */
-  readonly foreign: boolean;
-  readonly protocol: number;
-}
 
 export interface ResolverInputs {
   link(name: string): LinkView | undefined;
@@ -45,19 +37,26 @@ export interface ResolverInputs {
   /** peers learnt on the interface from the wire, for next hops that name no peer */
   learntPeersOn(ifname: string): Iterable<LinkLocal>;
   resolvePeer(ifname: string, ll: LinkLocal): PeerResolution;
-  placeholder(ifindex: number): PlaceholderView | undefined;
+  placeholdersOn(ifindex: number): readonly HeldPlaceholder[];
+}
+
+/** An interface's peers for one pass: each named peer's slot, and the one "any peer" means. */
+export interface InterfacePeers {
+  readonly byPeer: ReadonlyMap<LinkLocal, SlotResult>;
+  /** for next hops that name no peer ("169.254.0.1 onlink" from zebra) */
+  readonly anyPeer: SlotResult;
 }
 
 type Unresolved = { readonly ok: false; readonly code: PendingCode; readonly reason: string };
 export type LegResult = { readonly ok: true; readonly leg: RouteLeg } | Unresolved;
 
-/** One pass's view: slot decisions are cached so every route of a pass sees the same answer. */
+/** One pass's view: decisions are cached so every route of a pass sees the same answer. */
 export class Resolver {
-  private readonly slots = new Map<string, SlotResult>();
-  private readonly byInterface = new Map<string, SlotResult>();
+  private readonly byInterface = new Map<string, InterfacePeers>();
   private readonly legs = new Map<string, LegResult>();
 
-  constructor(private readonly inputs: ResolverInputs, private readonly mode: KernelMode = 'neighbor') {}
+  /** `pool` numbers the placeholders in neighbor mode (unused in via mode) */
+  constructor(private readonly inputs: ResolverInputs, private readonly mode: KernelMode, private readonly pool: GatewayPool) {}
 
   /**
    * The kernel leg for a next hop. neighbor mode: out of the interface via the placeholder
@@ -72,7 +71,7 @@ export class Resolver {
     if (this.mode === 'via') {
       result = this.viaLeg(nh);
     } else {
-      const r = this.leg(nh);
+      const r = this.slotFor(nh);
       result = r.ok ? { ok: true, leg: { ifindex: r.slot.ifindex, gateway: r.slot.gateway, flags: RTNH_F_ONLINK } } : r;
     }
     this.legs.set(k, result);
@@ -96,68 +95,67 @@ export class Resolver {
     return undefined;
   }
 
-  /** The peer that holds 169.254.0.1 on an interface: the lowest resolved link-local. */
-  interfaceSlot(ifname: string): SlotResult {
-    const cached = this.byInterface.get(ifname);
-    if (cached) return cached;
-    const result = this.computeInterfaceSlot(ifname);
-    this.byInterface.set(ifname, result);
-    return result;
+  /** The placeholder slot that stands for a next hop's peer on its interface. */
+  slotFor(nh: PeerNexthop): SlotResult {
+    const peers = this.peersOn(nh.interface);
+    if (nh.linkLocal === undefined) return peers.anyPeer;
+    return peers.byPeer.get(nh.linkLocal) ?? peers.anyPeer;
   }
 
-  leg(nh: PeerNexthop): SlotResult {
-    const k = `${nh.interface}%${nh.linkLocal ?? '*'}`;
-    const cached = this.slots.get(k);
-    if (cached) return cached;
-    let result = this.interfaceSlot(nh.interface);
-    if (nh.linkLocal === undefined) {
-      // "169.254.0.1 onlink": whichever peer holds the interface's placeholder
-    } else if (result.ok && result.slot.linkLocal !== nh.linkLocal) {
-      const own = this.inputs.resolvePeer(nh.interface, nh.linkLocal);
-      result = {
-        ok: false,
-        code: own.resolved ? 'slot-taken' : 'peer-unresolved',
-        reason: own.resolved
-          ? `169.254.0.1 on ${nh.interface} already stands for peer ${result.slot.linkLocal}; a second peer on one segment is not supported yet`
-          : own.reason,
-      };
-    } else if (!result.ok) {
-      // Say why this peer in particular is unresolved where that is the reason.
-      const own = this.inputs.resolvePeer(nh.interface, nh.linkLocal);
-      const link = this.inputs.link(nh.interface);
-      if (link && link.managed && link.up && !own.resolved) result = { ok: false, code: 'peer-unresolved', reason: own.reason };
+  /** Every peer on an interface with its placeholder, decided once per pass. */
+  peersOn(ifname: string): InterfacePeers {
+    let result = this.byInterface.get(ifname);
+    if (!result) {
+      result = this.decideInterface(ifname);
+      this.byInterface.set(ifname, result);
     }
-    this.slots.set(k, result);
     return result;
   }
 
-  private computeInterfaceSlot(ifname: string): SlotResult {
+  private decideInterface(ifname: string): InterfacePeers {
+    const byPeer = new Map<LinkLocal, SlotResult>();
     const link = this.inputs.link(ifname);
     const problem = this.linkProblem(ifname, link);
-    if (problem || !link) return problem!;
-    let candidates = [...this.inputs.peersOn(ifname)].sort();
-    if (candidates.length === 0) candidates = [...this.inputs.learntPeersOn(ifname)].sort();
-    let firstReason: string | undefined;
-    for (const ll of candidates) {
-      const r = this.inputs.resolvePeer(ifname, ll);
-      if (r.resolved) {
-        const held = this.inputs.placeholder(link.ifindex);
-        if (held?.foreign && held.mac !== r.mac) {
-          return {
-            ok: false,
-            code: 'neighbour-conflict',
-            reason: `169.254.0.1 on ${ifname} is held by another writer (protocol ${held.protocol}) with MAC ${held.mac ?? 'none'}, not peer ${ll}'s ${r.mac}`,
-          };
-        }
-        return { ok: true, slot: { ifindex: link.ifindex, ifname, gateway: PLACEHOLDER_GATEWAY, mac: r.mac, linkLocal: ll, evidence: r.evidence } };
-      }
-      firstReason ??= r.reason;
+    if (problem || !link) {
+      if (link) this.pool.keep(link.ifindex);
+      return { byPeer, anyPeer: problem! };
     }
-    return { ok: false, code: 'peer-unresolved', reason: firstReason ?? `no peer learnt on ${ifname} yet (no router advertisement or neighbour entry)` };
-  }
-
-  /** Every interface slot decided in this pass. */
-  decidedSlots(): ReadonlyMap<string, SlotResult> {
-    return this.byInterface;
+    // Peers that routes name; where none is named, the first peer learnt there.
+    let peers = [...this.inputs.peersOn(ifname)].sort();
+    let unresolvedReason: string | undefined;
+    if (peers.length === 0) {
+      for (const ll of [...this.inputs.learntPeersOn(ifname)].sort()) {
+        const r = this.inputs.resolvePeer(ifname, ll);
+        if (r.resolved) {
+          peers = [ll];
+          break;
+        }
+        unresolvedReason ??= r.reason;
+      }
+    }
+    const resolved: (ResolvedPeer & { evidence: Evidence })[] = [];
+    for (const ll of peers) {
+      const r = this.inputs.resolvePeer(ifname, ll);
+      if (r.resolved) resolved.push({ linkLocal: ll, mac: r.mac, evidence: r.evidence });
+      else byPeer.set(ll, { ok: false, code: 'peer-unresolved', reason: r.reason });
+    }
+    const held = this.inputs.placeholdersOn(link.ifindex);
+    const gateways = this.pool.assign(link.ifindex, resolved, held);
+    let anyPeer: SlotResult | undefined;
+    for (const p of resolved) {
+      const g = gateways.get(p.linkLocal)!;
+      const result: SlotResult = g.ok
+        ? { ok: true, slot: { ifindex: link.ifindex, ifname, gateway: g.gateway, mac: p.mac, linkLocal: p.linkLocal, evidence: p.evidence } }
+        : { ok: false, code: 'pool-exhausted', reason: `${g.reason} on ${ifname}` };
+      byPeer.set(p.linkLocal, result);
+      // "any peer" is the one at the lowest gateway: 169.254.0.1 where that is ours to give.
+      if (result.ok && (!anyPeer?.ok || result.slot.gateway < anyPeer.slot.gateway)) anyPeer = result;
+    }
+    anyPeer ??= [...byPeer.values()][0] ?? {
+      ok: false,
+      code: 'peer-unresolved',
+      reason: unresolvedReason ?? `no peer learnt on ${ifname} yet (no router advertisement or neighbour entry)`,
+    };
+    return { byPeer, anyPeer };
   }
 }

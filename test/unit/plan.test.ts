@@ -7,6 +7,7 @@ import { parseIpv4Prefix } from '../../src/model/ipv4-prefix.js';
 import type { LinkLocal } from '../../src/model/link-local.js';
 import type { Mac } from '../../src/model/mac.js';
 import { PeerTable } from '../../src/peers/peer-table.js';
+import { GatewayPool, placeholderKey } from '../../src/reconcile/gateway-pool.js';
 import { PLACEHOLDER_GATEWAY } from '../../src/reconcile/kernel-ops.js';
 import { OP_CREATE, OP_DELETE, OP_REPLACE, planNeighbours, planRoutes, type ObservedNeighbour } from '../../src/reconcile/plan.js';
 import { Resolver, type LinkView } from '../../src/reconcile/resolver.js';
@@ -16,6 +17,8 @@ import type { DesiredRoute } from '../../src/rib/route.js';
 const EUI_PEER = 'fe80::ff:fe00:101' as LinkLocal; // MAC 02:00:00:00:01:01
 const RANDOM_PEER = 'fe80::5c3a:91d2:1e2b:7d01' as LinkLocal;
 const PEER_MAC = '02:00:00:00:01:01' as Mac;
+const G1 = PLACEHOLDER_GATEWAY; // 169.254.0.1
+const G2 = PLACEHOLDER_GATEWAY + 1;
 
 function desired(prefix: string, nexthops: [string, LinkLocal | undefined][], table = 254): DesiredRoute {
   const p = parseIpv4Prefix(prefix);
@@ -41,6 +44,8 @@ interface Scenario {
   mayDelete?: boolean;
   placeholders?: ObservedNeighbour[];
   mode?: 'neighbor' | 'via';
+  /** carries numbering from an earlier pass */
+  pool?: GatewayPool;
   expectOps: string[];
   expectVerdicts?: Record<string, string>;
 }
@@ -60,17 +65,15 @@ function run(s: Scenario) {
   const state = new KernelState(rib.store, forwardings, 20);
   for (const d of s.desired) rib.add('test#1', d);
   for (const r of s.kernel) state.putKernelRoute(r);
-  const placeholders = new Map((s.placeholders ?? []).map((p) => [p.ifindex, p]));
+  const placeholders = new Map((s.placeholders ?? []).map((p) => [placeholderKey(p.ifindex, p.gateway), p]));
   const resolver = new Resolver({
     link: (name) => links.find((l) => l.name === name),
     peersOn: (ifname) => rib.peersOn(ifname).keys(),
     learntPeersOn: (ifname) => peers.learntOn(ifname),
     resolvePeer: (ifname, ll) => peers.resolve(ifname, ll),
-    placeholder: (ifindex) => {
-      const p = placeholders.get(ifindex);
-      return p && { mac: p.mac, protocol: p.protocol, foreign: (p.state & 0x80) !== 0 && p.protocol !== 186 };
-    },
-  }, s.mode);
+    placeholdersOn: (ifindex) => [...placeholders.values()].filter((p) => p.ifindex === ifindex)
+      .map((p) => ({ gateway: p.gateway, mac: p.mac, permanent: (p.state & 0x80) !== 0, ours: p.protocol === 186 })),
+  }, s.mode ?? 'neighbor', s.pool ?? new GatewayPool(G1, 254, '169.254.0.0/24'));
   const neigh = planNeighbours({
     interfaces: s.mode === 'via' ? [] : rib.interfaces(), resolver, observed: placeholders, protocol: 186,
     ifname: (i) => links.find((l) => l.ifindex === i)?.name, mayDelete: () => true,
@@ -89,15 +92,26 @@ function run(s: Scenario) {
     const slot = plan.slot[i]!;
     const what = plan.kind[i] === OP_DELETE
       ? `metric ${plan.arg[i]}`
-      : forwardings.get(plan.arg[i]!).legs.map((l) => (l.via6 ? `${l.ifindex} via ${l.via6.toString('hex')}` : `${l.ifindex}`)).join(',');
+      : forwardings.get(plan.arg[i]!).legs.map(legText).join(',');
     routeOps.push(`${kinds[plan.kind[i]!]} ${rib.keyOf(slot)} ${what}`);
   }
   const ops = [
-    ...neigh.adds.map((o) => `${o.kind} ${o.ifname}${'mac' in o ? ` ${o.mac}` : ''}`),
+    ...neigh.adds.map((o) => `${o.kind} ${o.ifname}${gatewayText(o)}${'mac' in o ? ` ${o.mac}` : ''}`),
     ...routeOps,
-    ...neigh.deletes.map((o) => `${o.kind} ${o.ifname}`),
+    ...neigh.deletes.map((o) => `${o.kind} ${o.ifname}${gatewayText(o)}`),
   ];
   return { ops, verdicts };
+}
+
+/** "2" for a leg via 169.254.0.1 on ifindex 2, "2@.2" via 169.254.0.2, "2 via <hex>" for RTA_VIA */
+function legText(l: { ifindex: number; gateway?: number; via6?: Buffer }): string {
+  if (l.via6) return `${l.ifindex} via ${l.via6.toString('hex')}`;
+  return l.gateway === undefined || l.gateway === G1 ? `${l.ifindex}` : `${l.ifindex}@.${l.gateway & 0xff}`;
+}
+
+/** neighbour ops at 169.254.0.1 print as before; other pool addresses name their last octet */
+function gatewayText(o: { gateway?: number }): string {
+  return o.gateway === undefined || o.gateway === G1 ? '' : ` .${o.gateway & 0xff}`;
 }
 
 const withEvidence = (ifname: string, ll: LinkLocal, mac: string) => {
@@ -118,7 +132,7 @@ const scenarios: Scenario[] = [
     name: 'converged: nothing to write',
     desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]])],
     kernel: [kernelRoute('10.1.0.0/24', [[2]])],
-    placeholders: [{ ifindex: 2, mac: PEER_MAC, state: 0x80, protocol: 186 }],
+    placeholders: [{ ifindex: 2, mac: PEER_MAC, gateway: G1, state: 0x80, protocol: 186 }],
     expectOps: [],
     expectVerdicts: { '254:10.1.0.0/24': 'installed:none' },
   },
@@ -126,7 +140,7 @@ const scenarios: Scenario[] = [
     name: 'owned route with the wrong leg is replaced, not re-created',
     desired: [desired('10.1.0.0/24', [['h1', EUI_PEER]])],
     kernel: [kernelRoute('10.1.0.0/24', [[2]])],
-    placeholders: [{ ifindex: 3, mac: PEER_MAC, state: 0x80, protocol: 186 }],
+    placeholders: [{ ifindex: 3, mac: PEER_MAC, gateway: G1, state: 0x80, protocol: 186 }],
     expectOps: ['route.replace 254:10.1.0.0/24 3'],
   },
   {
@@ -181,7 +195,7 @@ const scenarios: Scenario[] = [
     name: 'withdrawn: route deleted, then its neighbour',
     desired: [],
     kernel: [kernelRoute('10.1.0.0/24', [[2]])],
-    placeholders: [{ ifindex: 2, mac: PEER_MAC, state: 0x80, protocol: 186 }],
+    placeholders: [{ ifindex: 2, mac: PEER_MAC, gateway: G1, state: 0x80, protocol: 186 }],
     expectOps: ['route.delete 254:10.1.0.0/24 metric 20', 'neigh.delete h0'],
   },
   {
@@ -196,44 +210,73 @@ const scenarios: Scenario[] = [
     name: 'old-metric copy of our route goes once the new one is made',
     desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]])],
     kernel: [kernelRoute('10.1.0.0/24', [[2]], 50)],
-    placeholders: [{ ifindex: 2, mac: PEER_MAC, state: 0x80, protocol: 186 }],
+    placeholders: [{ ifindex: 2, mac: PEER_MAC, gateway: G1, state: 0x80, protocol: 186 }],
     expectOps: ['route.create 254:10.1.0.0/24 2', 'route.delete 254:10.1.0.0/24 metric 50'],
   },
   {
     name: 'foreign placeholder with the same MAC (zebra agreeing) is used, not rewritten',
     desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]])],
     kernel: [],
-    placeholders: [{ ifindex: 2, mac: PEER_MAC, state: 0x80, protocol: 11 }],
+    placeholders: [{ ifindex: 2, mac: PEER_MAC, gateway: G1, state: 0x80, protocol: 11 }],
     expectOps: ['route.create 254:10.1.0.0/24 2'],
   },
   {
-    name: 'foreign placeholder with another MAC: conflict, nothing written',
+    name: 'foreign placeholder with another MAC: left alone, the peer takes the next address',
     desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]])],
     kernel: [],
-    placeholders: [{ ifindex: 2, mac: '0a:0b:0c:0d:0e:0f' as Mac, state: 0x80, protocol: 11 }],
-    expectOps: [],
-    expectVerdicts: { '254:10.1.0.0/24': 'pending:neighbour-conflict' },
+    placeholders: [{ ifindex: 2, mac: '0a:0b:0c:0d:0e:0f' as Mac, gateway: G1, state: 0x80, protocol: 11 }],
+    expectOps: ['neigh.replace h0 .2 02:00:00:00:01:01', 'route.create 254:10.1.0.0/24 2@.2'],
+    expectVerdicts: { '254:10.1.0.0/24': 'installed:create' },
   },
   {
     name: 'our placeholder rewritten by someone: repaired',
     desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]])],
     kernel: [kernelRoute('10.1.0.0/24', [[2]])],
-    placeholders: [{ ifindex: 2, mac: '0a:0b:0c:0d:0e:0f' as Mac, state: 0x80, protocol: 186 }],
+    placeholders: [{ ifindex: 2, mac: '0a:0b:0c:0d:0e:0f' as Mac, gateway: G1, state: 0x80, protocol: 186 }],
     expectOps: ['neigh.replace h0 02:00:00:00:01:01'],
   },
   {
     name: 'a dynamic (ARP-learnt, failed) 169.254.0.1 entry is overwritten',
     desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]])],
     kernel: [],
-    placeholders: [{ ifindex: 2, mac: undefined, state: 0x20, protocol: 0 }],
+    placeholders: [{ ifindex: 2, mac: undefined, gateway: G1, state: 0x20, protocol: 0 }],
     expectOps: ['neigh.replace h0 02:00:00:00:01:01', 'route.create 254:10.1.0.0/24 2'],
   },
   {
-    name: 'second peer on one interface: pending until the gateway pool exists',
+    name: 'two peers on one interface: each its own placeholder, each prefix via its own peer',
     desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]]), desired('10.2.0.0/24', [['h0', 'fe80::ff:fe00:102' as LinkLocal]])],
     kernel: [],
+    expectOps: ['neigh.replace h0 02:00:00:00:01:01', 'neigh.replace h0 .2 02:00:00:00:01:02', 'route.create 254:10.1.0.0/24 2', 'route.create 254:10.2.0.0/24 2@.2'],
+    expectVerdicts: { '254:10.1.0.0/24': 'installed:create', '254:10.2.0.0/24': 'installed:create' },
+  },
+  {
+    name: 'restart: each peer takes back the placeholder holding its MAC, whatever the link-local order',
+    desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]]), desired('10.2.0.0/24', [['h0', 'fe80::ff:fe00:102' as LinkLocal]])],
+    kernel: [kernelRoute('10.1.0.0/24', [[2, G2]]), kernelRoute('10.2.0.0/24', [[2]])],
+    placeholders: [
+      { ifindex: 2, mac: PEER_MAC, gateway: G2, state: 0x80, protocol: 186 },
+      { ifindex: 2, mac: '02:00:00:00:01:02' as Mac, gateway: G1, state: 0x80, protocol: 186 },
+    ],
+    expectOps: [],
+    expectVerdicts: { '254:10.1.0.0/24': 'installed:none', '254:10.2.0.0/24': 'installed:none' },
+  },
+  {
+    name: 'a peer gone from a shared segment: its routes are withdrawn, then its placeholder; the other keeps .1',
+    desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]])],
+    kernel: [kernelRoute('10.1.0.0/24', [[2]]), kernelRoute('10.2.0.0/24', [[2, G2]])],
+    placeholders: [
+      { ifindex: 2, mac: PEER_MAC, gateway: G1, state: 0x80, protocol: 186 },
+      { ifindex: 2, mac: '02:00:00:00:01:02' as Mac, gateway: G2, state: 0x80, protocol: 186 },
+    ],
+    expectOps: ['route.delete 254:10.2.0.0/24 metric 20', 'neigh.delete h0 .2'],
+  },
+  {
+    name: 'a full pool: the peer that finds no address is pending with the reason',
+    desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]]), desired('10.2.0.0/24', [['h0', 'fe80::ff:fe00:102' as LinkLocal]])],
+    kernel: [],
+    pool: new GatewayPool(G1, 1, '169.254.0.0/31'),
     expectOps: ['neigh.replace h0 02:00:00:00:01:01', 'route.create 254:10.1.0.0/24 2'],
-    expectVerdicts: { '254:10.1.0.0/24': 'installed:create', '254:10.2.0.0/24': 'pending:slot-taken' },
+    expectVerdicts: { '254:10.1.0.0/24': 'installed:create', '254:10.2.0.0/24': 'pending:pool-exhausted' },
   },
   {
     name: 'FPM "169.254.0.1 onlink" next hop: the peer learnt by RA on that interface',
@@ -257,7 +300,7 @@ const scenarios: Scenario[] = [
     name: 'tables above 255 are kept apart',
     desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]], 1000)],
     kernel: [kernelRoute('10.1.0.0/24', [[2]])],
-    placeholders: [{ ifindex: 2, mac: PEER_MAC, state: 0x80, protocol: 186 }],
+    placeholders: [{ ifindex: 2, mac: PEER_MAC, gateway: G1, state: 0x80, protocol: 186 }],
     expectOps: ['route.create 1000:10.1.0.0/24 2', 'route.delete 254:10.1.0.0/24 metric 20'],
   },
   {
@@ -273,7 +316,7 @@ const scenarios: Scenario[] = [
     mode: 'via',
     desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]])],
     kernel: [{ ...kernelRoute('10.1.0.0/24', []), legs: [{ ifindex: 2, via6: Buffer.from('fe80000000000000000000fffe000101', 'hex'), flags: 0 }] }],
-    placeholders: [{ ifindex: 2, mac: PEER_MAC, state: 0x80, protocol: 186 }],
+    placeholders: [{ ifindex: 2, mac: PEER_MAC, gateway: G1, state: 0x80, protocol: 186 }],
     expectOps: ['neigh.delete h0'],
     expectVerdicts: { '254:10.1.0.0/24': 'installed:none' },
   },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Forwardings } from '../../src/kernel/forwardings.js';
 import { RTNH_F_LINKDOWN, RTNH_F_ONLINK } from '../../src/kernel/rtnetlink-codec.js';
+import { PLACEHOLDER_GATEWAY as G } from '../../src/reconcile/kernel-ops.js';
 import { NONE, RouteStore } from '../../src/rib/route-store.js';
 
 // A deterministic generator, so a failure replays.
@@ -76,14 +77,14 @@ describe('route store', () => {
 describe('forwardings', () => {
   it('one id per forwarding whatever the leg order and kernel-set flags', () => {
     const f = new Forwardings();
-    const a = f.intern([{ ifindex: 3, gateway: 1, flags: RTNH_F_ONLINK }, { ifindex: 2, gateway: 1, flags: RTNH_F_ONLINK }]);
-    const b = f.intern([{ ifindex: 2, gateway: 1, flags: RTNH_F_ONLINK | RTNH_F_LINKDOWN }, { ifindex: 3, gateway: 1, flags: RTNH_F_ONLINK }]);
+    const a = f.intern([{ ifindex: 3, gateway: G, flags: RTNH_F_ONLINK }, { ifindex: 2, gateway: G, flags: RTNH_F_ONLINK }]);
+    const b = f.intern([{ ifindex: 2, gateway: G, flags: RTNH_F_ONLINK | RTNH_F_LINKDOWN }, { ifindex: 3, gateway: G, flags: RTNH_F_ONLINK }]);
     expect(b).toBe(a);
     expect(f.get(a).legs.map((l) => l.ifindex)).toEqual([2, 3]);
-    expect(f.intern([{ ifindex: 2, gateway: 1, flags: RTNH_F_ONLINK }])).not.toBe(a);
+    expect(f.intern([{ ifindex: 2, gateway: G, flags: RTNH_F_ONLINK }])).not.toBe(a);
     f.count(a, 1);
-    expect([f.routesOn(2), f.routesOn(3), f.routesOn(4)]).toEqual([1, 1, 0]);
+    expect([f.routesVia(2, G), f.routesVia(3, G), f.routesVia(4, G), f.routesVia(2, G + 1)]).toEqual([1, 1, 0, 0]);
     f.count(a, -1);
-    expect(f.routesOn(2)).toBe(0);
+    expect(f.routesVia(2, G)).toBe(0);
   });
 });
