@@ -151,16 +151,94 @@ export class Topology {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const ns of [this.host, this.peer]) {
-      for (const pid of ns.pids()) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
+    destroyNamespaces([this.host, this.peer]);
+  }
+}
+
+/** Kills what runs in each namespace, then deletes it. */
+function destroyNamespaces(list: readonly Netns[]): void {
+  for (const ns of list) {
+    for (const pid of ns.pids()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
       }
-      spawnSync('ip', ['netns', 'del', ns.name]);
     }
+    spawnSync('ip', ['netns', 'del', ns.name]);
+  }
+}
+
+export interface SegmentPeer {
+  readonly ns: Netns;
+  readonly mac: string;
+  /** EUI-64 from the MAC */
+  readonly linkLocal: string;
+  /** on the peer's lo */
+  readonly addr: string;
+}
+
+/**
+ * A shared segment: the host's h0 and two peers' e0 on a Linux bridge in a "switch"
+ * namespace. Each peer holds its own address on lo and routes back to the host by hand.
+ */
+export class SharedSegment {
+  readonly host: Netns;
+  readonly switch: Netns;
+  readonly peers: readonly SegmentPeer[];
+  private destroyed = false;
+
+  private constructor(id: string) {
+    this.host = new Netns(`r5-${id}-host`);
+    this.switch = new Netns(`r5-${id}-sw`);
+    this.peers = [
+      { ns: new Netns(`r5-${id}-pa`), mac: '02:00:00:00:01:01', linkLocal: 'fe80::ff:fe00:101', addr: '10.99.1.1' },
+      { ns: new Netns(`r5-${id}-pb`), mac: '02:00:00:00:03:01', linkLocal: 'fe80::ff:fe00:301', addr: '10.99.3.1' },
+    ];
+  }
+
+  static create(): SharedSegment {
+    const t = new SharedSegment(`${process.pid}-${++counter}`);
+    try {
+      t.build();
+    } catch (err) {
+      t.destroy();
+      throw err;
+    }
+    return t;
+  }
+
+  private build(): void {
+    const { host, peers } = this;
+    const sw = this.switch;
+    for (const ns of [host, sw, ...peers.map((p) => p.ns)]) {
+      sh('ip', ['netns', 'add', ns.name]);
+      ns.ip('link', 'set', 'lo', 'up');
+      ns.exec('sysctl', ['-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
+    }
+    sw.ip('link', 'add', 'br0', 'type', 'bridge');
+    sw.ip('link', 'set', 'br0', 'up');
+    sh('ip', ['link', 'add', 'h0', 'netns', host.name, 'address', HOST_MAC, 'type', 'veth', 'peer', 'name', 'sh0', 'netns', sw.name]);
+    peers.forEach((p, i) => sh('ip', ['link', 'add', 'e0', 'netns', p.ns.name, 'address', p.mac, 'type', 'veth', 'peer', 'name', `sp${i}`, 'netns', sw.name]));
+    for (const port of ['sh0', ...peers.map((_, i) => `sp${i}`)]) {
+      sw.ip('link', 'set', port, 'master', 'br0');
+      sw.ip('link', 'set', port, 'up');
+    }
+    host.exec('sysctl', ['-qw', 'net.ipv6.conf.h0.accept_ra=0']);
+    host.ip('addr', 'add', `${HOST_ADDR}/32`, 'dev', 'lo');
+    host.ip('link', 'set', 'h0', 'up');
+    for (const p of peers) {
+      p.ns.ip('addr', 'add', `${p.addr}/32`, 'dev', 'lo');
+      p.ns.ip('link', 'set', 'e0', 'up');
+      p.ns.ip('neigh', 'replace', '169.254.0.1', 'lladdr', HOST_MAC, 'dev', 'e0', 'nud', 'permanent');
+      p.ns.ip('route', 'replace', `${HOST_ADDR}/32`, 'via', '169.254.0.1', 'dev', 'e0', 'onlink');
+    }
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    destroyNamespaces([this.host, this.switch, ...this.peers.map((p) => p.ns)]);
   }
 }
 
