@@ -16,6 +16,7 @@ import { RoutePolicy } from './rib/route-policy.js';
 import { RaListener, type RouterAdvertEvent } from './ra/ra-listener.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { Rib } from './rib/rib.js';
+import { VrfRoutes } from './rib/vrf-routes.js';
 import { FpmSource } from './sources/fpm/fpm-server.js';
 import { ControlServer } from './status/control-server.js';
 import { daemonStatus, peerStatuses, routeStatuses } from './status/snapshot.js';
@@ -32,6 +33,8 @@ export interface DaemonDeps {
 
 export class Daemon {
   readonly rib = new Rib();
+  /** routes the JSON-lines source placed by VRF name, to follow their VRF's table */
+  private readonly vrfRoutes = new VrfRoutes();
   readonly peers = new PeerTable();
   readonly reconciler: Reconciler;
   private readonly kernel: KernelPort;
@@ -132,7 +135,8 @@ export class Daemon {
           socket: config.sources.jsonl.socket,
           withdrawOnDisconnect: config.sources.jsonl.withdrawOnDisconnect,
           maxLineBytes: config.sources.jsonl.maxLineBytes,
-          context: { defaultTable: config.kernel.table, tables: this.deps.tables },
+          context: { defaultTable: config.kernel.table, tables: this.deps.tables, vrfTable: (name) => this.vrfTable(name) },
+          vrfRoutes: this.vrfRoutes,
         },
         this.rib,
         this.childLog('jsonl'),
@@ -300,8 +304,10 @@ export class Daemon {
       return;
     }
     const old = state.putLink(l);
+    if (l.vrfTable !== undefined) this.followVrf(l.name, l.vrfTable);
     const up = isLinkUp(l.flags);
-    const changed = !old || isLinkUp(old.flags) !== up || old.name !== l.name || !sameBytes(old.mac, l.mac);
+    // Enslaving to a VRF or releasing from one flushes the interface's neighbours too.
+    const changed = !old || isLinkUp(old.flags) !== up || old.name !== l.name || !sameBytes(old.mac, l.mac) || old.master !== l.master;
     if (!changed) return;
     if (this.manages(l.name) || (old && this.manages(old.name))) {
       this.log.info({ event: up ? 'linkUp' : 'linkDown', ifname: l.name, ifindex: l.ifindex }, up ? 'link up' : 'link down');
@@ -310,6 +316,18 @@ export class Daemon {
     // Admin down drops our routes and neighbour without RTM_DELROUTE; a MAC change
     // flushes neighbours; a new ifindex is a new interface: the dump tells what is left.
     this.reconciler.requestResync();
+  }
+
+  /** the table of the VRF device named so, if the kernel has one */
+  private vrfTable(name: string): number | undefined {
+    const l = this.reconciler.state.linkByName(name);
+    return l?.kind === 'vrf' ? l.vrfTable : undefined;
+  }
+
+  /** Routes placed by this VRF's name move with its table (a device re-created with another). */
+  private followVrf(vrf: string, table: number): void {
+    const move = this.vrfRoutes.follow(vrf, table, this.rib);
+    if (move) this.log.info({ event: 'vrfTableChanged', vrf, ...move }, 'VRF device has another table: its routes follow');
   }
 
   private onNeighbour(change: 'new' | 'del', n: KernelNeighbour): void {

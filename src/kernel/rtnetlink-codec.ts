@@ -57,6 +57,9 @@ export const IFLA_IFNAME = 3;
 export const IFLA_MASTER = 10;
 export const IFLA_LINKINFO = 18;
 export const IFLA_INFO_KIND = 1;
+export const IFLA_INFO_DATA = 2;
+/** inside IFLA_INFO_DATA of a link of kind "vrf" */
+export const IFLA_VRF_TABLE = 1;
 export const IFF_UP = 0x1;
 export const IFF_LOWER_UP = 0x10000;
 
@@ -101,6 +104,8 @@ export interface KernelLink {
   readonly mac?: Buffer;
   readonly kind?: string;
   readonly master?: number;
+  /** a VRF device's routing table (IFLA_VRF_TABLE) */
+  readonly vrfTable?: number;
 }
 
 type Seq = number;
@@ -293,6 +298,7 @@ export function decodeLink(m: NetlinkMessage): KernelLink {
   let mac: Buffer | undefined;
   let kind: string | undefined;
   let master: number | undefined;
+  let infoData: [number, number] | undefined;
   forEachAttr(buf, start + 16, end, (t, s, e) => {
     if (t === IFLA_IFNAME) name = buf.toString('utf8', s, e).replace(/\0+$/, '');
     else if (t === IFLA_ADDRESS) mac = Buffer.from(buf.subarray(s, e));
@@ -300,6 +306,7 @@ export function decodeLink(m: NetlinkMessage): KernelLink {
     else if (t === IFLA_LINKINFO) {
       forEachAttr(buf, s, e, (it, is, ie) => {
         if (it === IFLA_INFO_KIND) kind = buf.toString('utf8', is, ie).replace(/\0+$/, '');
+        else if (it === IFLA_INFO_DATA) infoData = [is, ie];
       });
     }
   });
@@ -311,6 +318,12 @@ export function decodeLink(m: NetlinkMessage): KernelLink {
   if (mac) link.mac = mac;
   if (kind !== undefined) link.kind = kind;
   if (master !== undefined) link.master = master;
+  // IFLA_INFO_DATA's layout depends on the kind; only a VRF's is read.
+  if (kind === 'vrf' && infoData) {
+    forEachAttr(buf, infoData[0], infoData[1], (t, s, e) => {
+      if (t === IFLA_VRF_TABLE && e - s === 4) link.vrfTable = buf.readUInt32LE(s);
+    });
+  }
   return link;
 }
 

@@ -19,8 +19,8 @@ export interface DesiredRoute {
 
 /** What a source says; sources only ever speak in these. */
 export type RouteUpdate =
-  | { readonly op: 'add'; readonly route: DesiredRoute }
-  | { readonly op: 'withdraw'; readonly table: number; readonly prefix: Ipv4Prefix }
+  | { readonly op: 'add'; readonly route: DesiredRoute; /** the table came from this VRF device */ readonly vrf?: string }
+  | { readonly op: 'withdraw'; readonly table: number; readonly prefix: Ipv4Prefix; readonly vrf?: string }
   | { readonly op: 'sync-begin' }
   | { readonly op: 'sync-end' };
 

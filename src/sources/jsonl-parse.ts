@@ -11,13 +11,15 @@ export type LineResult = { ok: true; update: RouteUpdate } | { ok: false; error:
 export interface JsonlContext {
   readonly defaultTable: number;
   readonly tables: TableNames;
+  /** the table of the VRF device with this name, as the kernel has it now */
+  vrfTable(name: string): number | undefined;
 }
 
 const MAX_NEXTHOPS = 256;
 
 const FIELDS: Record<string, readonly string[]> = {
-  add: ['op', 'prefix', 'nexthops', 'table'],
-  withdraw: ['op', 'prefix', 'table'],
+  add: ['op', 'prefix', 'nexthops', 'table', 'vrf'],
+  withdraw: ['op', 'prefix', 'table', 'vrf'],
   'sync-begin': ['op'],
   'sync-end': ['op'],
 };
@@ -47,12 +49,20 @@ export function parseJsonLine(line: string, ctx: JsonlContext): LineResult {
   const prefix = parseIpv4Prefix(o.prefix);
   if (!prefix.ok) return fail(`prefix: ${prefix.error}`);
   let table = ctx.defaultTable;
+  let vrf: string | undefined;
+  if (o.table !== undefined && o.vrf !== undefined) return fail(`vrf: give "table" or "vrf", not both (vrf ${show(o.vrf)}, table ${show(o.table)})`);
   if (o.table !== undefined) {
     const t = resolveTable(o.table, ctx.tables);
     if (!t.ok) return fail(`table: ${t.error}`);
     table = t.value;
+  } else if (o.vrf !== undefined) {
+    if (typeof o.vrf !== 'string' || !parseInterfaceName(o.vrf).ok) return fail(`vrf: expected a VRF device name, got ${show(o.vrf)}`);
+    const t = ctx.vrfTable(o.vrf);
+    if (t === undefined) return fail(`vrf: no VRF device named ${show(o.vrf)} (ip -d link show type vrf)`);
+    table = t;
+    vrf = o.vrf;
   }
-  if (op === 'withdraw') return { ok: true, update: { op, table, prefix: prefix.value } };
+  if (op === 'withdraw') return { ok: true, update: vrf === undefined ? { op, table, prefix: prefix.value } : { op, table, prefix: prefix.value, vrf } };
 
   if (!Array.isArray(o.nexthops) || o.nexthops.length === 0) {
     return fail(`nexthops: expected a non-empty array of {"via","dev"}, got ${show(o.nexthops)}`);
@@ -76,5 +86,6 @@ export function parseJsonLine(line: string, ctx: JsonlContext): LineResult {
     }
     nexthops.push({ interface: dev.value, linkLocal: via.value });
   }
-  return { ok: true, update: { op: 'add', route: { table, prefix: prefix.value, nexthops: sortNexthops(nexthops) } } };
+  const route = { table, prefix: prefix.value, nexthops: sortNexthops(nexthops) };
+  return { ok: true, update: vrf === undefined ? { op: 'add', route } : { op: 'add', route, vrf } };
 }

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { Rfc5549Error, type ErrorCode } from '../errors.js';
 import { LogThrottle, type Logger } from '../log.js';
 import type { Rib } from '../rib/rib.js';
+import type { VrfRoutes } from '../rib/vrf-routes.js';
 import { LineSplitter } from './line-splitter.js';
 import { parseJsonLine, type JsonlContext } from './jsonl-parse.js';
 
@@ -17,6 +18,8 @@ export interface JsonlSourceOptions {
   readonly withdrawOnDisconnect: boolean;
   readonly maxLineBytes: number;
   readonly context: JsonlContext;
+  /** where routes placed by VRF name are remembered, to follow their VRF's table */
+  readonly vrfRoutes: VrfRoutes;
 }
 
 export interface JsonlCounters {
@@ -118,9 +121,11 @@ export class JsonlSource {
           const refusal = this.rib.lastRefusal!;
           return answer(line, refusal.message, refusal.code);
         }
+        if (u.vrf !== undefined) this.opts.vrfRoutes.added(u.vrf, session, u.route);
         break;
       case 'withdraw':
         this.rib.withdraw(u.table, u.prefix);
+        if (u.vrf !== undefined) this.opts.vrfRoutes.withdrawn(u.vrf, u.prefix);
         break;
       case 'sync-begin':
         this.rib.beginReplay(JSONL_SOURCE);

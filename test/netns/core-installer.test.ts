@@ -171,16 +171,22 @@ describe.runIf(enabled)('core installer in network namespaces', () => {
       { op: 'add', prefix: '10.99.5.0/24', nexthops: [{ via: '2001:db8::1', dev: 'h0' }] },
       { op: 'add', prefix: '10.99.5.0/24', nexthops: [{ via: PEER_LL, dev: 'h0' }], colour: 'blue' },
       { op: 'withdraw', prefix: `${PEER_ADDR}/32`, table: 'no-such-table' },
+      { op: 'add', prefix: '10.99.6.0/24', nexthops: [{ via: PEER_LL, dev: 'h0' }], table: 'no-such-table' },
+      { op: 'add', prefix: '10.99.6.0/24', nexthops: [{ via: PEER_LL, dev: 'h0' }], vrf: 'blue' },
+      { op: 'withdraw', prefix: `${PEER_ADDR}/32`, vrf: 'h0' }, // a device, but not a VRF
     );
-    await waitFor('six replies', () => feed.replies.length === 6);
-    expect(feed.replies.map((r) => r.line)).toEqual([2, 3, 4, 5, 6, 7]);
+    await waitFor('nine replies', () => feed.replies.length === 9);
+    expect(feed.replies.map((r) => r.line)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10]);
     const errors = feed.replies.map((r) => String(r.error));
     expect(errors[0]).toMatch(/invalid JSON/);
     expect(errors[1]).toMatch(/op: unknown op "frobnicate"/);
     expect(errors[2]).toMatch(/prefix: "10\.99\.5\.0\/33"/);
     expect(errors[3]).toMatch(/nexthops\[0\]\.via: "2001:db8::1" is not an IPv6 link-local/);
     expect(errors[4]).toMatch(/colour: unknown field .*"blue"/);
-    expect(errors[5]).toMatch(/table: "no-such-table"/);
+    expect(errors[5]).toMatch(/table: "no-such-table" is not a table known to rt_tables/);
+    expect(errors[6]).toMatch(/table: "no-such-table" is not a table known to rt_tables/);
+    expect(errors[7]).toBe('vrf: no VRF device named "blue" (ip -d link show type vrf)');
+    expect(errors[8]).toBe('vrf: no VRF device named "h0" (ip -d link show type vrf)');
     await sleep(300);
     expect(JSON.stringify(ownRoutes())).toBe(before);
     expect(topo.host.ping(PEER_ADDR)).toBe(true);

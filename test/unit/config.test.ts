@@ -57,6 +57,9 @@ describe('configuration', () => {
     [{ kernel: { metric: -1 } }, 'kernel.metric', -1],
     [{ kernel: { table: 'red' } }, 'kernel.table', 'red'],
     [{ kernel: { table: 255 } }, 'kernel.table', 255],
+    [{ kernel: { 'gateway-pool': '10.0.0.0/24' } }, 'kernel.gateway-pool', '10.0.0.0/24'],
+    [{ kernel: { 'gateway-pool': '169.254.0.0/31' } }, 'kernel.gateway-pool', '169.254.0.0/31'],
+    [{ kernel: { 'gateway-pool': '169.254.0.1/24' } }, 'kernel.gateway-pool', '169.254.0.1/24'],
     [{ log: { level: 'loud' } }, 'log.level', 'loud'],
     [{ graceful: { 'stale-time': -5 } }, 'graceful.stale-time', -5],
     [{ sources: { jsonl: { socket: 5 } } }, 'sources.jsonl.socket', 5],
@@ -67,6 +70,11 @@ describe('configuration', () => {
     const p = problems(doc);
     expect(p.length).toBeGreaterThan(0);
     expect(p[0]).toMatchObject({ path, value });
+  });
+
+  it('kernel.gateway-pool gives its host addresses', () => {
+    expect(configFromDocument({ kernel: { 'gateway-pool': '169.254.7.0/29' } }, tables).kernel.gatewayPool).toEqual({ first: 0xa9fe0701, size: 6, text: '169.254.7.0/29' });
+    expect(configFromDocument({}, tables).kernel.gatewayPool).toEqual({ first: 0xa9fe0001, size: 254, text: '169.254.0.0/24' });
   });
 
   it('reports every problem at once, and bad YAML with its line', () => {

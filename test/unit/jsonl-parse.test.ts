@@ -3,7 +3,7 @@ import { parseRtTables } from '../../src/model/route-table.js';
 import { parseJsonLine } from '../../src/sources/jsonl-parse.js';
 import { LineSplitter } from '../../src/sources/line-splitter.js';
 
-const ctx = { defaultTable: 254, tables: parseRtTables('100 blue\n') };
+const ctx = { defaultTable: 254, tables: parseRtTables('100 blue\n'), vrfTable: () => undefined };
 const parse = (line: string | object) => parseJsonLine(typeof line === 'string' ? line : JSON.stringify(line), ctx);
 const nh = { via: 'fe80::a00:27ff:fe25:4c23', dev: 'eth1' };
 
