@@ -64,7 +64,7 @@ export class Daemon {
     this.log = log;
     this.loggers.push(log);
     this.now = deps.now ?? Date.now;
-    this.kernel = deps.kernel ?? new NetlinkKernel(config.kernel.netlinkBatch, config.kernel.eventBufferBytes);
+    this.kernel = deps.kernel ?? new NetlinkKernel(config.kernel.netlinkBatch, config.kernel.eventBufferBytes, config.kernel.nexthopObjects);
     this.manages = managesInterface(config);
     this.reconciler = new Reconciler(this.kernel, this.rib, this.peers, config, this.childLog('reconciler'), this.manages, this.now);
     this.rib.onChange = (slot) => this.reconciler.markDesiredChanged(slot);
@@ -77,7 +77,7 @@ export class Daemon {
   /** Subscribe, then dump, then open the sources (never prune before ready). */
   async start(): Promise<void> {
     const { config } = this.deps;
-    checkKernelMode(config.kernel.mode, release());
+    checkKernelMode(config.kernel.mode, release(), config.kernel.nexthopObjects);
     this.startedAtMs = this.now();
     this.kernel.subscribe({
       link: (change, l) => this.onLink(change, l),
@@ -85,6 +85,7 @@ export class Daemon {
       route: (change, r) => {
         if (r.protocol === config.kernel.protocol) this.reconciler.noteKernelRoute(change, r);
       },
+      nexthop: (change, nh) => this.reconciler.noteKernelNexthop(change, nh),
       overrun: () => {
         this.netlinkOverruns++;
         this.log.warn({ event: 'netlinkOverrun' }, 'netlink events lost (ENOBUFS); resyncing from a dump');

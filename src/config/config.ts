@@ -21,6 +21,8 @@ export interface Config {
     readonly mode: KernelMode;
     /** placeholder gateways: the pool's host addresses, first + 0 .. first + size - 1 */
     readonly gatewayPool: GatewayRange;
+    /** routes by nexthop object id (RTA_NH_ID) instead of gateways */
+    readonly nexthopObjects: boolean;
     readonly netlinkBatch: number;
     readonly eventBufferBytes: number;
   };
@@ -161,6 +163,7 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
       table: table.ok ? table.value : 254,
       mode: f.kernel.mode,
       gatewayPool: pool.ok ? pool.value : { first: 0, size: 0, text: '' },
+      nexthopObjects: f.kernel['nexthop-objects'],
       netlinkBatch: f.kernel['netlink-batch'],
       eventBufferBytes: f.kernel['event-buffer-bytes'],
     },

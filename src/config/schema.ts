@@ -23,6 +23,8 @@ export const configFileSchema = z.strictObject({
       mode: z.enum(['neighbor', 'via']).default('neighbor'),
       // placeholder gateways, one per peer on an interface: .1 for the first, then .2, .3 ...
       'gateway-pool': z.string().default('169.254.0.0/24'),
+      // routes by RTA_NH_ID: one nexthop object per (interface, peer), a group per ECMP set (>= 5.3)
+      'nexthop-objects': z.boolean().default(false),
       'netlink-batch': z.number().int().min(1).max(10_000).default(2000),
       // receive buffer of the event socket (SO_RCVBUFFORCE); an overrun costs a full resync
       'event-buffer-bytes': z.number().int().min(65_536).max(1 << 30).default(64 << 20),

@@ -29,6 +29,8 @@ export class Forwardings {
   private readonly byRaw = new Map<string, number>();
   /** routes we hold in the kernel through each placeholder (by placeholderKey; RTA_VIA legs have none) */
   private readonly routesViaPlaceholder = new Map<number, number>();
+  /** routes we hold by nexthop object id */
+  private readonly routesByNexthop = new Map<number, number>();
 
   /** The id of a forwarding (legs in any order; flags other than ONLINK ignored). */
   intern(legs: readonly RouteLeg[], nhId?: number): number {
@@ -40,7 +42,9 @@ export class Forwardings {
         return leg;
       })
       .sort((a, b) => a.ifindex - b.ifindex || (a.gateway ?? 0) - (b.gateway ?? 0) || legKey(a).localeCompare(legKey(b)));
-    const key = `${nhId ?? ''}#${canonical.map(legKey).join(',')}`;
+    // A nexthop object is the forwarding: the legs a dump shows with it (the kernel's
+    // nexthop_compat_mode) or that the plan gave it are only a copy, for counting.
+    const key = nhId !== undefined ? `nh${nhId}` : canonical.map(legKey).join(',');
     const known = this.byKey.get(key);
     if (known !== undefined) return known;
     const id = this.all.length;
@@ -69,13 +73,17 @@ export class Forwardings {
 
   /** A route we hold starts (+1) or stops (-1) using a forwarding. */
   count(id: number, delta: 1 | -1): void {
-    for (const leg of this.all[id]!.legs) {
+    const f = this.all[id]!;
+    if (f.nhId !== undefined) bump(this.routesByNexthop, f.nhId, delta);
+    for (const leg of f.legs) {
       if (leg.gateway === undefined) continue;
-      const k = placeholderKey(leg.ifindex, leg.gateway);
-      const n = (this.routesViaPlaceholder.get(k) ?? 0) + delta;
-      if (n > 0) this.routesViaPlaceholder.set(k, n);
-      else this.routesViaPlaceholder.delete(k);
+      bump(this.routesViaPlaceholder, placeholderKey(leg.ifindex, leg.gateway), delta);
     }
+  }
+
+  /** how many routes we hold use a nexthop object (directly, not through a group) */
+  routesUsing(nhId: number): number {
+    return this.routesByNexthop.get(nhId) ?? 0;
   }
 
   /** how many routes we hold go through this placeholder (a neighbour is never removed under one) */
@@ -83,6 +91,12 @@ export class Forwardings {
     return this.routesViaPlaceholder.get(placeholderKey(ifindex, gateway)) ?? 0;
   }
 
+}
+
+function bump(counts: Map<number, number>, key: number, delta: 1 | -1): void {
+  const n = (counts.get(key) ?? 0) + delta;
+  if (n > 0) counts.set(key, n);
+  else counts.delete(key);
 }
 
 function encodeAttrs(legs: readonly RouteLeg[], nhId: number | undefined): Buffer {

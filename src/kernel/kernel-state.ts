@@ -6,7 +6,7 @@ import { placeholderKey } from '../reconcile/gateway-pool.js';
 import type { ObservedNeighbour } from '../reconcile/plan.js';
 import { F_LIVE, NONE, type RouteStore } from '../rib/route-store.js';
 import type { Forwardings } from './forwardings.js';
-import { AF_INET, IFF_LOWER_UP, IFF_UP, NUD_NOARP, NUD_PERMANENT, type KernelLink, type KernelNeighbour, type KernelRoute } from './rtnetlink-codec.js';
+import { AF_INET, IFF_LOWER_UP, IFF_UP, NUD_NOARP, NUD_PERMANENT, type KernelLink, type KernelNeighbour, type KernelRoute, type NexthopObject } from './rtnetlink-codec.js';
 
 /** marks slots a dump has seen, so those it has not can be cleared after it */
 const F_SEEN = 16;
@@ -27,6 +27,8 @@ export function isPlaceholder(n: KernelNeighbour, isGateway: (addr: number) => b
 export class KernelState {
   readonly links = new Map<number, KernelLink>();
   private readonly linksByName = new Map<string, KernelLink>();
+  /** every nexthop object the kernel holds, anyone's (kernel.nexthop-objects only) */
+  readonly nexthops = new Map<number, NexthopObject>();
   /** by placeholderKey(ifindex, gateway) */
   readonly placeholders = new Map<number, ObservedNeighbour>();
   private dumpStrays: Map<number, number[]> | undefined;
@@ -133,6 +135,11 @@ export class KernelState {
     let strayOnly = 0;
     for (const s of this.store.strays.keys()) if (this.store.observed[s] === NONE) strayOnly++;
     return this.store.observedCount + strayOnly;
+  }
+
+  setNexthops(list: readonly NexthopObject[]): void {
+    this.nexthops.clear();
+    for (const nh of list) this.nexthops.set(nh.id, nh);
   }
 
   /** how many routes we hold go through a placeholder */

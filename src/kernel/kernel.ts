@@ -7,10 +7,10 @@ import { NetlinkChannel } from './netlink-channel.js';
 import { RequestClient } from './request-client.js';
 import { errnoName, MessageWriter, type NetlinkMessage } from './netlink-codec.js';
 import {
-  AF_INET, AF_INET6, AF_UNSPEC, decodeLink, decodeNeighbour, decodeRoute, NTF_USE, NUD_PERMANENT, RTM_DELLINK,
-  RTM_DELNEIGH, RTM_DELROUTE, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE, RTNLGRP_IPV4_ROUTE, RTNLGRP_LINK,
-  RTNLGRP_NEIGH, scanRoute, writeLinkDump, writeNeighbour, writeNeighbourDump, writeRouteDump,
-  type KernelLink, type KernelNeighbour, type KernelRoute, type ScannedRoute,
+  AF_INET, AF_INET6, AF_UNSPEC, decodeLink, decodeNeighbour, decodeNexthopObject, decodeRoute, NTF_USE, NUD_PERMANENT, RTM_DELLINK,
+  RTM_DELNEIGH, RTM_DELNEXTHOP, RTM_DELROUTE, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWNEXTHOP, RTM_NEWROUTE, RTNLGRP_IPV4_ROUTE, RTNLGRP_LINK,
+  RTNLGRP_NEIGH, RTNLGRP_NEXTHOP, scanRoute, writeLinkDump, writeNeighbour, writeNeighbourDump, writeNexthop, writeNexthopDump, writeRouteDump,
+  type KernelLink, type KernelNeighbour, type KernelRoute, type NexthopObject, type ScannedRoute,
 } from './rtnetlink-codec.js';
 
 export type Change = 'new' | 'del';
@@ -28,6 +28,8 @@ export interface KernelEvents {
   link(change: Change, link: KernelLink): void;
   neighbour(change: Change, n: KernelNeighbour): void;
   route(change: Change, r: KernelRoute): void;
+  /** nexthop objects (only with kernel.nexthop-objects) */
+  nexthop(change: Change, nh: NexthopObject): void;
   /** events were lost: dump and reconcile everything */
   overrun(): void;
   error(err: Error): void;
@@ -38,7 +40,8 @@ export interface KernelPort {
   dumpNeighbours(): Promise<KernelNeighbour[]>;
   /** streams every IPv4 route of `protocol`, in all tables (begin() again on a retried dump) */
   dumpRoutes(protocol: number, sink: RouteDumpSink): Promise<void>;
-  /** neighbour writes, in order */
+  dumpNexthops(): Promise<NexthopObject[]>;
+  /** neighbour and nexthop-object writes, in order */
   apply(ops: readonly KernelOp[]): Promise<OpResult[]>;
   /** `count` writes (routes, or neighbour ops via apply) that `encode` writes by index; answers the failures by index */
   applyEncoded(count: number, encode: RouteEncoder): Promise<Map<number, OpFailure>>;
@@ -57,7 +60,7 @@ export class NetlinkKernel implements KernelPort {
   private routeEvents = true;
   private readonly writer = new MessageWriter(1 << 20);
 
-  constructor(private readonly batchSize: number, private readonly eventBufferBytes = 64 << 20) {
+  constructor(private readonly batchSize: number, private readonly eventBufferBytes = 64 << 20, private readonly nexthopEvents = false) {
     this.requests = new RequestClient();
     this.dumps = new NetlinkChannel({ name: 'netlink-dumps', recvBufferBytes: 32 << 20 });
   }
@@ -84,6 +87,14 @@ export class NetlinkKernel implements KernelPort {
     let out: KernelNeighbour[] = [];
     await this.dumpAll((w, seq) => writeNeighbourDump(w, seq, AF_UNSPEC), (m) => {
       if (m.type === RTM_NEWNEIGH) out.push(decodeNeighbour(m));
+    }, () => (out = []));
+    return out;
+  }
+
+  async dumpNexthops(): Promise<NexthopObject[]> {
+    let out: NexthopObject[] = [];
+    await this.dumpAll((w, seq) => writeNexthopDump(w, seq), (m) => {
+      if (m.type === RTM_NEWNEXTHOP) out.push(decodeNexthopObject(m));
     }, () => (out = []));
     return out;
   }
@@ -145,7 +156,7 @@ export class NetlinkKernel implements KernelPort {
     const ch = new NetlinkChannel({
       name: 'netlink-events',
       recvBufferBytes: this.eventBufferBytes,
-      groups: [RTNLGRP_LINK, RTNLGRP_NEIGH, RTNLGRP_IPV4_ROUTE],
+      groups: [RTNLGRP_LINK, RTNLGRP_NEIGH, RTNLGRP_IPV4_ROUTE, ...(this.nexthopEvents ? [RTNLGRP_NEXTHOP] : [])],
     });
     ch.onOverrun = () => events.overrun();
     ch.onError = (err) => events.error(err);
@@ -157,6 +168,10 @@ export class NetlinkKernel implements KernelPort {
             break;
           case RTM_NEWNEIGH: case RTM_DELNEIGH:
             events.neighbour(m.type === RTM_NEWNEIGH ? 'new' : 'del', decodeNeighbour(m));
+            break;
+          case RTM_NEWNEXTHOP: case RTM_DELNEXTHOP:
+            if (m.pid === this.requests.portId) break; // our own write's echo
+            events.nexthop(m.type === RTM_NEWNEXTHOP ? 'new' : 'del', decodeNexthopObject(m));
             break;
           case RTM_NEWROUTE: case RTM_DELROUTE: {
             // Echoes of our own writes carry our request socket's port id; the ACKs already
@@ -203,6 +218,10 @@ function encodeOp(w: MessageWriter, seq: number, op: KernelOp, ack: boolean): vo
     case 'neigh.probe':
       // NTF_USE makes the kernel send a neighbour solicitation for the peer's link-local.
       return writeNeighbour(w, seq, { family: AF_INET6, ifindex: op.ifindex, dst: linkLocalToBytes(op.linkLocal), state: 0, flags: NTF_USE }, 'replace', ack);
+    case 'nh.replace':
+      return writeNexthop(w, seq, op.nexthop, 'replace', ack);
+    case 'nh.delete':
+      return writeNexthop(w, seq, { id: op.id }, 'delete', ack);
   }
 }
 

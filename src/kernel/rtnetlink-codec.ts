@@ -66,6 +66,7 @@ export const IFF_LOWER_UP = 0x10000;
 export const RTNLGRP_LINK = 1;
 export const RTNLGRP_NEIGH = 3;
 export const RTNLGRP_IPV4_ROUTE = 7;
+export const RTNLGRP_NEXTHOP = 32;
 
 /** One path of a route: out of `ifindex`, via an IPv4 gateway or (RTA_VIA) an IPv6 one. */
 export interface RouteLeg {
@@ -329,6 +330,7 @@ export function decodeLink(m: NetlinkMessage): KernelLink {
 
 export const RTM_NEWNEXTHOP = 104;
 export const RTM_DELNEXTHOP = 105;
+export const RTM_GETNEXTHOP = 106;
 export const NHA_ID = 1;
 export const NHA_GROUP = 2;
 export const NHA_BLACKHOLE = 4;
@@ -340,6 +342,7 @@ export interface NexthopObject {
   readonly id: number;
   readonly family: number;
   readonly flags: number;
+  readonly protocol: number;
   readonly oif?: number;
   readonly gateway?: Buffer;
   readonly group?: readonly { readonly id: number; readonly weight: number }[];
@@ -366,11 +369,44 @@ export function decodeNexthopObject(m: NetlinkMessage): NexthopObject {
     }
   });
   if (id === 0) throw new RangeError('nexthop object without NHA_ID');
-  const nh: { -readonly [K in keyof NexthopObject]: NexthopObject[K] } = { id, family: buf.readUInt8(start), flags: buf.readUInt32LE(start + 4), blackhole };
+  const nh: { -readonly [K in keyof NexthopObject]: NexthopObject[K] } = { id, family: buf.readUInt8(start), flags: buf.readUInt32LE(start + 4), protocol: buf.readUInt8(start + 2), blackhole };
   if (oif !== undefined) nh.oif = oif;
   if (gateway !== undefined) nh.gateway = gateway;
   if (group !== undefined) nh.group = group;
   return nh;
+}
+
+/** A nexthop object we write: one leg (a gateway out of an interface), or a group of ids. */
+export type NexthopWrite =
+  | { readonly id: number; readonly protocol: number; readonly leg: RouteLeg }
+  | { readonly id: number; readonly protocol: number; readonly group: readonly number[] };
+
+/** RTM_NEWNEXTHOP (create or replace) or RTM_DELNEXTHOP (by id). */
+export function writeNexthop(w: MessageWriter, seq: Seq, nh: NexthopWrite | { readonly id: number }, mode: 'replace' | 'delete', ack: boolean): void {
+  const flags = NLM_F_REQUEST | (mode === 'replace' ? NLM_F_CREATE | NLM_F_REPLACE : 0) | (ack ? NLM_F_ACK : 0);
+  w.begin(mode === 'replace' ? RTM_NEWNEXTHOP : RTM_DELNEXTHOP, flags, seq);
+  const leg = 'leg' in nh ? nh.leg : undefined;
+  const family = !leg ? AF_UNSPEC : leg.via6 ? AF_INET6 : AF_INET;
+  // struct nhmsg: family, scope, protocol, resvd, flags
+  w.u8(family).u8(0).u8('protocol' in nh ? nh.protocol : 0).u8(0).u32(leg ? leg.flags & RTNH_F_ONLINK : 0);
+  w.attrU32(NHA_ID, nh.id);
+  if (leg) {
+    w.attrU32(NHA_OIF, leg.ifindex);
+    if (leg.via6) w.attrBytes(NHA_GATEWAY, leg.via6);
+    else if (leg.gateway !== undefined) w.attrIpv4(NHA_GATEWAY, leg.gateway);
+  } else if ('group' in nh) {
+    const at = w.mark();
+    w.u16(0).u16(NHA_GROUP);
+    for (const id of nh.group) w.u32(id).u8(0).u8(0).u16(0); // struct nexthop_grp, weight 1
+    w.closeLength(at);
+  }
+  w.end();
+}
+
+export function writeNexthopDump(w: MessageWriter, seq: Seq): void {
+  w.begin(RTM_GETNEXTHOP, NLM_F_REQUEST | NLM_F_DUMP, seq);
+  w.u8(AF_UNSPEC).u8(0).u8(0).u8(0).u32(0);
+  w.end();
 }
 
 /** The forwarding half of a route, for writes from the route store (see forwardings.ts). */

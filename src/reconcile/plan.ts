@@ -57,6 +57,8 @@ export interface RoutePlanInput {
   readonly forwardings: Forwardings;
   readonly resolver: Resolver;
   readonly metric: number;
+  /** kernel.nexthop-objects: the nexthop object id for a set's legs */
+  readonly nexthopIdFor?: (legs: readonly RouteLeg[]) => number;
   /** false for leftovers from before start-up until the sources have synced */
   mayDelete(slot: number): boolean;
   verdict(slot: number, v: RouteVerdict): void;
@@ -91,7 +93,7 @@ function resolveSet(input: RoutePlanInput, id: number): SetResolution {
   }
   const f = failure ?? { code: 'peer-unresolved' as const, reason: 'no next hop' };
   return {
-    fwd: legs.length > 0 ? input.forwardings.intern(legs) : NONE,
+    fwd: legs.length > 0 ? input.forwardings.intern(legs, input.nexthopIdFor?.(legs)) : NONE,
     failure,
     allLinkDown,
     pendingKeep: { state: 'pending', ...f, op: 'none' },

@@ -6,7 +6,8 @@ import { Forwardings } from '../kernel/forwardings.js';
 import { isLinkUp, isPermanent, isPlaceholder, KernelState } from '../kernel/kernel-state.js';
 import type { KernelPort, OpFailure } from '../kernel/kernel.js';
 import type { MessageWriter } from '../kernel/netlink-codec.js';
-import { NUD_PERMANENT, writeStoredRoute, type KernelNeighbour, type KernelRoute } from '../kernel/rtnetlink-codec.js';
+import { NUD_PERMANENT, writeStoredRoute, type KernelNeighbour, type KernelRoute, type NexthopObject, type RouteLeg } from '../kernel/rtnetlink-codec.js';
+import { numberToIpv4 } from '../model/ipv4-prefix.js';
 import type { Logger } from '../log.js';
 import { peerKey, type PeerTable } from '../peers/peer-table.js';
 import { F_DIRTY, F_KNOWN, NONE } from '../rib/route-store.js';
@@ -14,6 +15,7 @@ import type { Rib } from '../rib/rib.js';
 import type { KernelOp, OpResult } from './kernel-ops.js';
 import { OP_CREATE, OP_DELETE, planNeighbours, planRoutes, RouteOps, type RouteVerdict } from './plan.js';
 import { GatewayPool } from './gateway-pool.js';
+import { asHeld, NexthopObjects } from './nexthop-objects.js';
 import { RepairBackoff } from './repair-backoff.js';
 import { Resolver, type PendingCode } from './resolver.js';
 
@@ -66,6 +68,7 @@ export class Reconciler {
   readonly forwardings = new Forwardings();
   readonly state: KernelState;
   private readonly gateways: GatewayPool;
+  private readonly nexthopObjects: NexthopObjects | undefined;
   private readonly reasons = new PendingReasons();
   private dirty: number[] = [];
   private allDirty = false;
@@ -120,6 +123,18 @@ export class Reconciler {
     this.state = new KernelState(rib.store, this.forwardings, config.kernel.metric);
     const { first, size, text } = config.kernel.gatewayPool;
     this.gateways = new GatewayPool(first, size, text);
+    if (config.kernel.nexthopObjects) this.nexthopObjects = new NexthopObjects(config.kernel.protocol, this.state.nexthops);
+  }
+
+  /**
+   * A nexthop object changed under us (someone's `ip nexthop del`; the kernel's own flush on
+   * link down sends nothing, the link event's resync covers that): re-plan everything.
+   */
+  noteKernelNexthop(change: 'new' | 'del', nh: NexthopObject): void {
+    if (!this.nexthopObjects) return;
+    if (change === 'new') this.state.nexthops.set(nh.id, nh);
+    else this.state.nexthops.delete(nh.id);
+    if (nh.protocol === this.config.kernel.protocol) this.markAllDirty();
   }
 
   /** whether a neighbour entry is at one of our placeholder addresses (whoever wrote it) */
@@ -256,6 +271,10 @@ export class Reconciler {
     const [links, neighbours] = [await this.kernel.dumpLinks(), await this.kernel.dumpNeighbours()];
     this.state.setLinks(links);
     this.state.setPlaceholders(neighbours.filter((n) => this.isPlaceholder(n)));
+    if (this.nexthopObjects) {
+      this.state.setNexthops(await this.kernel.dumpNexthops());
+      this.nexthopObjects.adopt();
+    }
     let foreign = 0;
     const { state, forwardings, ownedTables } = this;
     await this.kernel.dumpRoutes(this.config.kernel.protocol, {
@@ -383,6 +402,7 @@ export class Reconciler {
       forwardings: this.forwardings,
       resolver,
       metric,
+      ...(this.nexthopObjects ? { nexthopIdFor: (legs: readonly RouteLeg[]) => this.nexthopObjects!.idFor(legs) } : {}),
       mayDelete: (s) => this.sweepAllowed || (store.flags[s]! & F_KNOWN) !== 0,
       verdict: (s, v) => {
         keys++;
@@ -392,10 +412,13 @@ export class Reconciler {
     // Route deletes go first so that a neighbour delete never strands a route.
     const routeOps = this.throttleRouteRepairs(routes);
     const neighAdds = this.throttleNeighbourRepairs(neigh.adds);
-    const neighDeletes = [...this.throttleNeighbourRepairs(neigh.deletes), ...(viaMode ? [] : this.probesForUnresolvedPeers())];
+    const nexthops = this.nexthopObjects?.plan((id) => this.forwardings.routesUsing(id));
+    // Neighbours, then the nexthop objects over them, then routes; deletes the other way round.
+    const adds = [...neighAdds, ...(nexthops?.adds ?? [])];
+    const neighDeletes = [...(nexthops?.deletes ?? []), ...this.throttleNeighbourRepairs(neigh.deletes), ...(viaMode ? [] : this.probesForUnresolvedPeers())];
     this.driftedNeighbours = new Set();
     let failed = 0;
-    if (neighAdds.length > 0) failed += this.recordNeighbours(neighAdds, await this.kernel.apply(neighAdds));
+    if (adds.length > 0) failed += this.recordNeighbours(adds, await this.kernel.apply(adds));
     if (routeOps.length > 0) {
       const quiet = routeOps.length > QUIET_BATCH;
       if (quiet) this.beginBurst();
@@ -406,7 +429,7 @@ export class Reconciler {
       }
     }
     if (neighDeletes.length > 0) failed += this.recordNeighbours(neighDeletes, await this.kernel.apply(neighDeletes));
-    const attempted = neighAdds.length + routeOps.length + neighDeletes.length;
+    const attempted = adds.length + routeOps.length + neighDeletes.length;
     this.writes += attempted - failed;
     this.failedWrites += failed;
     // Slots planned: off the queue, and freed when nothing refers to them any more.
@@ -543,7 +566,7 @@ export class Reconciler {
     if (this.driftedNeighbours.size === 0) return planned;
     const repaired: string[] = [];
     const kept = planned.filter((op) => {
-      if (!this.driftedNeighbours.has(op.ifindex)) return true;
+      if (!('ifindex' in op) || !this.driftedNeighbours.has(op.ifindex)) return true;
       const key = `neigh:${op.ifindex}`;
       const ok = this.repairAllowed(key, () => this.markNeighbourDrift(op.ifindex));
       if (ok) repaired.push(key);
@@ -588,26 +611,43 @@ export class Reconciler {
     this.log.warn({ event: conflict ? 'routeConflict' : 'routeRejected', key, error: f.error }, conflict ? 'foreign route in the way' : 'kernel refused route');
   }
 
+  /** neighbour and nexthop-object writes: what the kernel now holds, and a log line each */
   private recordNeighbours(ops: readonly KernelOp[], results: readonly OpResult[]): number {
     let failed = 0;
     ops.forEach((op, i) => {
       const res = results[i]!;
-      if (res.ok) {
-        if (op.kind === 'neigh.replace') {
-          this.state.notePlaceholder({ ifindex: op.ifindex, gateway: op.gateway, mac: op.mac, state: NUD_PERMANENT, protocol: op.protocol });
-          this.log.info({ event: 'neighbourWritten', op: op.kind, ifname: op.ifname, mac: op.mac }, op.kind);
-        } else if (op.kind === 'neigh.delete') {
-          this.state.removePlaceholder(op.ifindex, op.gateway);
-          this.log.info({ event: 'neighbourWritten', op: op.kind, ifname: op.ifname }, op.kind);
-        } else {
-          this.log.debug({ event: 'peerProbed', ifname: op.ifname, peer: op.linkLocal }, 'neighbour solicitation requested');
-        }
+      if (!res.ok) {
+        failed++;
+        this.log.warn({ event: 'kernelWriteFailed', op: op.kind, error: res.error, ...opSubject(op) }, 'kernel write failed');
+        if (op.kind === 'neigh.replace' || op.kind === 'nh.replace') this.needDump = true;
         return;
       }
-      failed++;
-      this.log.warn({ event: 'kernelWriteFailed', op: op.kind, error: res.error, ifname: op.ifname }, 'kernel write failed');
-      if (op.kind === 'neigh.replace') this.needDump = true;
+      switch (op.kind) {
+        case 'neigh.replace':
+          this.state.notePlaceholder({ ifindex: op.ifindex, gateway: op.gateway, mac: op.mac, state: NUD_PERMANENT, protocol: op.protocol });
+          this.log.info({ event: 'neighbourWritten', op: op.kind, ifname: op.ifname, gateway: numberToIpv4(op.gateway), mac: op.mac }, op.kind);
+          break;
+        case 'neigh.delete':
+          this.state.removePlaceholder(op.ifindex, op.gateway);
+          this.log.info({ event: 'neighbourWritten', op: op.kind, ifname: op.ifname, gateway: numberToIpv4(op.gateway) }, op.kind);
+          break;
+        case 'neigh.probe':
+          this.log.debug({ event: 'peerProbed', ifname: op.ifname, peer: op.linkLocal }, 'neighbour solicitation requested');
+          break;
+        case 'nh.replace':
+          this.state.nexthops.set(op.nexthop.id, asHeld(op.nexthop));
+          this.log.info({ event: 'nexthopWritten', op: op.kind, id: op.nexthop.id }, op.kind);
+          break;
+        case 'nh.delete':
+          this.state.nexthops.delete(op.id);
+          this.log.info({ event: 'nexthopWritten', op: op.kind, id: op.id }, op.kind);
+          break;
+      }
     });
     return failed;
   }
+}
+
+function opSubject(op: KernelOp): Record<string, unknown> {
+  return 'ifname' in op ? { ifname: op.ifname } : { id: op.kind === 'nh.delete' ? op.id : op.nexthop.id };
 }

@@ -8,13 +8,15 @@ import { kernelSuiteEnabled, PEER_ADDR, PEER_LL, sleep, SharedSegment, Topology,
 interface LegJson { gateway?: string; via?: { family: string; host: string }; dev?: string; flags?: string[] }
 interface RouteJson extends LegJson { dst: string; nhid?: number; nexthops?: LegJson[]; table?: string }
 interface NeighJson { dst: string; dev?: string; lladdr?: string; state?: string[]; protocol?: string }
-interface NexthopJson { id: number; dev?: string; gateway?: string; group?: { id: number }[]; flags?: string[] }
+interface NexthopJson { id: number; dev?: string; gateway?: string; group?: { id: number }[]; flags?: string[]; protocol?: string }
 
 const enabled = kernelSuiteEnabled('forwarding (netns)');
 
 const MODES = [
   { name: 'neighbor mode', kernel: { mode: 'neighbor' } },
   { name: 'via mode', kernel: { mode: 'via' } },
+  { name: 'nexthop-object mode', kernel: { mode: 'neighbor', 'nexthop-objects': true } },
+  { name: 'via mode with nexthop objects', kernel: { mode: 'via', 'nexthop-objects': true } },
 ] as const;
 
 /** A route's legs as "dev>gateway" (or "dev>link-local" for RTA_VIA), nexthop objects followed. */
@@ -40,6 +42,10 @@ describe.runIf(enabled).each(MODES)('forwarding, $name', ({ kernel }) => {
   });
 
   const gw = (placeholder: string, linkLocal: string) => (kernel.mode === 'via' ? linkLocal : placeholder);
+  const objects = 'nexthop-objects' in kernel;
+  /** routes carry a nexthop id exactly when the mode says so */
+  const expectForm = (r: RouteJson | undefined) => expect(r?.nhid !== undefined).toBe(objects);
+  const ownObjects = (ns: Netns) => ns.json<NexthopJson>('nexthop', 'show').filter((n) => n.protocol === 'bgp');
 
   it('ECMP over two links into table 1000 with a rule: a ping crosses each link alone, and a leg comes back with its link', async () => {
     const topo = Topology.create({ secondLink: true, noReturnPath: true });
@@ -61,6 +67,8 @@ describe.runIf(enabled).each(MODES)('forwarding, $name', ({ kernel }) => {
     const both = [`h0>${gw('169.254.0.1', PEER_LL)}`, `h1>${gw('169.254.0.1', LL1)}`];
     await waitFor('multipath route in table 1000', () => JSON.stringify(route() && legsOf(topo.host, route()!)) === JSON.stringify(both));
     expect(topo.host.json<RouteJson>('route', 'show', 'table', 'main', 'proto', '186')).toEqual([]);
+    expectForm(route());
+    if (objects) expect(ownObjects(topo.host)).toHaveLength(3); // two legs and their group
     expect(topo.host.ping(PEER_ADDR)).toBe(true);
 
     for (const [down, left] of [['h0', both[1]], ['h1', both[0]]] as const) {
@@ -71,6 +79,15 @@ describe.runIf(enabled).each(MODES)('forwarding, $name', ({ kernel }) => {
       peerReturn(); // the peer's carrier loss may have cost it the neighbour
       await waitFor(`${down}'s leg back`, () => JSON.stringify(route() && legsOf(topo.host, route()!)) === JSON.stringify(both));
     }
+    // Carrier loss (the peer's end goes down): the kernel flushes nexthop objects on it, and
+    // their routes, even so; the leg must come back with the carrier in every mode.
+    topo.peer.ip('link', 'set', 'p1', 'down');
+    await waitFor('only the leg over h0 while h1 has no carrier', () => JSON.stringify(route() && legsOf(topo.host, route()!)) === JSON.stringify([both[0]]));
+    expect(topo.host.ping(PEER_ADDR)).toBe(true);
+    topo.peer.ip('link', 'set', 'p1', 'up');
+    peerReturn();
+    await waitFor('h1\'s leg back with the carrier', () => JSON.stringify(route() && legsOf(topo.host, route()!)) === JSON.stringify(both));
+    expectForm(route());
     expect(topo.host.ping(PEER_ADDR)).toBe(true);
     expect(feed.replies).toEqual([]);
     feed.close();
@@ -94,8 +111,14 @@ describe.runIf(enabled).each(MODES)('forwarding, $name', ({ kernel }) => {
       const neigh = seg.host.json<NeighJson>('neigh', 'show', 'dev', 'h0', 'proto', '186').map((n) => `${n.dst} ${n.lladdr} ${n.state?.join(',')}`).sort();
       expect(neigh).toEqual([`169.254.0.1 ${a.mac} PERMANENT`, `169.254.0.2 ${b.mac} PERMANENT`]);
     }
+    expectForm(seg.host.json<RouteJson>('route', 'show', 'proto', '186')[0]);
     expect(seg.host.ping(a.addr)).toBe(true);
     expect(seg.host.ping(b.addr)).toBe(true);
+
+    feed.send({ op: 'withdraw', prefix: `${a.addr}/32` }, { op: 'withdraw', prefix: `${b.addr}/32` });
+    await waitFor('routes, objects and placeholders all gone', () => seg.host.json<RouteJson>('route', 'show', 'proto', '186').length === 0
+      && ownObjects(seg.host).length === 0 && seg.host.json<NeighJson>('neigh', 'show', 'dev', 'h0', 'proto', '186').length === 0);
+    expect(seg.host.ping(a.addr, 1)).toBe(false);
     expect(feed.replies).toEqual([]);
     feed.close();
   });
