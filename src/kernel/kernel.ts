@@ -75,28 +75,25 @@ export class NetlinkKernel implements KernelPort {
     }
   }
 
-  async dumpLinks(): Promise<KernelLink[]> {
-    let out: KernelLink[] = [];
-    await this.dumpAll((w, seq) => writeLinkDump(w, seq), (m) => {
-      if (m.type === RTM_NEWLINK) out.push(decodeLink(m));
+  /** A dump whose messages of `type` are decoded into a list. */
+  private async dumpList<T>(write: (w: MessageWriter, seq: number) => void, type: number, decode: (m: NetlinkMessage) => T): Promise<T[]> {
+    let out: T[] = [];
+    await this.dumpAll(write, (m) => {
+      if (m.type === type) out.push(decode(m));
     }, () => (out = []));
     return out;
   }
 
-  async dumpNeighbours(): Promise<KernelNeighbour[]> {
-    let out: KernelNeighbour[] = [];
-    await this.dumpAll((w, seq) => writeNeighbourDump(w, seq, AF_UNSPEC), (m) => {
-      if (m.type === RTM_NEWNEIGH) out.push(decodeNeighbour(m));
-    }, () => (out = []));
-    return out;
+  dumpLinks(): Promise<KernelLink[]> {
+    return this.dumpList((w, seq) => writeLinkDump(w, seq), RTM_NEWLINK, decodeLink);
   }
 
-  async dumpNexthops(): Promise<NexthopObject[]> {
-    let out: NexthopObject[] = [];
-    await this.dumpAll((w, seq) => writeNexthopDump(w, seq), (m) => {
-      if (m.type === RTM_NEWNEXTHOP) out.push(decodeNexthopObject(m));
-    }, () => (out = []));
-    return out;
+  dumpNeighbours(): Promise<KernelNeighbour[]> {
+    return this.dumpList((w, seq) => writeNeighbourDump(w, seq, AF_UNSPEC), RTM_NEWNEIGH, decodeNeighbour);
+  }
+
+  dumpNexthops(): Promise<NexthopObject[]> {
+    return this.dumpList((w, seq) => writeNexthopDump(w, seq), RTM_NEWNEXTHOP, decodeNexthopObject);
   }
 
   async dumpRoutes(protocol: number, sink: RouteDumpSink): Promise<void> {

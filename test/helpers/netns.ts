@@ -242,6 +242,14 @@ export class SharedSegment {
   }
 }
 
+/** `ip monitor route neigh` in a namespace: what the kernel was told while it ran. */
+export function monitorKernel(ns: Netns): { text(): string; stop(): void } {
+  const child = spawn('ip', ['-n', ns.name, 'monitor', 'route', 'neigh']);
+  let text = '';
+  child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+  return { text: () => text, stop: () => child.kill() };
+}
+
 export async function waitFor<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 10_000, stepMs = 50): Promise<T> {
   const t0 = Date.now();
   let last: unknown;

@@ -1,9 +1,8 @@
 // Issue "core installer": the daemon from the built CLI in a host namespace, a peer
 // namespace across a veth pair, checked with ip -j and ping.
-import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
-import { kernelSuiteEnabled, PEER_ADDR, PEER_LL, PEER_MAC, sh, sleep, Topology, waitFor } from '../helpers/netns.js';
+import { kernelSuiteEnabled, monitorKernel, PEER_ADDR, PEER_LL, PEER_MAC, sh, sleep, Topology, waitFor } from '../helpers/netns.js';
 
 interface RouteJson { dst: string; gateway?: string; via?: { family: string; host: string }; dev?: string; protocol?: string; metric?: number; flags?: string[]; table?: string }
 interface NeighJson { dst: string; dev?: string; lladdr?: string; state?: string[]; protocol?: string }
@@ -136,9 +135,7 @@ describe.runIf(enabled)('core installer in network namespaces', () => {
     await waitFor('routes installed', () => ownRoutes().length === 2);
     feed.close();
 
-    const monitor = spawn('ip', ['-n', topo.host.name, 'monitor', 'route', 'neigh']);
-    let events = '';
-    monitor.stdout.on('data', (d: Buffer) => (events += d.toString()));
+    const monitor = monitorKernel(topo.host);
     await sleep(300);
     try {
       expect(await daemon.stop('SIGTERM')).toBe(0);
@@ -149,9 +146,9 @@ describe.runIf(enabled)('core installer in network namespaces', () => {
       await waitFor('replay done', () => daemon.logs().some((l) => l.event === 'replayEnd' && l.session === 'jsonl#1' && (l.time as number) > 0) && daemon.logs().filter((l) => l.event === 'sweepAllowed').length === 2);
       await sleep(500);
     } finally {
-      monitor.kill();
+      monitor.stop();
     }
-    expect(events.split('\n').filter((l) => l.includes('10.99.') || l.includes('169.254.0.1'))).toEqual([]);
+    expect(monitor.text().split('\n').filter((l) => l.includes('10.99.') || l.includes('169.254.0.1'))).toEqual([]);
     expect(ownRoutes()).toHaveLength(2);
     expect(topo.host.ping(PEER_ADDR)).toBe(true);
     feed.close();
@@ -225,9 +222,7 @@ describe.runIf(enabled)('core installer in network namespaces', () => {
     daemon = new DaemonProcess(topo.host);
     await daemon.start();
     // Our neighbour probe may get the answer within a millisecond, so watch every write.
-    const monitor = spawn('ip', ['-n', topo.host.name, 'monitor', 'neigh']);
-    let events = '';
-    monitor.stdout.on('data', (d: Buffer) => (events += d.toString()));
+    const monitor = monitorKernel(topo.host);
     await sleep(200);
     try {
       const feed = await daemon.connect();
@@ -237,14 +232,14 @@ describe.runIf(enabled)('core installer in network namespaces', () => {
       expect(topo.host.ping(PEER_ADDR)).toBe(true);
       await sleep(200);
     } finally {
-      monitor.kill();
+      monitor.stop();
     }
     const logs = daemon.logs();
     const pendingAt = logs.findIndex((l) => l.event === 'routePending' && String(l.reason).includes('not EUI-64'));
     const writtenAt = logs.findIndex((l) => l.event === 'neighbourWritten' && l.op === 'neigh.replace');
     expect(pendingAt).toBeGreaterThanOrEqual(0);
     expect(writtenAt).toBeGreaterThan(pendingAt); // pending first, then the MAC the wire gave
-    const placeholderWrites = events.split('\n').filter((l) => l.startsWith('169.254.0.1 '));
+    const placeholderWrites = monitor.text().split('\n').filter((l) => l.startsWith('169.254.0.1 '));
     expect(placeholderWrites.length).toBeGreaterThan(0);
     for (const w of placeholderWrites) expect(w).toContain(`lladdr ${PEER_MAC}`);
   });

@@ -1,9 +1,8 @@
 // Issue "ECMP, tables, shared segments, kernel modes": the same forwarding tests for every
 // kernel mode, checked as an operator would (ip -j route / neigh / nexthop, ping).
-import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
-import { kernelSuiteEnabled, PEER_ADDR, PEER_LL, sleep, SharedSegment, Topology, waitFor, type Netns } from '../helpers/netns.js';
+import { kernelSuiteEnabled, monitorKernel, PEER_ADDR, PEER_LL, sleep, SharedSegment, Topology, waitFor, type Netns } from '../helpers/netns.js';
 
 interface LegJson { gateway?: string; via?: { family: string; host: string }; dev?: string; flags?: string[] }
 interface RouteJson extends LegJson { dst: string; nhid?: number; nexthops?: LegJson[]; table?: string }
@@ -150,9 +149,7 @@ describe.runIf(enabled)('gateway pool across a restart', () => {
     await waitFor('both routes', () => seg.host.json<RouteJson>('route', 'show', 'proto', '186').length === 2);
     feed.close();
 
-    const monitor = spawn('ip', ['-n', seg.host.name, 'monitor', 'route', 'neigh']);
-    let events = '';
-    monitor.stdout.on('data', (d: Buffer) => (events += d.toString()));
+    const monitor = monitorKernel(seg.host);
     await sleep(300);
     try {
       expect(await daemon.stop('SIGTERM')).toBe(0);
@@ -165,10 +162,10 @@ describe.runIf(enabled)('gateway pool across a restart', () => {
       expect(placeholders()).toEqual(settled);
       expect(seg.host.ping(a.addr)).toBe(true);
       expect(seg.host.ping(b.addr)).toBe(true);
-      expect(events.split('\n').filter((l) => l.includes('10.99.') || l.includes('169.254.'))).toEqual([]);
+      expect(monitor.text().split('\n').filter((l) => l.includes('10.99.') || l.includes('169.254.'))).toEqual([]);
       feed.close();
     } finally {
-      monitor.kill();
+      monitor.stop();
     }
   });
 });
