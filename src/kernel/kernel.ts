@@ -1,5 +1,6 @@
 // The narrow kernel port: dump, apply(ops), subscribe. The reconciler is its only writer.
 import { Rfc5549Error } from '../errors.js';
+import { ipv4ToBytes } from '../model/ipv4-prefix.js';
 import { linkLocalToBytes } from '../model/link-local.js';
 import { macToBytes } from '../model/mac.js';
 import type { KernelOp, OpResult } from '../reconcile/kernel-ops.js';
@@ -207,11 +208,11 @@ function encodeOp(w: MessageWriter, seq: number, op: KernelOp, ack: boolean): vo
   switch (op.kind) {
     case 'neigh.replace':
       return writeNeighbour(w, seq, {
-        family: AF_INET, ifindex: op.ifindex, dst: ipv4Bytes(op.gateway), lladdr: macToBytes(op.mac),
+        family: AF_INET, ifindex: op.ifindex, dst: ipv4ToBytes(op.gateway), lladdr: macToBytes(op.mac),
         state: NUD_PERMANENT, flags: 0, protocol: op.protocol,
       }, 'replace', ack);
     case 'neigh.delete':
-      return writeNeighbour(w, seq, { family: AF_INET, ifindex: op.ifindex, dst: ipv4Bytes(op.gateway), state: 0, flags: 0 }, 'delete', ack);
+      return writeNeighbour(w, seq, { family: AF_INET, ifindex: op.ifindex, dst: ipv4ToBytes(op.gateway), state: 0, flags: 0 }, 'delete', ack);
     case 'neigh.probe':
       // NTF_USE makes the kernel send a neighbour solicitation for the peer's link-local.
       return writeNeighbour(w, seq, { family: AF_INET6, ifindex: op.ifindex, dst: linkLocalToBytes(op.linkLocal), state: 0, flags: NTF_USE }, 'replace', ack);
@@ -220,10 +221,4 @@ function encodeOp(w: MessageWriter, seq: number, op: KernelOp, ack: boolean): vo
     case 'nh.delete':
       return writeNexthop(w, seq, { id: op.id }, 'delete', ack);
   }
-}
-
-function ipv4Bytes(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n >>> 0);
-  return b;
 }

@@ -12,5 +12,5 @@ export type KernelOp =
 
 export type OpResult = { readonly ok: true } | { readonly ok: false; readonly errno: number; readonly error: string };
 
-/** 169.254.0.1: the IPv4 placeholder gateway that stands for the peer on an unnumbered link. */
+/** 169.254.0.1: the placeholder zebra uses (as FPM shows it), and the first of the default gateway pool. */
 export const PLACEHOLDER_GATEWAY = 0xa9fe0001;

@@ -5,6 +5,7 @@
 // Pure logic with memory: the reconciler feeds it what the kernel holds.
 import { legKey } from '../kernel/forwardings.js';
 import { AF_INET, AF_INET6, AF_UNSPEC, RTNH_F_ONLINK, type NexthopObject, type NexthopWrite, type RouteLeg } from '../kernel/rtnetlink-codec.js';
+import { ipv4ToBytes } from '../model/ipv4-prefix.js';
 import type { KernelOp } from './kernel-ops.js';
 
 /** Far above the ids zebra hands out (it counts up from the low millions). */
@@ -106,6 +107,6 @@ function sameObject(have: NexthopObject, want: NexthopWrite): boolean {
 export function asHeld(nh: NexthopWrite): NexthopObject {
   if ('group' in nh) return { id: nh.id, family: AF_UNSPEC, flags: 0, protocol: nh.protocol, blackhole: false, group: nh.group.map((id) => ({ id, weight: 1 })) };
   const { leg } = nh;
-  const gateway = leg.via6 ?? Buffer.from([leg.gateway! >>> 24, (leg.gateway! >>> 16) & 255, (leg.gateway! >>> 8) & 255, leg.gateway! & 255]);
+  const gateway = leg.via6 ?? ipv4ToBytes(leg.gateway!);
   return { id: nh.id, family: leg.via6 ? AF_INET6 : AF_INET, flags: leg.flags & RTNH_F_ONLINK, protocol: nh.protocol, blackhole: false, oif: leg.ifindex, gateway };
 }
