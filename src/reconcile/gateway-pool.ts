@@ -107,6 +107,11 @@ export class GatewayPool {
     return out;
   }
 
+  /** the gateway a peer stands behind, if it has one */
+  gatewayOf(ifindex: number, linkLocal: LinkLocal): number | undefined {
+    return this.byInterface.get(ifindex)?.get(linkLocal);
+  }
+
   /** An interface whose link is down keeps its numbering for when it comes back. */
   keep(ifindex: number): void {
     this.seen.add(ifindex);

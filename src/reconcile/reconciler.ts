@@ -8,6 +8,7 @@ import type { KernelPort, OpFailure } from '../kernel/kernel.js';
 import type { MessageWriter } from '../kernel/netlink-codec.js';
 import { NUD_PERMANENT, writeStoredRoute, type KernelNeighbour, type KernelRoute, type NexthopObject, type RouteLeg } from '../kernel/rtnetlink-codec.js';
 import { numberToIpv4 } from '../model/ipv4-prefix.js';
+import type { LinkLocal } from '../model/link-local.js';
 import type { Logger } from '../log.js';
 import { peerKey, type PeerTable } from '../peers/peer-table.js';
 import { F_DIRTY, F_KNOWN, NONE } from '../rib/route-store.js';
@@ -135,6 +136,13 @@ export class Reconciler {
     if (change === 'new') this.state.nexthops.set(nh.id, nh);
     else this.state.nexthops.delete(nh.id);
     if (nh.protocol === this.config.kernel.protocol) this.markAllDirty();
+  }
+
+  /** the placeholder that stands for a peer (neighbor mode), as text */
+  placeholderOf(ifname: string, linkLocal: LinkLocal): string | undefined {
+    const link = this.state.linkByName(ifname);
+    const g = link && this.config.kernel.mode === 'neighbor' ? this.gateways.gatewayOf(link.ifindex, linkLocal) : undefined;
+    return g === undefined ? undefined : numberToIpv4(g);
   }
 
   /** whether a neighbour entry is at one of our placeholder addresses (whoever wrote it) */

@@ -17,6 +17,8 @@ export interface PeerStatus {
   readonly interface: string;
   readonly linkLocal: string;
   readonly mac: string | null;
+  /** the placeholder gateway that stands for it (neighbor mode, once resolved) */
+  readonly placeholder: string | null;
   readonly evidence: string | null;
   readonly lastRaAgoS: number | null;
   readonly state: 'resolved' | 'unresolved';
@@ -69,6 +71,7 @@ export function peerStatuses(d: Daemon, nowMs: number): PeerStatus[] {
       interface: ifname,
       linkLocal: ll,
       mac: r.resolved ? r.mac : null,
+      placeholder: d.reconciler.placeholderOf(ifname, ll) ?? null,
       evidence: r.resolved ? r.evidence : null,
       lastRaAgoS: ra === undefined ? null : Math.round((nowMs - ra) / 1000),
       state: r.resolved ? 'resolved' : 'unresolved',

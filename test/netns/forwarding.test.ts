@@ -110,6 +110,10 @@ describe.runIf(enabled).each(MODES)('forwarding, $name', ({ kernel }) => {
       const neigh = seg.host.json<NeighJson>('neigh', 'show', 'dev', 'h0', 'proto', '186').map((n) => `${n.dst} ${n.lladdr} ${n.state?.join(',')}`).sort();
       expect(neigh).toEqual([`169.254.0.1 ${a.mac} PERMANENT`, `169.254.0.2 ${b.mac} PERMANENT`]);
     }
+    // `rfc5549d peers` says which placeholder stands for whom (none in via mode)
+    const peers = JSON.parse(daemon.cli('peers', '--json')) as { linkLocal: string; placeholder: string | null }[];
+    expect(Object.fromEntries(peers.map((p) => [p.linkLocal, p.placeholder]))).toEqual(
+      kernel.mode === 'neighbor' ? { [a.linkLocal]: '169.254.0.1', [b.linkLocal]: '169.254.0.2' } : { [a.linkLocal]: null, [b.linkLocal]: null });
     expectForm(seg.host.json<RouteJson>('route', 'show', 'proto', '186')[0]);
     expect(seg.host.ping(a.addr)).toBe(true);
     expect(seg.host.ping(b.addr)).toBe(true);
