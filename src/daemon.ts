@@ -69,8 +69,10 @@ export class Daemon {
     this.reconciler = new Reconciler(this.kernel, this.rib, this.peers, config, this.childLog('reconciler'), this.manages, this.now);
     this.rib.onChange = (slot) => this.reconciler.markDesiredChanged(slot);
     this.rib.setPolicy(new RoutePolicy(config.filters, config.limits.maxRoutes));
-    this.reconciler.onNeighboursDumped = (ns) => {
-      for (const n of ns) this.notePeerEvidence(n);
+    this.reconciler.onDumped = (links, neighbours) => {
+      // a VRF re-created while events were lost (an overrun) is followed here
+      for (const l of links) if (l.vrfTable !== undefined) this.followVrf(l.name, l.vrfTable);
+      for (const n of neighbours) this.notePeerEvidence(n);
     };
   }
 

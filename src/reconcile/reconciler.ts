@@ -6,7 +6,7 @@ import { Forwardings } from '../kernel/forwardings.js';
 import { isLinkUp, isPermanent, isPlaceholder, KernelState } from '../kernel/kernel-state.js';
 import type { KernelPort, OpFailure } from '../kernel/kernel.js';
 import type { MessageWriter } from '../kernel/netlink-codec.js';
-import { NUD_PERMANENT, writeStoredRoute, type KernelNeighbour, type KernelRoute, type NexthopObject, type RouteLeg } from '../kernel/rtnetlink-codec.js';
+import { NUD_PERMANENT, writeStoredRoute, type KernelLink, type KernelNeighbour, type KernelRoute, type NexthopObject, type RouteLeg } from '../kernel/rtnetlink-codec.js';
 import { numberToIpv4 } from '../model/ipv4-prefix.js';
 import type { LinkLocal } from '../model/link-local.js';
 import type { Logger } from '../log.js';
@@ -308,11 +308,11 @@ export class Reconciler {
         'routes of our protocol in tables no source of ours names (zebra\'s own bgp routes, say): left alone');
     }
     this.foreignRoutes = foreign;
-    this.onNeighboursDumped?.(neighbours);
+    this.onDumped?.(links, neighbours);
   }
 
-  /** lets the daemon feed IPv6 neighbour entries (peer evidence) from the same dump */
-  onNeighboursDumped: ((n: Awaited<ReturnType<KernelPort['dumpNeighbours']>>) => void) | undefined;
+  /** lets the daemon take what a dump shows besides our state: VRF tables, peer evidence */
+  onDumped: ((links: readonly KernelLink[], neighbours: readonly KernelNeighbour[]) => void) | undefined;
 
   private hasWork(): boolean {
     return this.needDump || this.allDirty || this.neighboursDirty || this.dirty.length > 0;
