@@ -111,6 +111,7 @@ export class DaemonProcess {
 
   cleanup(): void {
     if (this.child && this.child.exitCode === null) this.child.kill('SIGKILL');
+    if (process.env.KEEP_TEST_LOGS) return; // debugging: the daemon log stays in this.dir
     rmSync(this.dir, { recursive: true, force: true });
   }
 
