@@ -1,6 +1,7 @@
 // What the kernel holds, as last dumped or heard: links, our own routes (the `observed`
 // column of the route store, and copies at other metrics), and the placeholder neighbour
-// entries (IPv4 neighbours at gateway-pool addresses, whoever wrote them). Foreign routes are never kept (conflicts are found by creating exclusively).
+// entries (IPv4 neighbours at gateway-pool addresses, whoever wrote them). Foreign routes
+// are never kept (conflicts are found by creating exclusively).
 import { macFromBytes } from '../model/mac.js';
 import { placeholderKey } from '../reconcile/gateway-pool.js';
 import type { ObservedNeighbour } from '../reconcile/plan.js';

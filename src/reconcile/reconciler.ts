@@ -140,8 +140,9 @@ export class Reconciler {
 
   /** the placeholder that stands for a peer (neighbor mode), as text */
   placeholderOf(ifname: string, linkLocal: LinkLocal): string | undefined {
+    // via mode numbers no peer: the pool stays empty there
     const link = this.state.linkByName(ifname);
-    const g = link && this.config.kernel.mode === 'neighbor' ? this.gateways.gatewayOf(link.ifindex, linkLocal) : undefined;
+    const g = link && this.gateways.gatewayOf(link.ifindex, linkLocal);
     return g === undefined ? undefined : numberToIpv4(g);
   }
 
@@ -422,11 +423,11 @@ export class Reconciler {
     const neighAdds = this.throttleNeighbourRepairs(neigh.adds);
     const nexthops = this.nexthopObjects?.plan((id) => this.forwardings.routesUsing(id));
     // Neighbours, then the nexthop objects over them, then routes; deletes the other way round.
-    const adds = [...neighAdds, ...(nexthops?.adds ?? [])];
-    const neighDeletes = [...(nexthops?.deletes ?? []), ...this.throttleNeighbourRepairs(neigh.deletes), ...(viaMode ? [] : this.probesForUnresolvedPeers())];
+    const beforeRoutes = [...neighAdds, ...(nexthops?.adds ?? [])];
+    const afterRoutes = [...(nexthops?.deletes ?? []), ...this.throttleNeighbourRepairs(neigh.deletes), ...(viaMode ? [] : this.probesForUnresolvedPeers())];
     this.driftedNeighbours = new Set();
     let failed = 0;
-    if (adds.length > 0) failed += this.recordNeighbours(adds, await this.kernel.apply(adds));
+    if (beforeRoutes.length > 0) failed += this.recordOps(beforeRoutes, await this.kernel.apply(beforeRoutes));
     if (routeOps.length > 0) {
       const quiet = routeOps.length > QUIET_BATCH;
       if (quiet) this.beginBurst();
@@ -436,8 +437,8 @@ export class Reconciler {
         if (quiet) this.endBurst();
       }
     }
-    if (neighDeletes.length > 0) failed += this.recordNeighbours(neighDeletes, await this.kernel.apply(neighDeletes));
-    const attempted = adds.length + routeOps.length + neighDeletes.length;
+    if (afterRoutes.length > 0) failed += this.recordOps(afterRoutes, await this.kernel.apply(afterRoutes));
+    const attempted = beforeRoutes.length + routeOps.length + afterRoutes.length;
     this.writes += attempted - failed;
     this.failedWrites += failed;
     // Slots planned: off the queue, and freed when nothing refers to them any more.
@@ -620,7 +621,7 @@ export class Reconciler {
   }
 
   /** neighbour and nexthop-object writes: what the kernel now holds, and a log line each */
-  private recordNeighbours(ops: readonly KernelOp[], results: readonly OpResult[]): number {
+  private recordOps(ops: readonly KernelOp[], results: readonly OpResult[]): number {
     let failed = 0;
     ops.forEach((op, i) => {
       const res = results[i]!;
