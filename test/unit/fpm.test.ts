@@ -1,4 +1,4 @@
-// FPM decoding against zebra's own bytes (FRR 8.4.4, ../shared/fixtures/fpm), hand-built
+// FPM decoding against zebra's own bytes (FRR 8.4.4, test/fixtures/fpm), hand-built
 // frames for the encodings 8.4 does not send, and a seeded fuzz run.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { FpmSession } from '../../src/sources/fpm/fpm-session.js';
 import { routeKey, type DesiredRoute } from '../../src/rib/route.js';
 import { fpmFrame, fpmRoute, PEER_VIA } from '../helpers/fpm-frames.js';
 
-const FIXTURES = join(import.meta.dirname, '../../../shared/fixtures/fpm');
+const FIXTURES = join(import.meta.dirname, '../fixtures/fpm');
 const fixtureFiles = (): string[] =>
   readdirSync(FIXTURES).flatMap((dir) => readdirSync(join(FIXTURES, dir)).filter((f) => f.endsWith('.bin')).map((f) => join(dir, f)));
 
@@ -144,6 +144,26 @@ describe('FPM encodings FRR 8.4 does not send', () => {
     const { state, session } = replay(decodeStream(frame((w) => writeNewRoute(w, 0, route([{ ifindex: 2, gateway: GW, flags: RTNH_F_ONLINK }], { protocol: 188 }), 'replace', false))));
     expect(state).toEqual({});
     expect(session.counters.ignored.protocol).toBe(1);
+  });
+
+  it('our own routes echoed back by zebra are ignored, adds and deletes alike (issue 11)', () => {
+    const leg = [{ ifindex: 2, gateway: GW, flags: RTNH_F_ONLINK }];
+    const items = decodeStream(Buffer.concat([
+      frame((w) => writeNewRoute(w, 0, route(leg), 'replace', false)), // zebra's own bgp route in main
+      // zebra learnt our table-1000 copy as a kernel route: after our replace it deletes the old one
+      frame((w) => writeNewRoute(w, 0, route(leg, { protocol: 2, table: 1000 }), 'replace', false)),
+      frame((w) => writeDelRoute(w, 0, route([], { protocol: 2, table: 1000 }), false)),
+      frame((w) => writeDelRoute(w, 0, route([], { protocol: 2 }), false)), // a kernel route in main
+      // even of a protocol we take, table 1000 is ours: zebra never writes there
+      frame((w) => writeDelRoute(w, 0, route([], { protocol: 186, table: 1000 }), false)),
+    ]));
+    const { state, session } = replay(items);
+    expect(state).toEqual({ '1000:10.0.0.0/24': 'h0%*' });
+    expect(session.counters.ignored).toMatchObject({ protocol: 1, 'own-table': 3 });
+    expect(session.counters.routesWithdrawn).toBe(0);
+    // zebra's own delete of its bgp route still withdraws it
+    const gone = replay([...items, ...decodeStream(frame((w) => writeDelRoute(w, 0, route([]), false)))]);
+    expect(gone.state).toEqual({});
   });
 
   it('bad frame headers throw; a malformed message inside a good frame is skipped', () => {

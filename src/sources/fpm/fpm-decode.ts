@@ -19,7 +19,7 @@ export interface FpmLeg {
 
 export type FpmItem =
   | { readonly kind: 'route-add'; readonly table: number; readonly prefix: Ipv4Prefix; readonly protocol: number; readonly legs: readonly FpmLeg[]; readonly nhId: number | undefined }
-  | { readonly kind: 'route-del'; readonly table: number; readonly prefix: Ipv4Prefix }
+  | { readonly kind: 'route-del'; readonly table: number; readonly prefix: Ipv4Prefix; readonly protocol: number }
   | { readonly kind: 'nexthop-add'; readonly id: number; readonly legs: readonly FpmLeg[] | undefined; readonly group: readonly number[] | undefined }
   | { readonly kind: 'nexthop-del'; readonly id: number }
   | { readonly kind: 'ignored'; readonly reason: IgnoreReason }
@@ -41,7 +41,8 @@ export function decodeFpmMessage(m: NetlinkMessage): FpmItem {
         const r = decodeRoute(m);
         if (!r) return { kind: 'ignored', reason: 'ipv6-route' };
         const prefix = makePrefix(r.dst, r.dstLen);
-        if (m.type === RTM_DELROUTE) return { kind: 'route-del', table: r.table, prefix };
+        // zebra's deletes carry the protocol of the route they delete (captured: rtm_protocol 186)
+        if (m.type === RTM_DELROUTE) return { kind: 'route-del', table: r.table, prefix, protocol: r.protocol };
         if (r.type !== RTN_UNICAST) return { kind: 'ignored', reason: 'not-unicast' };
         if (r.nhId !== undefined) return { kind: 'route-add', table: r.table, prefix, protocol: r.protocol, legs: [], nhId: r.nhId };
         const legs = r.legs.map(legFromRoute);

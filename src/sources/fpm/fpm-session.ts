@@ -17,13 +17,28 @@ export interface FpmSessionOptions {
   ifname(ifindex: number): string | undefined;
 }
 
+/**
+ * Whether an FPM route is one of our own coming back. zebra learns every route the daemon
+ * writes as a kernel route and streams it back (rtm_protocol 2, RTA_TABLE = our table): its
+ * add is dropped by protocol, and so must its delete be, or every replace we make (a leg
+ * leaving on carrier loss, a drift repair) is followed by zebra's RTM_DELROUTE of the old
+ * copy and we withdraw our own route for good. A route in the table zebra's main maps to
+ * (kernel.table, when that is not main) is ours whatever its protocol: zebra never writes
+ * there itself.
+ */
+export function isEcho(opts: FpmSessionOptions, table: number, protocol: number): 'protocol' | 'own-table' | undefined {
+  if (opts.mainTable !== 254 && table === opts.mainTable) return 'own-table';
+  if (!opts.protocols.has(protocol)) return 'protocol';
+  return undefined;
+}
+
 export interface FpmCounters {
   messages: number;
   routesAdded: number;
   routesWithdrawn: number;
   nexthops: number;
   malformed: number;
-  ignored: Partial<Record<IgnoreReason | 'protocol' | 'unknown-interface', number>>;
+  ignored: Partial<Record<IgnoreReason | 'protocol' | 'own-table' | 'unknown-interface', number>>;
 }
 
 type RouteAdd = Extract<FpmItem, { kind: 'route-add' }>;
@@ -60,6 +75,8 @@ export class FpmSession {
         this.counters.malformed++;
         return;
       case 'route-del': {
+        const echo = isEcho(this.opts, item.table, item.protocol);
+        if (echo) return this.ignore(echo);
         const table = this.table(item.table);
         const key = routeKey(table, item.prefix.key);
         this.forgetNexthopUse(key);
@@ -83,7 +100,7 @@ export class FpmSession {
     }
   }
 
-  private ignore(reason: IgnoreReason | 'protocol' | 'unknown-interface'): void {
+  private ignore(reason: IgnoreReason | 'protocol' | 'own-table' | 'unknown-interface'): void {
     this.counters.ignored[reason] = (this.counters.ignored[reason] ?? 0) + 1;
   }
 
@@ -92,7 +109,8 @@ export class FpmSession {
   }
 
   private addRoute(item: RouteAdd): void {
-    if (!this.opts.protocols.has(item.protocol)) return this.ignore('protocol');
+    const echo = isEcho(this.opts, item.table, item.protocol);
+    if (echo) return this.ignore(echo);
     const table = this.table(item.table);
     const key = routeKey(table, item.prefix.key);
     this.forgetNexthopUse(key);
