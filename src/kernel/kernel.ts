@@ -49,7 +49,7 @@ export interface KernelPort {
   subscribe(events: KernelEvents): void;
   /** route events echo our own writes; big batches switch them off and resync after */
   setRouteEvents(on: boolean): void;
-  close(): void;
+  close(): Promise<void>;
 }
 
 const DUMP_RETRIES = 5;
@@ -197,10 +197,10 @@ export class NetlinkKernel implements KernelPort {
     else this.events.leaveGroup(RTNLGRP_IPV4_ROUTE);
   }
 
-  close(): void {
-    this.requests.close();
+  async close(): Promise<void> {
     this.dumps.close();
     this.events?.close();
+    await this.requests.close();
   }
 }
 

@@ -12,6 +12,11 @@ export interface BatchRequest {
   readonly last: number;
 }
 
+/** asks the thread to close its socket and end by itself */
+export interface CloseRequest {
+  readonly kind: 'close';
+}
+
 export type WorkerReply =
   | { readonly kind: 'ready'; readonly portId: number }
   | { readonly kind: 'done'; readonly id: number; readonly failures: NetlinkAck[] }
@@ -63,11 +68,26 @@ export class RequestClient {
     });
   }
 
-  close(): void {
-    if (this.closed) return;
+  /**
+   * Lets the thread close its socket and end by itself. Terminating it instead while the
+   * process exits raced a poll callback in the netlink binding against the thread's teardown
+   * (seen as `terminate called after throwing an instance of 'Napi::Error'`, SIGABRT at exit,
+   * about one stop in five); terminate() stays as the fallback for a thread that hangs.
+   */
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.closed = true;
     this.failAll(new Rfc5549Error('KERNEL_IO', 'netlink requests: closed'));
-    void this.worker.terminate();
+    const w = this.worker;
+    return new Promise((resolve) => {
+      const fallback = setTimeout(() => void w.terminate(), 1000);
+      w.once('exit', () => {
+        clearTimeout(fallback);
+        resolve();
+      });
+      const req: CloseRequest = { kind: 'close' };
+      w.postMessage(req);
+    });
   }
 
   private reply(m: WorkerReply): void {
