@@ -7,7 +7,12 @@ import { loadConfig } from './config/load.js';
 import { askDaemon } from './cli/control-client.js';
 import { formatPeers, formatRoutes, formatStatus } from './cli/format.js';
 import { errorMessage } from './errors.js';
+import { installLastResort } from './last-resort.js';
+import { createLogger } from './log.js';
 import { runService } from './service.js';
+
+// Before anything else runs: at level fatal, so it holds whatever log.level says.
+installLastResort(createLogger('fatal'));
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
