@@ -256,7 +256,7 @@ export class Daemon {
 
   sourceStatus(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    if (this.jsonl) out.jsonl = { ...this.jsonl.counters, synced: !this.unsynced.has('jsonl') };
+    if (this.jsonl) out.jsonl = { ...this.jsonl.counters, queuedReplyBytes: this.jsonl.queuedReplyBytes, synced: !this.unsynced.has('jsonl') };
     if (this.fpm) out.fpm = { ...this.fpm.status(), synced: !this.unsynced.has('fpm') };
     if (this.ra) out.ra = this.ra.counters;
     return out;
