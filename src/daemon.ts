@@ -21,6 +21,7 @@ import { FpmSource } from './sources/fpm/fpm-server.js';
 import { ControlServer } from './status/control-server.js';
 import { daemonStatus, peerStatuses, routeStatuses } from './status/snapshot.js';
 import { JsonlSource } from './sources/jsonl-server.js';
+import { excerpt } from './excerpt.js';
 
 export interface DaemonDeps {
   readonly config: Config;
@@ -273,7 +274,7 @@ export class Daemon {
       case 'resync':
         return this.resyncNow();
       default:
-        return { error: `command: unknown command ${JSON.stringify(req.command)} (status, routes, peers, resync)` };
+        return { error: `command: unknown command ${excerpt(req.command)} (status, routes, peers, resync)` };
     }
   }
 
