@@ -19,6 +19,9 @@ const COLON = 0x3a;
 
 /** undefined if no bracket nests deeper than maxDepth; strings are skipped, invalid JSON is left to JSON.parse. */
 export function jsonDepthExcess(text: string, maxDepth: number): DepthExcess | undefined {
+  // Fast path (most lines): no more opening brackets in all than the depth allowed. Counting
+  // them with the native indexOf costs a tenth of the character walk below.
+  if (countOf(text, '{', maxDepth) + countOf(text, '[', maxDepth) <= maxDepth) return undefined;
   let depth = 0;
   let lastStringStart = -1;
   let lastStringEnd = -1;
@@ -43,4 +46,11 @@ export function jsonDepthExcess(text: string, maxDepth: number): DepthExcess | u
     }
   }
   return undefined;
+}
+
+/** occurrences of ch in text, counting no further than limit + 1 */
+function countOf(text: string, ch: string, limit: number): number {
+  let n = 0;
+  for (let i = text.indexOf(ch); i >= 0 && n <= limit; i = text.indexOf(ch, i + 1)) n++;
+  return n;
 }
