@@ -24,9 +24,11 @@ function runCli(args: string[], preload: string): Promise<{ code: number | null;
 
 describe('last resort', () => {
   it.each([
-    ['an uncaught exception', 'setTimeout(() => { throw new TypeError("boom from a timer"); }, 200);', 'uncaughtException', 'TypeError'],
-    ['an unhandled rejection', 'setTimeout(() => { Promise.reject(new RangeError("boom from a promise")); }, 200);', 'unhandledRejection', 'RangeError'],
-  ])('%s: one fatal JSON line and exit 70', async (_what, preload, origin, type) => {
+    ['an uncaught exception', 'throw new TypeError("boom from a timer");', 'uncaughtException', 'TypeError'],
+    ['an unhandled rejection', 'void Promise.reject(new RangeError("boom from a promise"));', 'unhandledRejection', 'RangeError'],
+  ])('%s: one fatal JSON line and exit 70', async (_what, failure, origin, type) => {
+    // fail once main.ts has installed its handlers (a fixed delay races a slow start)
+    const preload = `const t = setInterval(() => { if (process.listenerCount('unhandledRejection') > 0) { clearInterval(t); ${failure} } }, 10);`;
     // a control socket that accepts and never answers keeps the CLI waiting while the timer fires
     const dir = mkdtempSync(join(tmpdir(), 'rfc5549d-fatal-'));
     const server = createServer(() => {}).listen(join(dir, 'control.sock'));
