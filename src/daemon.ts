@@ -21,6 +21,7 @@ import { FpmSource } from './sources/fpm/fpm-server.js';
 import { ControlServer } from './status/control-server.js';
 import { daemonStatus, peerStatuses, routeStatuses } from './status/snapshot.js';
 import { JsonlSource } from './sources/jsonl-server.js';
+import { excerpt } from './excerpt.js';
 
 export interface DaemonDeps {
   readonly config: Config;
@@ -256,7 +257,7 @@ export class Daemon {
 
   sourceStatus(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    if (this.jsonl) out.jsonl = { ...this.jsonl.counters, synced: !this.unsynced.has('jsonl') };
+    if (this.jsonl) out.jsonl = { ...this.jsonl.counters, queuedReplyBytes: this.jsonl.queuedReplyBytes, synced: !this.unsynced.has('jsonl') };
     if (this.fpm) out.fpm = { ...this.fpm.status(), synced: !this.unsynced.has('fpm') };
     if (this.ra) out.ra = this.ra.counters;
     return out;
@@ -273,7 +274,7 @@ export class Daemon {
       case 'resync':
         return this.resyncNow();
       default:
-        return { error: `command: unknown command ${JSON.stringify(req.command)} (status, routes, peers, resync)` };
+        return { error: `command: unknown command ${excerpt(req.command)} (status, routes, peers, resync)` };
     }
   }
 

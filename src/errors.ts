@@ -3,6 +3,8 @@
 export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'INPUT_INVALID'
+  // a bug: an input made the daemon throw; the input was refused, the daemon kept running
+  | 'INTERNAL'
   | 'KERNEL_NACK'
   | 'KERNEL_IO'
   | 'LIMIT_EXCEEDED'

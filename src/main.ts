@@ -7,7 +7,13 @@ import { loadConfig } from './config/load.js';
 import { askDaemon } from './cli/control-client.js';
 import { formatPeers, formatRoutes, formatStatus } from './cli/format.js';
 import { errorMessage } from './errors.js';
+import { escapeText } from './excerpt.js';
+import { installLastResort } from './last-resort.js';
+import { createLogger } from './log.js';
 import { runService } from './service.js';
+
+// Before anything else runs: at level fatal, so it holds whatever log.level says.
+installLastResort(createLogger('fatal'));
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -77,6 +83,6 @@ try {
     process.stderr.write(`rfc5549d: invalid configuration:\n${err.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`);
     process.exit(2);
   }
-  process.stderr.write(`rfc5549d: ${errorMessage(err)}\n`);
+  process.stderr.write(`rfc5549d: ${escapeText(errorMessage(err))}\n`);
   process.exit(1);
 }

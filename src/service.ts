@@ -2,8 +2,10 @@
 // notification (READY/RELOADING/STOPPING/STATUS, watchdog) and the metrics endpoint.
 import { ConfigError, formatProblem } from './config/config.js';
 import { loadConfig, readTableNames } from './config/load.js';
+import { loadConfigOffThread } from './config/load-off-thread.js';
 import { Daemon } from './daemon.js';
 import { errorMessage } from './errors.js';
+import { escapeText } from './excerpt.js';
 import { createLogger } from './log.js';
 import { MetricsServer } from './status/metrics.js';
 import { SystemdNotifier } from './systemd/notify.js';
@@ -43,25 +45,42 @@ export async function runService(configFile: string | undefined, version: string
     );
   };
 
-  const reload = (): void => {
+  // Parsing runs in a worker (load-off-thread.ts), so routes keep flowing during a reload.
+  // A SIGHUP during a reload runs one more after it: the file may have changed again.
+  let reloading = false;
+  let reloadAgain = false;
+  const reload = async (): Promise<void> => {
     if (stopping) return;
+    if (reloading) {
+      reloadAgain = true;
+      return;
+    }
+    reloading = true;
     notifier.reloading();
+    log.info({ event: 'reloadStarted', config: configFile ?? 'embedded default' }, 'reloading the configuration');
     try {
-      const next = loadConfig(configFile, tables);
+      const next = await loadConfigOffThread(configFile, tables);
+      if (stopping) return;
       const changes = daemon.reload(next);
       log.info({ event: 'configReloaded', applied: changes.live, needRestart: changes.needRestart },
         changes.needRestart.length > 0 ? `reloaded; these changes wait for a restart: ${changes.needRestart.join(', ')}` : 'reloaded');
     } catch (err) {
       daemon.reloads.failed++;
-      const problems = err instanceof ConfigError ? err.problems.map(formatProblem) : [errorMessage(err)];
+      const problems = err instanceof ConfigError ? err.problems.map(formatProblem) : [escapeText(errorMessage(err))];
       log.error({ event: 'reloadFailed', config: configFile ?? 'embedded default', problems }, 'reload failed; the running configuration is kept');
+    } finally {
+      reloading = false;
     }
     notifier.ready(statusLine());
+    if (reloadAgain) {
+      reloadAgain = false;
+      await reload();
+    }
   };
 
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGHUP', reload);
+  process.on('SIGHUP', () => void reload());
   await daemon.start();
   await metrics?.start();
   notifier.ready(statusLine());

@@ -1,10 +1,11 @@
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { Rfc5549Error } from '../errors.js';
+import { escapeText, excerpt } from '../excerpt.js';
 import { interfaceMatcher, parseInterfaceName } from '../model/interface-name.js';
 import { resolveTable, type TableNames } from '../model/route-table.js';
 import { maskOf, parseIpv4Prefix, type ParseResult } from '../model/ipv4-prefix.js';
 import { parsePrefixRule, type PrefixFilter, type PrefixRule } from '../model/prefix-filter.js';
 import { configFileSchema } from './schema.js';
+import { parseConfigYaml } from './yaml-document.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
@@ -65,10 +66,10 @@ export interface HostPort {
 }
 
 /** rtm_protocol numbers as zebra writes them (FRR's rt_netlink.h; iproute2's rt_protos). */
-const ZEBRA_PROTOCOLS: Record<string, number> = {
+const ZEBRA_PROTOCOLS: ReadonlyMap<string, number> = new Map(Object.entries({
   kernel: 2, boot: 3, zebra: 11, bird: 12, babel: 42, bgp: 186, isis: 187, ospf: 188, rip: 189, ripng: 190,
   eigrp: 192, ldp: 193, sharp: 194, pbr: 195, static: 196, openfabric: 197,
-};
+}));
 
 /**
  * Protocols FRR's zebra takes for its own in the kernel: it deletes such routes when it
@@ -85,26 +86,27 @@ export interface ConfigProblem {
 export class ConfigError extends Rfc5549Error {
   readonly problems: readonly ConfigProblem[];
   constructor(source: string, problems: readonly ConfigProblem[]) {
-    super('CONFIG_INVALID', `${source}: ${problems.map(formatProblem).join('; ')}`);
+    super('CONFIG_INVALID', `${escapeText(source)}: ${problems.map(formatProblem).join('; ')}`);
     this.problems = problems;
   }
 }
 
+/** One problem as operators read it (check-config, reloadFailed): bounded, control bytes escaped. */
 export function formatProblem(p: ConfigProblem): string {
-  const value = p.value === undefined ? '' : ` (value ${JSON.stringify(p.value)})`;
-  return `${p.path || '(root)'}: ${p.message}${value}`;
+  const value = p.value === undefined ? '' : ` (value ${excerpt(p.value)})`;
+  return `${escapeText(p.path || '(root)')}: ${escapeText(p.message)}${value}`;
 }
 
 function valueAt(doc: unknown, path: readonly PropertyKey[]): unknown {
   let cur: unknown = doc;
   for (const k of path) {
-    if (cur === null || typeof cur !== 'object') return undefined;
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, k)) return undefined;
     cur = (cur as Record<PropertyKey, unknown>)[k];
   }
   return cur;
 }
 
-function deepFreeze<T>(o: T): T {
+export function deepFreeze<T>(o: T): T {
   if (o && typeof o === 'object') {
     for (const v of Object.values(o)) deepFreeze(v);
     Object.freeze(o);
@@ -123,7 +125,8 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
         // For unknown keys zod points at the parent; name the key itself.
         if (i.code === 'unrecognized_keys') {
           const keys = (i as { keys: string[] }).keys;
-          return { path: [...i.path.map(String), keys[0]].filter(Boolean).join('.'), value: undefined, message: `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}` };
+          const shown = keys.slice(0, 10).map((k) => excerpt(k, 40)).join(', ') + (keys.length > 10 ? ` and ${keys.length - 10} more` : '');
+          return { path: [...i.path.map(String), keys[0]].filter(Boolean).join('.'), value: undefined, message: `unknown key${keys.length > 1 ? 's' : ''} ${shown}` };
         }
         return { path, value: valueAt(doc, i.path), message: i.message };
       }),
@@ -150,8 +153,8 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
   });
   const protocols: number[] = [];
   fpm.protocols.forEach((p, i) => {
-    const n = typeof p === 'number' ? p : /^\d+$/.test(p) ? Number(p) : ZEBRA_PROTOCOLS[p];
-    if (n === undefined || n > 255) problems.push({ path: `sources.fpm.protocols.${i}`, value: p, message: `not a route protocol (${Object.keys(ZEBRA_PROTOCOLS).join(', ')} or 0-255)` });
+    const n = typeof p === 'number' ? p : /^\d+$/.test(p) ? Number(p) : ZEBRA_PROTOCOLS.get(p);
+    if (n === undefined || n > 255) problems.push({ path: `sources.fpm.protocols.${i}`, value: p, message: `not a route protocol (${[...ZEBRA_PROTOCOLS.keys()].join(', ')} or 0-255)` });
     else protocols.push(n);
   });
   if (problems.length > 0) throw new ConfigError(source, problems);
@@ -217,14 +220,9 @@ function hostPort(text: string, path: string, problems: ConfigProblem[]): HostPo
 }
 
 export function configFromYaml(text: string, tables: TableNames, source = 'config'): Config {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}` : '';
-    throw new ConfigError(source, [{ path: '', value: undefined, message: `not valid YAML${where}: ${(err as Error).message.split('\n')[0]}` }]);
-  }
-  return configFromDocument(doc, tables, source);
+  const doc = parseConfigYaml(text);
+  if (!doc.ok) throw new ConfigError(source, [doc.problem]);
+  return configFromDocument(doc.value, tables, source);
 }
 
 export function managesInterface(config: Config): (name: string) => boolean {

@@ -4,6 +4,12 @@ import { z } from 'zod';
 // embedded default configuration, and config/rfc5549d.yaml repeats them with comments
 // (a unit test keeps the two equal).
 const seconds = (dflt: number) => z.number().positive().max(86_400).default(dflt);
+// List caps: far above any real config, low enough that validating and applying a list
+// stays in milliseconds (the file itself is capped at MAX_CONFIG_BYTES before parsing).
+export const MAX_INTERFACES = 4096;
+export const MAX_FILTER_RULES = 5000;
+export const MAX_FPM_PROTOCOLS = 32;
+const atMost = (n: number, what: string) => ({ message: `at most ${n} ${what}` });
 const hostPort = (example: string) => z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost):\d{1,5}$/, `expected host:port, e.g. ${example}`);
 
 export const configFileSchema = z.strictObject({
@@ -30,7 +36,7 @@ export const configFileSchema = z.strictObject({
       'event-buffer-bytes': z.number().int().min(65_536).max(1 << 30).default(64 << 20),
     })
     .prefault({}),
-  interfaces: z.array(z.string().min(1).max(15)).default([]),
+  interfaces: z.array(z.string().min(1).max(15)).max(MAX_INTERFACES, atMost(MAX_INTERFACES, 'interface names or globs')).default([]),
   sources: z
     .strictObject({
       jsonl: z
@@ -47,7 +53,7 @@ export const configFileSchema = z.strictObject({
           // host:port; zebra connects here. Loopback unless you mean it.
           listen: hostPort('127.0.0.1:2620').default('127.0.0.1:2620'),
           // zebra route protocols to take (names from rt_protos or numbers)
-          protocols: z.array(z.union([z.string(), z.number().int().min(0).max(255)])).min(1).default(['bgp']),
+          protocols: z.array(z.union([z.string(), z.number().int().min(0).max(255)])).min(1).max(MAX_FPM_PROTOCOLS, atMost(MAX_FPM_PROTOCOLS, 'protocols')).default(['bgp']),
           'settle-time': seconds(3),
           // a second zebra connection replaces the first instead of being refused
           'allow-replace': z.boolean().default(false),
@@ -96,6 +102,7 @@ export const configFileSchema = z.strictObject({
             le: z.number().int().min(0).max(32).optional(),
           }),
         )
+        .max(MAX_FILTER_RULES, atMost(MAX_FILTER_RULES, 'rules'))
         .default([{ action: 'reject', prefix: '0.0.0.0/0' }]),
     })
     .prefault({}),

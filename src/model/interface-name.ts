@@ -1,10 +1,11 @@
 import type { ParseResult } from './ipv4-prefix.js';
+import { excerpt } from '../excerpt.js';
 
 // Linux IFNAMSIZ is 16 including the NUL; dev_valid_name() also refuses "/", ":" and whitespace.
 export function parseInterfaceName(text: string): ParseResult<string> {
-  if (text.length === 0 || text.length > 15) return { ok: false, error: `"${text}" is not a valid interface name (1 to 15 characters)` };
+  if (text.length === 0 || text.length > 15) return { ok: false, error: `${excerpt(text)} is not a valid interface name (1 to 15 characters)` };
   if (text === '.' || text === '..' || /[/:\s]/.test(text)) {
-    return { ok: false, error: `"${text}" is not a valid interface name` };
+    return { ok: false, error: `${excerpt(text)} is not a valid interface name` };
   }
   return { ok: true, value: text };
 }

@@ -1,3 +1,4 @@
+import { excerpt } from '../excerpt.js';
 /** An IPv4 prefix with host bits zero; `key` is its canonical text ("10.1.0.0/24"). */
 export interface Ipv4Prefix {
   readonly addr: number; // network address as an unsigned 32-bit integer
@@ -61,16 +62,16 @@ export function makePrefix(addr: number, len: number): Ipv4Prefix {
 export function parseIpv4Prefix(text: string): ParseResult<Ipv4Prefix> {
   const slash = text.indexOf('/');
   const lenText = slash < 0 ? '' : text.slice(slash + 1);
-  if (slash < 0 || !/^(?:\d|[1-9]\d)$/.test(lenText)) return { ok: false, error: `"${text}" is not an IPv4 prefix (a.b.c.d/len)` };
+  if (slash < 0 || !/^(?:\d|[1-9]\d)$/.test(lenText)) return { ok: false, error: `${excerpt(text)} is not an IPv4 prefix (a.b.c.d/len)` };
   const addrText = text.slice(0, slash);
   const addr = ipv4ToNumber(addrText);
   const len = Number(lenText);
   if (addr === undefined) {
-    return { ok: false, error: /^[0-9.]+$/.test(addrText) ? `"${text}" has an invalid IPv4 address` : `"${text}" is not an IPv4 prefix (a.b.c.d/len)` };
+    return { ok: false, error: /^[0-9.]+$/.test(addrText) ? `${excerpt(text)} has an invalid IPv4 address` : `${excerpt(text)} is not an IPv4 prefix (a.b.c.d/len)` };
   }
-  if (len > 32) return { ok: false, error: `"${text}" has a prefix length above 32` };
+  if (len > 32) return { ok: false, error: `${excerpt(text)} has a prefix length above 32` };
   if ((addr & ~maskOf(len)) >>> 0 !== 0) {
-    return { ok: false, error: `"${text}" has host bits set (did you mean ${numberToIpv4(addr & maskOf(len))}/${len}?)` };
+    return { ok: false, error: `${excerpt(text)} has host bits set (did you mean ${numberToIpv4(addr & maskOf(len))}/${len}?)` };
   }
   // Accepted text is canonical (no leading zeros anywhere), so it is its own key.
   return { ok: true, value: { addr, len, key: text } };

@@ -1,5 +1,6 @@
 import { Address6 } from 'ip-address';
 import type { ParseResult } from './ipv4-prefix.js';
+import { excerpt } from '../excerpt.js';
 
 /** An IPv6 link-local address (fe80::/10) in canonical compressed form. */
 export type LinkLocal = string & { readonly __brand: 'LinkLocal' };
@@ -19,14 +20,14 @@ export function parseLinkLocal(text: string): ParseResult<LinkLocal> {
 }
 
 function parseLinkLocalUncached(text: string): ParseResult<LinkLocal> {
-  if (text.includes('%')) return { ok: false, error: `"${text}" carries a zone; name the interface in "dev" instead` };
-  if (!Address6.isValid(text) || text.includes('/')) return { ok: false, error: `"${text}" is not an IPv6 address` };
+  if (text.includes('%')) return { ok: false, error: `${excerpt(text)} carries a zone; name the interface in "dev" instead` };
+  if (!Address6.isValid(text) || text.includes('/')) return { ok: false, error: `${excerpt(text)} is not an IPv6 address` };
   const a = new Address6(text);
   const bytes = Buffer.from(a.toUnsignedByteArray().slice(-16).map(Number));
   const full = Buffer.alloc(16);
   bytes.copy(full, 16 - bytes.length);
   if (full[0] !== 0xfe || (full[1]! & 0xc0) !== 0x80) {
-    return { ok: false, error: `"${text}" is not an IPv6 link-local address (fe80::/10)` };
+    return { ok: false, error: `${excerpt(text)} is not an IPv6 link-local address (fe80::/10)` };
   }
   return { ok: true, value: linkLocalFromBytes(full) };
 }

@@ -1,4 +1,5 @@
 import type { ParseResult } from './ipv4-prefix.js';
+import { excerpt } from '../excerpt.js';
 
 // Route tables: numbers, or names from iproute2's rt_tables file. 0 (unspec) and
 // 255 (local) are refused: the daemon has no business there.
@@ -33,9 +34,9 @@ export function resolveTable(value: unknown, names: TableNames): ParseResult<num
   let id: number | undefined;
   if (typeof value === 'number') id = value;
   else if (typeof value === 'string') id = /^\d+$/.test(value) ? Number(value) : names.get(value);
-  else return { ok: false, error: `${JSON.stringify(value)} is not a table number or name` };
-  if (id === undefined) return { ok: false, error: `"${String(value)}" is not a table known to rt_tables` };
-  if (!Number.isInteger(id) || id < 1 || id > 0xffffffff) return { ok: false, error: `${JSON.stringify(value)} is not a table id (1 to 4294967295)` };
-  if (id === 255) return { ok: false, error: `${JSON.stringify(value)} is the kernel's local table, which rfc5549d never programs` };
+  else return { ok: false, error: `${excerpt(value)} is not a table number or name` };
+  if (id === undefined) return { ok: false, error: `${excerpt(value)} is not a table known to rt_tables` };
+  if (!Number.isInteger(id) || id < 1 || id > 0xffffffff) return { ok: false, error: `${excerpt(value)} is not a table id (1 to 4294967295)` };
+  if (id === 255) return { ok: false, error: `${excerpt(value)} is the kernel's local table, which rfc5549d never programs` };
   return { ok: true, value: id };
 }

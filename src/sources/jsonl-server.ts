@@ -4,7 +4,8 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
-import { Rfc5549Error, type ErrorCode } from '../errors.js';
+import { errorMessage, Rfc5549Error, type ErrorCode } from '../errors.js';
+import { escapeText, excerpt } from '../excerpt.js';
 import { LogThrottle, type Logger } from '../log.js';
 import type { Rib } from '../rib/rib.js';
 import type { VrfRoutes } from '../rib/vrf-routes.js';
@@ -12,6 +13,9 @@ import { LineSplitter } from './line-splitter.js';
 import { parseJsonLine, type JsonlContext } from './jsonl-parse.js';
 
 export const JSONL_SOURCE = 'jsonl';
+
+/** A refusal of one line: a reply to the client and a rate-limited log line. */
+type Answer = (line: number, field: string, error: string, code?: ErrorCode) => void;
 
 export interface JsonlSourceOptions {
   readonly socket: string;
@@ -27,13 +31,26 @@ export interface JsonlCounters {
   rejected: number;
   connections: number;
   active: number;
+  /** lines whose handling threw (a bug): answered, logged, and the daemon kept running */
+  failed: number;
+  /** error replies not sent because the client was not reading them */
+  repliesDropped: number;
+  /** times a connection was paused until its client read the replies queued for it */
+  pausedForReplies: number;
 }
+
+/**
+ * Replies queued for one client at most. A client that sends bad lines and never reads the
+ * answers first gets its reading paused (write() said the buffer is full), and what the
+ * lines of the chunk already read would add beyond this is dropped and counted.
+ */
+export const MAX_QUEUED_REPLY_BYTES = 64 * 1024;
 
 export class JsonlSource {
   private server: Server | undefined;
   private sessionSeq = 0;
   private readonly sockets = new Set<Socket>();
-  readonly counters: JsonlCounters = { lines: 0, rejected: 0, connections: 0, active: 0 };
+  readonly counters: JsonlCounters = { lines: 0, rejected: 0, connections: 0, active: 0, failed: 0, repliesDropped: 0, pausedForReplies: 0 };
   /** called after every sync-end (the first one ends the source's initial sync) */
   onSynced: () => void = () => {};
 
@@ -73,6 +90,13 @@ export class JsonlSource {
     this.log.info({ event: 'sourceListening', socket: this.opts.socket }, 'JSON-lines source listening');
   }
 
+  /** bytes of replies queued in the daemon, over every connection (bounded by MAX_QUEUED_REPLY_BYTES each) */
+  get queuedReplyBytes(): number {
+    let n = 0;
+    for (const s of this.sockets) n += s.writableLength;
+    return n;
+  }
+
   stop(): void {
     for (const s of this.sockets) s.destroy();
     this.server?.close();
@@ -90,36 +114,57 @@ export class JsonlSource {
     let lineNo = 0;
     const splitter = new LineSplitter(this.opts.maxLineBytes);
     const throttle = new LogThrottle();
-    const answer = (line: number, error: string, code: ErrorCode = 'INPUT_INVALID'): void => {
+    const send = (text: string): void => {
+      if (reply === undefined || reply.destroyed) return;
+      if (reply.writableLength >= MAX_QUEUED_REPLY_BYTES) {
+        this.counters.repliesDropped++;
+        return;
+      }
+      if (reply.write(text) || input.isPaused()) return;
+      // Backpressure: read no more from a client until it has read what we owe it.
+      this.counters.pausedForReplies++;
+      input.pause();
+      reply.once('drain', () => input.resume());
+    };
+    const answer: Answer = (line, field, error, code = 'INPUT_INVALID') => {
       this.counters.rejected++;
       const dropped = throttle.admit();
-      if (dropped !== undefined) this.log.warn({ event: 'sourceLineRejected', session, line, error, code, ...(dropped > 0 ? { notLogged: dropped } : {}) }, 'rejected a JSON-lines line');
-      reply?.write(`${JSON.stringify({ error, code, line })}\n`);
+      if (dropped !== undefined) this.log.warn({ event: 'sourceLineRejected', session, line, field, error, code, ...(dropped > 0 ? { notLogged: dropped } : {}) }, 'rejected a JSON-lines line');
+      send(`${JSON.stringify({ error, code, line })}\n`);
+    };
+    const onLine = (line: string, tooLong: boolean): void => {
+      lineNo++;
+      if (tooLong) {
+        answer(lineNo, 'line', `line: longer than ${this.opts.maxLineBytes} bytes (sources.jsonl.max-line-bytes)`);
+        return;
+      }
+      const text = line.trim();
+      if (text === '') return;
+      this.counters.lines++;
+      // The guard per input: whatever one line does, it costs a reply, not the process.
+      try {
+        this.handle(text, lineNo, session, answer);
+      } catch (err) {
+        this.counters.failed++;
+        const code: ErrorCode = err instanceof Rfc5549Error ? err.code : 'INTERNAL';
+        this.log.error({ event: 'sourceLineFailed', session, line: lineNo, excerpt: excerpt(text), err }, 'handling a JSON-lines line failed; the line is refused');
+        answer(lineNo, 'line', `line: could not be handled: ${escapeText(errorMessage(err))}`, code);
+      }
     };
     input.on('data', (chunk: Buffer) => {
-      splitter.push(chunk, (line, tooLong) => {
-        lineNo++;
-        if (tooLong) {
-          answer(lineNo, `line: longer than ${this.opts.maxLineBytes} bytes (sources.jsonl.max-line-bytes)`);
-          return;
-        }
-        const text = line.trim();
-        if (text === '') return;
-        this.counters.lines++;
-        this.handle(text, lineNo, session, answer);
-      });
+      splitter.push(chunk, onLine);
     });
   }
 
-  private handle(text: string, line: number, session: string, answer: (line: number, error: string, code?: ErrorCode) => void): void {
+  private handle(text: string, line: number, session: string, answer: Answer): void {
     const r = parseJsonLine(text, this.opts.context);
-    if (!r.ok) return answer(line, r.error);
+    if (!r.ok) return answer(line, r.field, r.error);
     const u = r.update;
     switch (u.op) {
       case 'add':
         if (this.rib.add(session, u.route) === 'refused') {
           const refusal = this.rib.lastRefusal!;
-          return answer(line, refusal.message, refusal.code);
+          return answer(line, 'prefix', refusal.message, refusal.code);
         }
         if (u.vrf !== undefined) this.opts.vrfRoutes.added(u.vrf, session, u.route);
         break;
@@ -133,7 +178,7 @@ export class JsonlSource {
         break;
       case 'sync-end': {
         const withdrawn = this.rib.endReplay(JSONL_SOURCE, (s) => s.startsWith(`${JSONL_SOURCE}#`));
-        if (withdrawn === undefined) return answer(line, 'op: "sync-end" without a "sync-begin" before it');
+        if (withdrawn === undefined) return answer(line, 'op', 'op: "sync-end" without a "sync-begin" before it');
         this.log.info({ event: 'replayEnd', session, withdrawn }, 'replay ends');
         this.onSynced();
         break;

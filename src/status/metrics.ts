@@ -82,7 +82,11 @@ export function buildRegistry(d: Daemon): Registry {
   });
   mirroredCounter(r, 'rfc5549d_source_rejects_total', 'Input from route sources that was rejected, by reason.', ['source', 'reason'], () => {
     const out: Array<[Labels, number]> = [];
-    if (d.jsonlSource) out.push([{ source: 'jsonl', reason: 'line' }, d.jsonlSource.counters.rejected]);
+    if (d.jsonlSource) {
+      const c = d.jsonlSource.counters;
+      // 'failed' lines (handling threw: a bug) are counted in 'line' too
+      out.push([{ source: 'jsonl', reason: 'line' }, c.rejected], [{ source: 'jsonl', reason: 'failed' }, c.failed]);
+    }
     if (d.fpm) {
       const st = d.fpm.status();
       out.push([{ source: 'fpm', reason: 'malformed' }, d.fpm.totals.malformed], [{ source: 'fpm', reason: 'bad-frame' }, st.badFrames],
@@ -90,6 +94,8 @@ export function buildRegistry(d: Daemon): Registry {
     }
     return out;
   });
+  mirroredCounter(r, 'rfc5549d_source_replies_dropped_total', 'Error replies not sent to a JSON-lines client that did not read them.', ['source'], () =>
+    d.jsonlSource ? [[{ source: 'jsonl' }, d.jsonlSource.counters.repliesDropped]] : []);
   gauge(r, 'rfc5549d_source_connected', 'Whether zebra is connected over FPM.', ['source'], () => (d.fpm ? [[{ source: 'fpm' }, d.fpm.status().connected ? 1 : 0]] : []));
   mirroredCounter(r, 'rfc5549d_router_adverts_received_total', 'Router advertisements received, accepted as peer evidence or ignored.', ['result'], () => {
     const c = d.raListener?.counters;

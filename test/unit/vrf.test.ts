@@ -53,9 +53,9 @@ describe('VRF devices', () => {
       links.set('br0', linkMessage(10, 'br0', 'bridge'));
       expect(line({ op: 'add', prefix: '10.1.0.0/24', vrf: 'blue', nexthops })).toMatchObject({ ok: true, update: { route: { table: 1001 }, vrf: 'blue' } });
       expect(line({ op: 'withdraw', prefix: '10.1.0.0/24', vrf: 'blue' })).toMatchObject({ ok: true, update: { table: 1001, vrf: 'blue' } });
-      expect(line({ op: 'add', prefix: '10.1.0.0/24', vrf: 'red', nexthops })).toEqual({ ok: false, error: 'vrf: no VRF device named "red" (ip -d link show type vrf)' });
+      expect(line({ op: 'add', prefix: '10.1.0.0/24', vrf: 'red', nexthops })).toEqual({ ok: false, field: 'vrf', error: 'vrf: no VRF device named "red" (ip -d link show type vrf)' });
       expect(line({ op: 'add', prefix: '10.1.0.0/24', vrf: 'br0', nexthops })).toMatchObject({ ok: false, error: expect.stringMatching(/^vrf: no VRF device named "br0"/) });
-      expect(line({ op: 'add', prefix: '10.1.0.0/24', vrf: 7, nexthops })).toEqual({ ok: false, error: 'vrf: expected a VRF device name, got 7' });
+      expect(line({ op: 'add', prefix: '10.1.0.0/24', vrf: 7, nexthops })).toEqual({ ok: false, field: 'vrf', error: 'vrf: expected a VRF device name, got 7' });
       expect(line({ op: 'add', prefix: '10.1.0.0/24', vrf: 'blue', table: 5, nexthops })).toMatchObject({ ok: false, error: expect.stringMatching(/^vrf: give "table" or "vrf", not both/) });
     });
 
