@@ -4,6 +4,7 @@ import { parseInterfaceName } from '../model/interface-name.js';
 import { parseIpv4Prefix } from '../model/ipv4-prefix.js';
 import { parseLinkLocal } from '../model/link-local.js';
 import { resolveTable, type TableNames } from '../model/route-table.js';
+import { MAX_LEGS_CEILING } from '../rib/route-validation.js';
 import { sortNexthops, type PeerNexthop, type RouteUpdate } from '../rib/route.js';
 
 export type LineResult = { ok: true; update: RouteUpdate } | { ok: false; error: string };
@@ -15,7 +16,9 @@ export interface JsonlContext {
   vrfTable(name: string): number | undefined;
 }
 
-const MAX_NEXTHOPS = 256;
+// The schema's ceiling for limits.max-legs: Rib.add refuses what passes this but exceeds the
+// configured limit, with the same words for every source (route-validation.ts).
+const MAX_NEXTHOPS = MAX_LEGS_CEILING;
 
 const FIELDS: Record<string, readonly string[]> = {
   add: ['op', 'prefix', 'nexthops', 'table', 'vrf'],
@@ -67,7 +70,7 @@ export function parseJsonLine(line: string, ctx: JsonlContext): LineResult {
   if (!Array.isArray(o.nexthops) || o.nexthops.length === 0) {
     return fail(`nexthops: expected a non-empty array of {"via","dev"}, got ${show(o.nexthops)}`);
   }
-  if (o.nexthops.length > MAX_NEXTHOPS) return fail(`nexthops: ${o.nexthops.length} next hops, at most ${MAX_NEXTHOPS}`);
+  if (o.nexthops.length > MAX_NEXTHOPS) return fail(`nexthops: ${o.nexthops.length} next hops, more than limits.max-legs can ever allow (${MAX_NEXTHOPS})`);
   const nexthops: PeerNexthop[] = [];
   for (const [i, nh] of o.nexthops.entries()) {
     const at = `nexthops[${i}]`;
