@@ -12,7 +12,7 @@ import { LogThrottle, type Logger } from '../../log.js';
 import type { Rib } from '../../rib/rib.js';
 import { decodeFpmFrame } from './fpm-decode.js';
 import { FpmFrameError, FpmFrameReader } from './fpm-framing.js';
-import { FpmSession, type FpmCounters } from './fpm-session.js';
+import { FpmSession, type FpmCounters, type PendingNexthopRoute } from './fpm-session.js';
 
 export const FPM_SOURCE = 'fpm';
 const isFpmSession = (s: string): boolean => s.startsWith(`${FPM_SOURCE}#`);
@@ -34,9 +34,11 @@ export interface FpmStatus {
   replaying: boolean;
   refused: number;
   badFrames: number;
-  /** routes refused by filters or limits.max-routes */
+  /** routes refused by route validation, filters or limits */
   routesRefused: number;
   pendingNexthopRoutes: number;
+  /** nexthop ids the current connection holds (capped per connection) */
+  nexthopIds: number;
   counters: FpmCounters | undefined;
 }
 
@@ -53,6 +55,7 @@ export class FpmSource {
   /** across every generation, for metrics */
   readonly totals = { messages: 0, malformed: 0 };
   private readonly refusalLog = new LogThrottle();
+  private readonly nexthopRefusalLog = new LogThrottle();
   /** called when a replay ends (the first one ends the source's initial sync) */
   onSynced: () => void = () => {};
 
@@ -67,8 +70,14 @@ export class FpmSource {
       badFrames: this.badFrames,
       routesRefused: this.routesRefused,
       pendingNexthopRoutes: this.active?.session.pendingNexthopRoutes ?? 0,
+      nexthopIds: this.active?.session.nexthopIds ?? 0,
       counters: this.active?.session.counters,
     };
+  }
+
+  /** routes of the current connection held back for a nexthop id, with the reason */
+  pendingRoutes(): Iterable<PendingNexthopRoute> {
+    return this.active?.session.pendingRoutes() ?? [];
   }
 
   /** the port listened on (differs from the configured one only when that is 0) */
@@ -129,7 +138,18 @@ export class FpmSource {
         const change = this.rib.withdraw(t, p);
         if (this.log.isLevelEnabled('debug')) this.log.debug({ event: 'fpmRoute', session: id, table: t, prefix: p.key, change }, 'FPM route');
       },
-    }, (key, nhId) => this.log.warn({ event: 'fpmNexthopMissing', session: id, key, nhId }, 'route names a nexthop id zebra has not sent; pending'));
+    }, (episode) => {
+      // once per episode, not per route: zebra without kernel nexthops names thousands of ids
+      if (episode.state === 'begin') {
+        this.log.warn({ event: 'fpmNexthopMissing', session: id, key: episode.key, nhId: episode.nhId, error: episode.reason },
+          'routes from zebra name nexthop ids that cannot be resolved; they are pending (rfc5549d routes --pending)');
+      } else {
+        this.log.info({ event: 'fpmNexthopResolved', session: id, resolved: episode.resolved }, 'no route from zebra waits for a nexthop id any more');
+      }
+    }, (nhId, error) => {
+      const dropped = this.nexthopRefusalLog.admit();
+      if (dropped !== undefined) this.log.warn({ event: 'fpmNexthopRefused', session: id, nhId, error, ...(dropped > 0 ? { notLogged: dropped } : {}) }, 'nexthop object from zebra refused');
+    });
     const current = { sock, session };
     this.active = current;
     this.rib.beginReplay(FPM_SOURCE);
