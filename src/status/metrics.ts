@@ -87,7 +87,8 @@ export function buildRegistry(d: Daemon): Registry {
     if (d.fpm) {
       const st = d.fpm.status();
       out.push([{ source: 'fpm', reason: 'malformed' }, d.fpm.totals.malformed], [{ source: 'fpm', reason: 'bad-frame' }, st.badFrames],
-        [{ source: 'fpm', reason: 'connection-refused' }, st.refused], [{ source: 'fpm', reason: 'route-refused' }, st.routesRefused]);
+        [{ source: 'fpm', reason: 'connection-refused' }, st.refused], [{ source: 'fpm', reason: 'route-refused' }, st.routesRefused],
+        [{ source: 'fpm', reason: 'frame-stalled' }, st.stalledFrames]);
     }
     return out;
   });
