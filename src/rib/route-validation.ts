@@ -8,18 +8,20 @@ import type { DesiredRoute } from './route.js';
 
 /**
  * The highest limits.max-legs the schema takes. Measured on kernel 6.18 (docs/configuration.md,
- * "limits.max-legs"): a multipath route whose RTM_NEWROUTE does not fit one dump buffer
- * (about 3.7 KB) is accepted by the kernel and then left out of every dump without an error;
- * neighbor-mode legs (rtnexthop + RTA_GATEWAY, 16 bytes) stop dumping above 232, via-mode legs
- * (rtnexthop + RTA_VIA, 32 bytes) above 116. A route we cannot see in a dump looks foreign or
- * lost to the reconciler, so no setting may go past what dumps in neighbor mode.
+ * "How long a route may be"): a multipath route whose RTM_NEWROUTE does not fit one dump
+ * buffer (about 3.7 KB) is accepted by the kernel and then left out of every dump, ours and
+ * `ip route show`, without an error. Neighbor-mode legs (rtnexthop + RTA_GATEWAY, 16 bytes)
+ * dump up to 232 and via-mode legs (rtnexthop + RTA_VIA, 32 bytes) up to 116; a route by
+ * nexthop id is dumped with its legs inline, so the same counts hold there. A route we cannot
+ * see in a dump looks lost to the reconciler (re-written, or its placeholders swept), so no
+ * setting may come near it: 8 legs are kept as a margin for attributes a kernel may add.
  */
-export const MAX_LEGS_CEILING = 232;
+export const MAX_LEGS_CEILING = 224;
 
-/** The highest limits.max-legs with kernel.mode via (RTA_VIA legs; with nexthop objects too: the kernel dumps their legs inline). */
-export const MAX_VIA_LEGS = 116;
+/** The highest limits.max-legs with kernel.mode via (measured 116, less the same margin). */
+export const MAX_VIA_LEGS = 108;
 
-/** The default: below the smallest measured safe count (via mode, 116) with a margin. */
+/** The default: well below the smallest measured count (via mode, 116). */
 export const DEFAULT_MAX_LEGS = 64;
 
 export function legCountRefusal(legs: number, maxLegs: number): string {
