@@ -29,7 +29,8 @@ export interface DaemonStatus {
   readonly version: string;
   readonly uptimeS: number;
   readonly routes: {
-    desired: number; installed: number; pending: number; ownedInKernel: number; otherTablesSameProtocol: number;
+    /** pending: as `routes --pending` lists them, routes waiting for zebra's nexthop objects included */
+    desired: number; installed: number; pending: number; waitingForNexthops: number; ownedInKernel: number; otherTablesSameProtocol: number;
     maxRoutes: number; maxLegs: number; refused: { limit: number; filter: number; invalid: number };
   };
   readonly reconciler: { passes: number; writes: number; repairs: number; sweeping: boolean; lastPassMs: number | null };
@@ -90,10 +91,11 @@ export function peerStatuses(d: Daemon, nowMs: number): PeerStatus[] {
 
 export function daemonStatus(d: Daemon, version: string, startedAtMs: number, nowMs: number): DaemonStatus {
   const rc = d.reconciler;
+  const waitingForNexthops = d.fpm?.status().pendingNexthopRoutes ?? 0;
   return {
     version,
     uptimeS: Math.round((nowMs - startedAtMs) / 1000),
-    routes: { desired: d.rib.size, installed: d.rib.size - rc.pendingCount, pending: rc.pendingCount + (d.fpm?.status().pendingNexthopRoutes ?? 0), ownedInKernel: rc.state.ownedRouteCount, otherTablesSameProtocol: rc.foreignRoutes,
+    routes: { desired: d.rib.size, installed: d.rib.size - rc.pendingCount, pending: rc.pendingCount + waitingForNexthops, waitingForNexthops, ownedInKernel: rc.state.ownedRouteCount, otherTablesSameProtocol: rc.foreignRoutes,
       maxRoutes: d.rib.policy.maxRoutes, maxLegs: d.rib.policy.maxLegs,
       refused: { limit: d.rib.refusedTotal.LIMIT_EXCEEDED, filter: d.rib.refusedTotal.ROUTE_FILTERED, invalid: d.rib.refusedTotal.INPUT_INVALID },
     },

@@ -16,8 +16,8 @@ interface RouteStatusJson { table: number; prefix: string; state: string; reason
 
 const PROTOCOL = 200;
 const TABLE = 1000;
-/** EUI-64 link-locals of made-up peers on h0: the MAC is derived, no RA needed */
-const peer = (i: number): string => `fe80::ff:fe00:${(0x200 + i).toString(16)}`;
+/** EUI-64 link-locals of made-up peers on h0 (MACs 02:00:00:00:03:xx, clear of HOST_MAC and PEER_MAC): derived, no RA needed */
+const peer = (i: number): string => `fe80::ff:fe00:${(0x300 + i).toString(16)}`;
 const legs = (n: number) => Array.from({ length: n }, (_, i) => ({ via: peer(i), dev: 'h0' }));
 
 describe.runIf(enabled)('route validation in the kernel', () => {
@@ -109,6 +109,7 @@ describe.runIf(enabled)('route validation in the kernel', () => {
       const status = JSON.parse(daemon.cli('status', '--json')) as { routes: { pending: number }; sources: { fpm: { pendingNexthopRoutes: number } } };
       expect(status.sources.fpm.pendingNexthopRoutes).toBe(pending.length);
       expect(status.routes.pending).toBe(pending.length);
+      expect(daemon.cli('status')).toContain('routes: 0 desired, 0 installed, 3 pending (3 from zebra waiting for nexthop objects)');
       expect(daemon.logs().filter((l) => l.event === 'fpmNexthopMissing')).toHaveLength(1);
       expect(ownRoutes()).toEqual([]);
     } finally {
