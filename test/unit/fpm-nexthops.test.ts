@@ -58,6 +58,19 @@ describe('nexthop groups', () => {
     expect(s.operations).toBeLessThan(10_000);
   });
 
+  it('a group that grows past the cap is refused and its routes go pending; nothing stale stays', () => {
+    const { s, state, refused } = session();
+    const members = Array.from({ length: MAX_GROUP_MEMBERS + 1 }, (_, i) => i + 1);
+    for (const id of members) s.handle(single(id));
+    s.handle(group(100, [1, 2]));
+    s.handle(routeByNh(0, 100));
+    expect(state.size).toBe(1);
+    s.handle(group(100, members));
+    expect(refused).toHaveLength(1);
+    expect(state.size).toBe(0);
+    expect(s.pendingNexthopRoutes).toBe(1);
+  });
+
   it(`ids beyond ${MAX_NEXTHOP_IDS} per connection are refused, naming the cap`, () => {
     const { s, refused } = session();
     for (let id = 1; id <= MAX_NEXTHOP_IDS + 1; id++) s.handle(single(id));

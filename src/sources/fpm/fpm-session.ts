@@ -201,7 +201,10 @@ export class FpmSession {
     this.counters.nexthopsRefused++;
     this.onNexthopRefused(id, error);
     // What an earlier announcement of the id said no longer holds: its routes re-resolve to pending.
-    if (this.nexthops.has(id)) this.deleteNexthop(id);
+    if (this.nexthops.has(id)) {
+      this.deleteNexthop(id);
+      this.refreshUsersOf(id);
+    }
   }
 
   private deleteNexthop(id: number): void {
