@@ -69,7 +69,7 @@ export class Daemon {
     this.manages = managesInterface(config);
     this.reconciler = new Reconciler(this.kernel, this.rib, this.peers, config, this.childLog('reconciler'), this.manages, this.now);
     this.rib.onChange = (slot) => this.reconciler.markDesiredChanged(slot);
-    this.rib.setPolicy(new RoutePolicy(config.filters, config.limits.maxRoutes));
+    this.rib.setPolicy(new RoutePolicy(config.filters, config.limits.maxRoutes, config.limits.maxLegs));
     this.reconciler.onDumped = (links, neighbours) => {
       // a VRF re-created while events were lost (an overrun) is followed here
       for (const l of links) if (l.vrfTable !== undefined) this.followVrf(l.name, l.vrfTable);
@@ -196,7 +196,7 @@ export class Daemon {
       this.reconciler.setInterfaceMatcher(this.manages);
     }
     if (changes.live.includes('limits') || changes.live.includes('filters')) {
-      const withdrawn = this.rib.setPolicy(new RoutePolicy(next.filters, next.limits.maxRoutes));
+      const withdrawn = this.rib.setPolicy(new RoutePolicy(next.filters, next.limits.maxRoutes, next.limits.maxLegs));
       if (withdrawn > 0) this.log.warn({ event: 'filteredOnReload', withdrawn }, 'routes the new filters reject are withdrawn');
     }
     if (changes.live.includes('reconcile.resync-interval')) this.armResync();

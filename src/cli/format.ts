@@ -22,9 +22,11 @@ export function formatPeers(peers: PeerStatus[]): string {
 export function formatStatus(s: DaemonStatus): string {
   const lines = [
     `rfc5549d ${s.version}, up ${s.uptimeS}s`,
-    `routes: ${s.routes.desired} desired, ${s.routes.installed} installed, ${s.routes.pending} pending, ${s.routes.ownedInKernel} owned in the kernel`
+    `routes: ${s.routes.desired} desired, ${s.routes.installed} installed, ${s.routes.pending} pending`
+      + (s.routes.waitingForNexthops > 0 ? ` (${s.routes.waitingForNexthops} from zebra waiting for nexthop objects)` : '')
+      + `, ${s.routes.ownedInKernel} owned in the kernel`
       + (s.routes.otherTablesSameProtocol > 0 ? `; ${s.routes.otherTablesSameProtocol} of our protocol in tables not ours (left alone)` : ''),
-    `limits: max-routes ${s.routes.maxRoutes}; refused so far: ${s.routes.refused.limit} over the limit, ${s.routes.refused.filter} by filters`,
+    `limits: max-routes ${s.routes.maxRoutes}, max-legs ${s.routes.maxLegs}; refused so far: ${s.routes.refused.limit} over a limit, ${s.routes.refused.filter} by filters, ${s.routes.refused.invalid} invalid`,
     `reconciler: ${s.reconciler.passes} passes, ${s.reconciler.writes} writes, ${s.reconciler.repairs} repairs, last pass ${s.reconciler.lastPassMs ?? '-'} ms${s.reconciler.sweeping ? '' : ', start-up grace (no sweep yet)'}`,
     `links: ${s.links.map((l) => `${l.name}(${l.up ? 'up' : 'down'})`).join(' ') || 'none'}`,
   ];

@@ -4,6 +4,7 @@ import { interfaceMatcher, parseInterfaceName } from '../model/interface-name.js
 import { resolveTable, type TableNames } from '../model/route-table.js';
 import { maskOf, parseIpv4Prefix, type ParseResult } from '../model/ipv4-prefix.js';
 import { parsePrefixRule, type PrefixFilter, type PrefixRule } from '../model/prefix-filter.js';
+import { MAX_VIA_LEGS } from '../rib/route-validation.js';
 import { configFileSchema } from './schema.js';
 import { parseConfigYaml } from './yaml-document.js';
 
@@ -48,7 +49,7 @@ export interface Config {
   readonly ra: { readonly enabled: boolean; readonly solicitOnLinkUp: boolean };
   readonly graceful: { readonly staleTimeMs: number; readonly withdrawOnExit: boolean };
   readonly reconcile: { readonly resyncIntervalMs: number };
-  readonly limits: { readonly maxRoutes: number };
+  readonly limits: { readonly maxRoutes: number; readonly maxLegs: number };
   readonly filters: PrefixFilter;
   readonly metrics: { readonly listen: HostPort | undefined };
 }
@@ -157,6 +158,9 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
     if (n === undefined || n > 255) problems.push({ path: `sources.fpm.protocols.${i}`, value: p, message: `not a route protocol (${[...ZEBRA_PROTOCOLS.keys()].join(', ')} or 0-255)` });
     else protocols.push(n);
   });
+  if (f.kernel.mode === 'via' && f.limits['max-legs'] > MAX_VIA_LEGS) {
+    problems.push({ path: 'limits.max-legs', value: f.limits['max-legs'], message: `at most ${MAX_VIA_LEGS} with kernel.mode via: a longer RTA_VIA route is left out of kernel dumps` });
+  }
   if (problems.length > 0) throw new ConfigError(source, problems);
   return deepFreeze({
     logLevel: f.log.level,
@@ -191,7 +195,7 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
     ra: { enabled: f.ra.enabled, solicitOnLinkUp: f.ra['solicit-on-link-up'] },
     graceful: { staleTimeMs: Math.round(f.graceful['stale-time'] * 1000), withdrawOnExit: f.graceful['withdraw-on-exit'] },
     reconcile: { resyncIntervalMs: Math.round(f.reconcile['resync-interval'] * 1000) },
-    limits: { maxRoutes: f.limits['max-routes'] },
+    limits: { maxRoutes: f.limits['max-routes'], maxLegs: f.limits['max-legs'] },
     filters: { defaultAction: f.filters.default, rules },
     metrics: { listen: metricsListen },
   });

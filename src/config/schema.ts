@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_LEGS, MAX_LEGS_CEILING } from '../rib/route-validation.js';
 
 // The file format, in the kebab-case operators write. Every default here is the
 // embedded default configuration, and config/rfc5549d.yaml repeats them with comments
@@ -86,6 +87,9 @@ export const configFileSchema = z.strictObject({
     .strictObject({
       // desired routes held at most; beyond it new prefixes are refused (installed ones stay)
       'max-routes': z.number().int().min(1).max(50_000_000).default(1_000_000),
+      // next hops of one route at most; a longer route is refused. The kernel takes longer
+      // ones but leaves them out of every dump (docs/configuration.md has the measurements).
+      'max-legs': z.number().int().min(1).max(MAX_LEGS_CEILING).default(DEFAULT_MAX_LEGS),
     })
     .prefault({}),
   filters: z

@@ -1,9 +1,31 @@
 import type { ParseResult } from './ipv4-prefix.js';
 import { excerpt } from '../excerpt.js';
 
-// Route tables: numbers, or names from iproute2's rt_tables file. 0 (unspec) and
-// 255 (local) are refused: the daemon has no business there.
+// Route tables: numbers, or names from iproute2's rt_tables file. The kernel's reserved
+// ids are refused (reservedTable): the daemon has no business there.
 export const RT_TABLE_MAIN = 254;
+
+/**
+ * Why a table id is not one the daemon may program, or undefined when it may. One answer
+ * for every source and for the configuration (route-validation.ts, resolveTable).
+ * 0: RT_TABLE_UNSPEC is "no table": the kernel files such a route in main, so the daemon
+ *    would hold it under a key no dump ever shows.
+ * 252: RT_TABLE_COMPAT is what rtm_table says for every id above 255 (the real id is in
+ *    RTA_TABLE); a route really in 252 reads like one of those to old tools.
+ * 253: the "default" table is consulted by the kernel's last rule (32767) for everyone's
+ *    fallback routes; not ours to fill.
+ * 255: the local table holds the kernel's own local and broadcast routes; a unicast route
+ *    there shadows every other table, rules included.
+ */
+export function reservedTable(id: number): string | undefined {
+  switch (id) {
+    case 0: return 'is RT_TABLE_UNSPEC (no table; the kernel would file the route in main)';
+    case 252: return 'is RT_TABLE_COMPAT, reserved (rtm_table of every table above 255)';
+    case 253: return 'is the kernel\'s "default" table (rule 32767), reserved';
+    case 255: return 'is the kernel\'s local table, which rfc5549d never programs';
+    default: return undefined;
+  }
+}
 const BUILTIN_TABLES: ReadonlyMap<string, number> = new Map([
   ['default', 253],
   ['main', 254],
@@ -37,6 +59,7 @@ export function resolveTable(value: unknown, names: TableNames): ParseResult<num
   else return { ok: false, error: `${excerpt(value)} is not a table number or name` };
   if (id === undefined) return { ok: false, error: `${excerpt(value)} is not a table known to rt_tables` };
   if (!Number.isInteger(id) || id < 1 || id > 0xffffffff) return { ok: false, error: `${excerpt(value)} is not a table id (1 to 4294967295)` };
-  if (id === 255) return { ok: false, error: `${excerpt(value)} is the kernel's local table, which rfc5549d never programs` };
+  const reserved = reservedTable(id);
+  if (reserved) return { ok: false, error: `${excerpt(value)} ${reserved}` };
   return { ok: true, value: id };
 }

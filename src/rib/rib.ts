@@ -7,6 +7,7 @@ import type { LinkLocal } from '../model/link-local.js';
 import { NexthopSets } from './nexthop-sets.js';
 import { RoutePolicy, type Refusal, type RefusalCode } from './route-policy.js';
 import { NONE, RouteStore } from './route-store.js';
+import { validateRoute } from './route-validation.js';
 import { routeKey, type DesiredRoute } from './route.js';
 
 export type RibChange = 'added' | 'changed' | 'unchanged' | 'withdrawn' | 'absent' | 'refused';
@@ -61,7 +62,7 @@ export class Rib {
   private policyNow = new RoutePolicy({ defaultAction: 'accept', rules: [] }, Number.MAX_SAFE_INTEGER);
   /** the latest refusals by key (bounded), for status */
   readonly refusals = new Map<string, Refusal & { at: number }>();
-  readonly refusedTotal: Record<RefusalCode, number> = { LIMIT_EXCEEDED: 0, ROUTE_FILTERED: 0 };
+  readonly refusedTotal: Record<RefusalCode, number> = { INPUT_INVALID: 0, LIMIT_EXCEEDED: 0, ROUTE_FILTERED: 0 };
   /** the refusal behind the last 'refused' answer of add() */
   lastRefusal: Refusal | undefined;
 
@@ -142,6 +143,9 @@ export class Rib {
   add(session: string, route: DesiredRoute): RibChange {
     const st = this.store;
     const { table, prefix } = route;
+    // Before any lookup: a reserved table or a prefix with host bits must not even make a slot.
+    const invalid = validateRoute(route, this.policyNow.maxLegs);
+    if (invalid) return this.refuse(routeKey(table, prefix.key), invalid);
     let s = st.find(table, prefix.addr, prefix.len);
     const held = s >= 0 && st.desired[s] !== NONE;
     const refusal = this.policyNow.filtered(prefix) ?? (held ? undefined : this.policyNow.overLimit(prefix, st.desiredCount));

@@ -1,8 +1,9 @@
-// What the RIB may take: prefix filters and limits.max-routes. Pure.
+// What the RIB may take: prefix filters, limits.max-routes and limits.max-legs. Pure.
 import type { Ipv4Prefix } from '../model/ipv4-prefix.js';
 import { evaluateFilter, type PrefixFilter } from '../model/prefix-filter.js';
+import { DEFAULT_MAX_LEGS } from './route-validation.js';
 
-export type RefusalCode = 'LIMIT_EXCEEDED' | 'ROUTE_FILTERED';
+export type RefusalCode = 'INPUT_INVALID' | 'LIMIT_EXCEEDED' | 'ROUTE_FILTERED';
 
 export interface Refusal {
   readonly code: RefusalCode;
@@ -11,7 +12,7 @@ export interface Refusal {
 }
 
 export class RoutePolicy {
-  constructor(readonly filter: PrefixFilter, readonly maxRoutes: number) {}
+  constructor(readonly filter: PrefixFilter, readonly maxRoutes: number, readonly maxLegs: number = DEFAULT_MAX_LEGS) {}
 
   /** A filter verdict for the prefix, whatever the RIB holds. */
   filtered(prefix: Ipv4Prefix): Refusal | undefined {

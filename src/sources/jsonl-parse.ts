@@ -7,6 +7,7 @@ import { resolveTable, type TableNames } from '../model/route-table.js';
 import { errorMessage } from '../errors.js';
 import { escapeText, excerpt } from '../excerpt.js';
 import { jsonDepthExcess } from './json-depth.js';
+import { MAX_LEGS_CEILING } from '../rib/route-validation.js';
 import { sortNexthops, type PeerNexthop, type RouteUpdate } from '../rib/route.js';
 
 /** A refusal names the field (`op`, `nexthops[2].via`, `line` for the line as a whole). */
@@ -19,7 +20,9 @@ export interface JsonlContext {
   vrfTable(name: string): number | undefined;
 }
 
-const MAX_NEXTHOPS = 256;
+// The schema's ceiling for limits.max-legs: Rib.add refuses what passes this but exceeds the
+// configured limit, with the same words for every source (route-validation.ts).
+const MAX_NEXTHOPS = MAX_LEGS_CEILING;
 /** A valid line nests 3 levels ({"nexthops":[{…}]}); deeper is refused before JSON.parse. */
 export const MAX_JSON_DEPTH = 8;
 
@@ -89,7 +92,7 @@ export function parseJsonLine(line: string, ctx: JsonlContext): LineResult {
   if (!Array.isArray(legs) || legs.length === 0) {
     return fail('nexthops', `expected a non-empty array of {"via","dev"}, got ${show(legs)}`);
   }
-  if (legs.length > MAX_NEXTHOPS) return fail('nexthops', `${legs.length} next hops, at most ${MAX_NEXTHOPS}`);
+  if (legs.length > MAX_NEXTHOPS) return fail('nexthops', `${legs.length} next hops, more than limits.max-legs can ever allow (${MAX_NEXTHOPS})`);
   const nexthops: PeerNexthop[] = [];
   for (const [i, nh] of legs.entries()) {
     const at = `nexthops[${i}]`;

@@ -49,9 +49,10 @@ export function buildRegistry(d: Daemon): Registry {
   ]);
   gauge(r, 'rfc5549d_routes_owned_in_kernel', 'Routes of our protocol in our tables, as the kernel holds them.', [], () => [[{}, rc.state.ownedRouteCount]]);
   gauge(r, 'rfc5549d_route_limit', 'limits.max-routes.', [], () => [[{}, d.rib.policy.maxRoutes]]);
-  mirroredCounter(r, 'rfc5549d_routes_refused_total', 'Routes refused by limits.max-routes or by filters.', ['reason'], () => [
+  mirroredCounter(r, 'rfc5549d_routes_refused_total', 'Routes refused by limits (max-routes, max-legs), by filters, or as invalid (reserved table, bad prefix).', ['reason'], () => [
     [{ reason: 'limit' }, d.rib.refusedTotal.LIMIT_EXCEEDED],
     [{ reason: 'filter' }, d.rib.refusedTotal.ROUTE_FILTERED],
+    [{ reason: 'invalid' }, d.rib.refusedTotal.INPUT_INVALID],
   ]);
   gauge(r, 'rfc5549d_peers', 'Peers by the evidence their MAC rests on (unresolved: none yet).', ['evidence'], () => {
     const counts: Record<string, number> = { eui64: 0, ndp: 0, ra: 0, unresolved: 0 };
@@ -90,7 +91,8 @@ export function buildRegistry(d: Daemon): Registry {
     if (d.fpm) {
       const st = d.fpm.status();
       out.push([{ source: 'fpm', reason: 'malformed' }, d.fpm.totals.malformed], [{ source: 'fpm', reason: 'bad-frame' }, st.badFrames],
-        [{ source: 'fpm', reason: 'connection-refused' }, st.refused], [{ source: 'fpm', reason: 'route-refused' }, st.routesRefused]);
+        [{ source: 'fpm', reason: 'connection-refused' }, st.refused], [{ source: 'fpm', reason: 'route-refused' }, st.routesRefused],
+        [{ source: 'fpm', reason: 'frame-stalled' }, st.stalledFrames]);
     }
     return out;
   });

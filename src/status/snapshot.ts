@@ -8,7 +8,7 @@ export interface RouteStatus {
   readonly table: number;
   readonly prefix: string;
   readonly nexthops: string[];
-  /** refused: not held at all (filters or limits.max-routes); the latest refusals only */
+  /** refused: not held at all (invalid, filters, limits); the latest refusals only */
   readonly state: 'installed' | 'pending' | 'refused';
   readonly reason?: string;
 }
@@ -29,8 +29,9 @@ export interface DaemonStatus {
   readonly version: string;
   readonly uptimeS: number;
   readonly routes: {
-    desired: number; installed: number; pending: number; ownedInKernel: number; otherTablesSameProtocol: number;
-    maxRoutes: number; refused: { limit: number; filter: number };
+    /** pending: as `routes --pending` lists them, routes waiting for zebra's nexthop objects included */
+    desired: number; installed: number; pending: number; waitingForNexthops: number; ownedInKernel: number; otherTablesSameProtocol: number;
+    maxRoutes: number; maxLegs: number; refused: { limit: number; filter: number; invalid: number };
   };
   readonly reconciler: { passes: number; writes: number; repairs: number; sweeping: boolean; lastPassMs: number | null };
   readonly sources: Record<string, unknown>;
@@ -50,6 +51,11 @@ export function routeStatuses(d: Daemon, pendingOnly: boolean): RouteStatus[] {
       state: pending ? 'pending' : 'installed',
       ...(pending ? { reason: pending.reason } : {}),
     });
+  }
+  // Routes zebra named by a nexthop id that cannot be resolved are not in the RIB (nothing
+  // may stay installed for them), but they are pending all the same: status counts them too.
+  for (const p of d.fpm?.pendingRoutes() ?? []) {
+    out.push({ table: p.table, prefix: p.prefix.key, nexthops: [`nhid ${p.nhId}`], state: 'pending', reason: p.reason });
   }
   for (const [key, r] of d.rib.refusals) {
     const colon = key.indexOf(':');
@@ -85,11 +91,13 @@ export function peerStatuses(d: Daemon, nowMs: number): PeerStatus[] {
 
 export function daemonStatus(d: Daemon, version: string, startedAtMs: number, nowMs: number): DaemonStatus {
   const rc = d.reconciler;
+  const waitingForNexthops = d.fpm?.status().pendingNexthopRoutes ?? 0;
   return {
     version,
     uptimeS: Math.round((nowMs - startedAtMs) / 1000),
-    routes: { desired: d.rib.size, installed: d.rib.size - rc.pendingCount, pending: rc.pendingCount, ownedInKernel: rc.state.ownedRouteCount, otherTablesSameProtocol: rc.foreignRoutes,
-      maxRoutes: d.rib.policy.maxRoutes, refused: { limit: d.rib.refusedTotal.LIMIT_EXCEEDED, filter: d.rib.refusedTotal.ROUTE_FILTERED },
+    routes: { desired: d.rib.size, installed: d.rib.size - rc.pendingCount, pending: rc.pendingCount + waitingForNexthops, waitingForNexthops, ownedInKernel: rc.state.ownedRouteCount, otherTablesSameProtocol: rc.foreignRoutes,
+      maxRoutes: d.rib.policy.maxRoutes, maxLegs: d.rib.policy.maxLegs,
+      refused: { limit: d.rib.refusedTotal.LIMIT_EXCEEDED, filter: d.rib.refusedTotal.ROUTE_FILTERED, invalid: d.rib.refusedTotal.INPUT_INVALID },
     },
     reconciler: { passes: rc.passes, writes: rc.writes, repairs: rc.repairs, sweeping: rc.sweeping, lastPassMs: rc.lastPass ? Math.round(rc.lastPass.durationMs * 10) / 10 : null },
     sources: d.sourceStatus(),

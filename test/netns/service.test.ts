@@ -172,7 +172,7 @@ describe.runIf(enabled)('rfc5549d as a service', () => {
     expect(ownRoutes()).toEqual(['10.99.2.0/24', '10.99.3.0/24', '10.99.4.0/24']);
     const refused = (JSON.parse(daemon.cli('routes', '--json')) as { prefix: string; state: string; reason?: string }[]).filter((r) => r.state === 'refused');
     expect(refused.map((r) => r.prefix)).toEqual(['10.99.5.0/24', '10.99.6.0/24']);
-    expect(daemon.cli('status')).toContain('limits: max-routes 3; refused so far: 2 over the limit, 0 by filters');
+    expect(daemon.cli('status')).toContain('limits: max-routes 3, max-legs 64; refused so far: 2 over a limit, 0 by filters, 0 invalid');
     // a withdraw makes room
     feed.send({ op: 'withdraw', prefix: '10.99.2.0/24' }, add('10.99.5.0/24'));
     await waitFor('room made', () => ownRoutes().includes('10.99.5.0/24'));

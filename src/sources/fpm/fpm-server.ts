@@ -6,15 +6,33 @@
 // seconds to reconnect or to re-converge. So after a restart, entries the new generation
 // has not refreshed are withdrawn when graceful.stale-time (from the disconnect) is over
 // and the replay has settled, whichever is later - never at settle alone.
+//
+// The single zebra slot (issue 12) is held only by a connection that speaks FPM: one that
+// has sent no complete frame yet, or sits on half a frame, gives way to a new connection;
+// half a frame that stalls past FRAME_STALL_MS closes the connection; TCP keepalive finds
+// a peer that vanished without a FIN.
 import { createServer, type Server, type Socket } from 'node:net';
 import { Rfc5549Error } from '../../errors.js';
 import { LogThrottle, type Logger } from '../../log.js';
 import type { Rib } from '../../rib/rib.js';
 import { decodeFpmFrame } from './fpm-decode.js';
 import { FpmFrameError, FpmFrameReader } from './fpm-framing.js';
-import { FpmSession, type FpmCounters } from './fpm-session.js';
+import { FpmSession, type FpmCounters, type PendingNexthopRoute } from './fpm-session.js';
 
 export const FPM_SOURCE = 'fpm';
+
+/**
+ * How long half a frame may wait for the rest before the connection is closed. zebra writes
+ * whole frames (at most 64 KiB) into a local socket, so the rest follows in microseconds; 15 s
+ * also covers TCP retransmits on a remote zebra, and bounds how long a stuck or hostile peer
+ * holds a frame buffer.
+ */
+export const FRAME_STALL_MS = 15_000;
+/** A connection this long on half a frame no longer holds the slot against a new one. */
+export const STALLED_REPLACE_MS = 1000;
+/** Idle time before the first TCP keepalive probe: a zebra host that died sends no FIN. */
+export const KEEPALIVE_IDLE_MS = 10_000;
+
 const isFpmSession = (s: string): boolean => s.startsWith(`${FPM_SOURCE}#`);
 
 export interface FpmSourceOptions {
@@ -26,6 +44,19 @@ export interface FpmSourceOptions {
   readonly staleTimeMs: number;
   readonly allowReplace: boolean;
   ifname(ifindex: number): string | undefined;
+  /** tests shorten these; FRAME_STALL_MS and STALLED_REPLACE_MS otherwise */
+  readonly frameStallMs?: number;
+  readonly stalledReplaceMs?: number;
+}
+
+/** The connection holding the slot, and whether it has shown it is a zebra. */
+interface ActiveConnection {
+  readonly sock: Socket;
+  readonly session: FpmSession;
+  /** complete frames received; 0: it has not spoken FPM yet */
+  frames: number;
+  /** when the bytes of an unfinished frame last grew; undefined: no partial frame */
+  partialSince: number | undefined;
 }
 
 export interface FpmStatus {
@@ -34,25 +65,31 @@ export interface FpmStatus {
   replaying: boolean;
   refused: number;
   badFrames: number;
-  /** routes refused by filters or limits.max-routes */
+  /** connections closed on half a frame that stalled past FRAME_STALL_MS */
+  stalledFrames: number;
+  /** routes refused by route validation, filters or limits */
   routesRefused: number;
   pendingNexthopRoutes: number;
+  /** nexthop ids the current connection holds (capped per connection) */
+  nexthopIds: number;
   counters: FpmCounters | undefined;
 }
 
 export class FpmSource {
   private server: Server | undefined;
-  private active: { sock: Socket; session: FpmSession } | undefined;
+  private active: ActiveConnection | undefined;
   private generation = 0;
   private settleTimer: NodeJS.Timeout | undefined;
   private staleTimer: NodeJS.Timeout | undefined;
   private replaying = false;
   private refused = 0;
   private badFrames = 0;
+  private stalledFrames = 0;
   private routesRefused = 0;
   /** across every generation, for metrics */
   readonly totals = { messages: 0, malformed: 0 };
   private readonly refusalLog = new LogThrottle();
+  private readonly nexthopRefusalLog = new LogThrottle();
   /** called when a replay ends (the first one ends the source's initial sync) */
   onSynced: () => void = () => {};
 
@@ -65,10 +102,17 @@ export class FpmSource {
       replaying: this.replaying,
       refused: this.refused,
       badFrames: this.badFrames,
+      stalledFrames: this.stalledFrames,
       routesRefused: this.routesRefused,
       pendingNexthopRoutes: this.active?.session.pendingNexthopRoutes ?? 0,
+      nexthopIds: this.active?.session.nexthopIds ?? 0,
       counters: this.active?.session.counters,
     };
+  }
+
+  /** routes of the current connection held back for a nexthop id, with the reason */
+  pendingRoutes(): Iterable<PendingNexthopRoute> {
+    return this.active?.session.pendingRoutes() ?? [];
   }
 
   /** the port listened on (differs from the configured one only when that is 0) */
@@ -99,18 +143,23 @@ export class FpmSource {
 
   private accept(sock: Socket): void {
     const peer = `${sock.remoteAddress}:${sock.remotePort}`;
-    if (this.active && !this.opts.allowReplace) {
+    const holder = this.active;
+    const givesWay = holder && this.givesWay(holder);
+    if (holder && !givesWay && !this.opts.allowReplace) {
       this.refused++;
       this.log.warn({ event: 'fpmConnectionRefused', peer }, 'a second FPM connection was refused: one zebra at a time (sources.fpm.allow-replace)');
       sock.destroy();
       return;
     }
-    if (this.active) {
-      this.log.warn({ event: 'fpmConnectionReplaced', peer }, 'a new FPM connection replaces the current one');
-      this.active.sock.destroy();
+    if (holder) {
+      this.log.warn({ event: 'fpmConnectionReplaced', peer, why: givesWay ?? 'sources.fpm.allow-replace' }, 'a new FPM connection replaces the current one');
+      holder.sock.destroy();
       this.active = undefined;
-      this.armStale();
+      // one that never sent a frame held no routes: nothing to keep for graceful.stale-time
+      if (holder.frames > 0) this.armStale();
     }
+    // zebra can sit idle for hours between route changes; a host that died sends no FIN
+    sock.setKeepAlive(true, KEEPALIVE_IDLE_MS);
     const id = `${FPM_SOURCE}#${++this.generation}`;
     const session = new FpmSession(id, { protocols: this.opts.protocols, mainTable: this.opts.mainTable, ifname: this.opts.ifname }, {
       add: (s, r) => {
@@ -129,8 +178,19 @@ export class FpmSource {
         const change = this.rib.withdraw(t, p);
         if (this.log.isLevelEnabled('debug')) this.log.debug({ event: 'fpmRoute', session: id, table: t, prefix: p.key, change }, 'FPM route');
       },
-    }, (key, nhId) => this.log.warn({ event: 'fpmNexthopMissing', session: id, key, nhId }, 'route names a nexthop id zebra has not sent; pending'));
-    const current = { sock, session };
+    }, (episode) => {
+      // once per episode, not per route: zebra without kernel nexthops names thousands of ids
+      if (episode.state === 'begin') {
+        this.log.warn({ event: 'fpmNexthopMissing', session: id, key: episode.key, nhId: episode.nhId, error: episode.reason },
+          'routes from zebra name nexthop ids that cannot be resolved; they are pending (rfc5549d routes --pending)');
+      } else {
+        this.log.info({ event: 'fpmNexthopResolved', session: id, resolved: episode.resolved }, 'no route from zebra waits for a nexthop id any more');
+      }
+    }, (nhId, error) => {
+      const dropped = this.nexthopRefusalLog.admit();
+      if (dropped !== undefined) this.log.warn({ event: 'fpmNexthopRefused', session: id, nhId, error, ...(dropped > 0 ? { notLogged: dropped } : {}) }, 'nexthop object from zebra refused');
+    });
+    const current: ActiveConnection = { sock, session, frames: 0, partialSince: undefined };
     this.active = current;
     this.rib.beginReplay(FPM_SOURCE);
     this.replaying = true;
@@ -138,6 +198,16 @@ export class FpmSource {
     this.log.info({ event: 'sourceConnected', session: id, peer }, 'zebra connected (FPM); replay begins');
 
     const reader = new FpmFrameReader();
+    const stallMs = this.opts.frameStallMs ?? FRAME_STALL_MS;
+    let stallTimer: NodeJS.Timeout | undefined;
+    const stalled = (): void => {
+      stallTimer = undefined;
+      if (this.active !== current || reader.buffered === 0) return;
+      this.stalledFrames++;
+      this.log.warn({ event: 'fpmFrameStalled', session: id, peer, bufferedBytes: reader.buffered, stallMs },
+        'half an FPM frame and nothing more for too long; closing the connection');
+      sock.destroy();
+    };
     sock.on('data', (chunk: Buffer) => {
       if (this.active !== current) return;
       let frames: Buffer[];
@@ -149,6 +219,14 @@ export class FpmSource {
         this.log.error({ event: 'fpmFrameInvalid', session: id, error: (err as FpmFrameError).message }, 'bad FPM frame; closing the connection');
         sock.destroy();
         return;
+      }
+      current.frames += frames.length;
+      if (stallTimer) clearTimeout(stallTimer);
+      stallTimer = undefined;
+      current.partialSince = reader.buffered > 0 ? Date.now() : undefined;
+      if (reader.buffered > 0) {
+        stallTimer = setTimeout(stalled, stallMs);
+        stallTimer.unref();
       }
       for (const frame of frames) {
         for (const item of decodeFpmFrame(frame)) {
@@ -164,6 +242,7 @@ export class FpmSource {
     });
     sock.on('error', (err) => this.log.warn({ event: 'sourceError', session: id, err }, 'FPM connection error'));
     sock.on('close', () => {
+      if (stallTimer) clearTimeout(stallTimer);
       if (this.active !== current) return;
       this.active = undefined;
       if (this.settleTimer) clearTimeout(this.settleTimer);
@@ -172,6 +251,20 @@ export class FpmSource {
       this.log.warn({ event: 'sourceDisconnected', session: id, staleTimeMs: this.opts.staleTimeMs }, 'zebra disconnected; its routes stay for graceful.stale-time');
       this.armStale();
     });
+  }
+
+  /**
+   * Why the connection holding the slot gives way to a new one, or undefined when it keeps
+   * it. A restarted zebra must never be locked out by a connection that is not speaking FPM:
+   * one that has sent no complete frame (zebra replays at once, so a silent one is no zebra,
+   * or a zebra with nothing to say), or one stuck on half a frame.
+   */
+  private givesWay(c: ActiveConnection): string | undefined {
+    if (c.frames === 0 && c.partialSince === undefined) return 'the current connection has sent no frame';
+    if (c.partialSince !== undefined && Date.now() - c.partialSince >= (this.opts.stalledReplaceMs ?? STALLED_REPLACE_MS)) {
+      return 'the current connection is stuck on half a frame';
+    }
+    return undefined;
   }
 
   /** Holds the routes of a generation that went away for graceful.stale-time. */

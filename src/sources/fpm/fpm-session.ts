@@ -1,8 +1,28 @@
 // One zebra connection's view: nexthop objects by id (ids are only valid within one
 // connection), and the translation of zebra's routes into desired routes. No I/O.
+//
+// Hostile or buggy input is bounded here (issue 12): a route costs O(its legs), a nexthop
+// announcement O(the routes and groups that name it), through two reverse indexes (member
+// id -> groups, id -> routes) and one forward one (route -> its id). Groups of groups are
+// refused (the kernel has no nested groups either), and so are groups over
+// MAX_GROUP_MEMBERS and ids over MAX_NEXTHOP_IDS per connection.
 import type { Ipv4Prefix } from '../../model/ipv4-prefix.js';
+import { MAX_LEGS_CEILING } from '../../rib/route-validation.js';
 import { routeKey, sortNexthops, type DesiredRoute, type PeerNexthop } from '../../rib/route.js';
 import type { FpmItem, FpmLeg, IgnoreReason } from './fpm-decode.js';
+
+/** A route held back because its nexthop id cannot be resolved, with what to do about it. */
+export interface PendingNexthopRoute {
+  readonly table: number;
+  readonly prefix: Ipv4Prefix;
+  readonly nhId: number;
+  readonly reason: string;
+}
+
+/** The start (first route held back) and the end (none left) of a missing-nexthop episode. */
+export type PendingEpisode =
+  | { readonly state: 'begin'; readonly key: string; readonly nhId: number; readonly reason: string }
+  | { readonly state: 'end'; readonly resolved: number };
 
 export interface FpmSink {
   add(session: string, route: DesiredRoute): void;
@@ -38,31 +58,70 @@ export interface FpmCounters {
   routesWithdrawn: number;
   nexthops: number;
   malformed: number;
+  /** nexthop objects refused: nested groups, groups over the member cap, ids over the id cap */
+  nexthopsRefused: number;
   ignored: Partial<Record<IgnoreReason | 'protocol' | 'own-table' | 'unknown-interface', number>>;
 }
 
 type RouteAdd = Extract<FpmItem, { kind: 'route-add' }>;
 
-const MAX_GROUP_DEPTH = 2; // a group of groups is not something zebra sends
+/**
+ * Members of one group at most: no route can carry more legs than limits.max-legs ever allows
+ * (the kernel leaves longer ones out of its dumps), so a bigger group is refused when it arrives.
+ */
+export const MAX_GROUP_MEMBERS = MAX_LEGS_CEILING;
+/**
+ * Nexthop ids one connection may hold. zebra makes one per (interface, peer) and one per ECMP
+ * set; a fabric switch needs hundreds, so this leaves room for any real one and bounds memory.
+ */
+export const MAX_NEXTHOP_IDS = 65_536;
+
+interface NexthopEntry {
+  readonly legs?: readonly FpmLeg[];
+  readonly group?: readonly number[];
+  /** why the object cannot be used (a nested group); its routes stay pending with this */
+  readonly refused?: string;
+}
+
+type Expansion = { readonly legs: FpmLeg[] } | { readonly missing: string };
 
 export class FpmSession {
-  readonly counters: FpmCounters = { messages: 0, routesAdded: 0, routesWithdrawn: 0, nexthops: 0, malformed: 0, ignored: {} };
-  private readonly nexthops = new Map<number, { legs?: readonly FpmLeg[]; group?: readonly number[] }>();
-  /** routes that name a nexthop id, so a late or changed nexthop re-resolves them */
-  private readonly byNexthop = new Map<number, Map<string, RouteAdd>>();
-  /** routes waiting for a nexthop id that has not arrived */
-  private readonly waiting = new Map<string, number>();
+  readonly counters: FpmCounters = { messages: 0, routesAdded: 0, routesWithdrawn: 0, nexthops: 0, malformed: 0, nexthopsRefused: 0, ignored: {} };
+  /** loop steps spent on nexthop bookkeeping, so tests can assert the cost of adversarial input */
+  operations = 0;
+  private readonly nexthops = new Map<number, NexthopEntry>();
+  /** member id -> the groups that list it, whether or not the member has arrived */
+  private readonly groupsOf = new Map<number, Set<number>>();
+  /** nexthop id -> the routes naming it, so a late or changed nexthop re-resolves them */
+  private readonly usersOf = new Map<number, Map<string, RouteAdd>>();
+  /** route key -> the nexthop id it names (the forward index that makes forgetting O(1)) */
+  private readonly nhIdOf = new Map<string, number>();
+  /** routes waiting for a nexthop id that cannot be resolved */
+  private readonly waiting = new Map<string, PendingNexthopRoute>();
+  private episodeResolved = 0;
 
   constructor(
     readonly session: string,
     private readonly opts: FpmSessionOptions,
     private readonly sink: FpmSink,
-    private readonly onPending: (key: string, nhId: number) => void = () => {},
+    private readonly onPending: (episode: PendingEpisode) => void = () => {},
+    /** a nexthop object refused (nested group, a cap), with a message naming it */
+    private readonly onNexthopRefused: (id: number, error: string) => void = () => {},
   ) {}
 
   /** routes held back because their nexthop id never arrived (FRR 8.4 without kernel nexthops) */
   get pendingNexthopRoutes(): number {
     return this.waiting.size;
+  }
+
+  /** the routes behind pendingNexthopRoutes, for `routes --pending` */
+  pendingRoutes(): IterableIterator<PendingNexthopRoute> {
+    return this.waiting.values();
+  }
+
+  /** nexthop ids held (bounded by MAX_NEXTHOP_IDS) */
+  get nexthopIds(): number {
+    return this.nexthops.size;
   }
 
   handle(item: FpmItem): void {
@@ -80,7 +139,7 @@ export class FpmSession {
         const table = this.table(item.table);
         const key = routeKey(table, item.prefix.key);
         this.forgetNexthopUse(key);
-        this.waiting.delete(key);
+        this.stopWaiting(key, false);
         this.counters.routesWithdrawn++;
         this.sink.withdraw(table, item.prefix);
         return;
@@ -88,14 +147,11 @@ export class FpmSession {
       case 'route-add':
         this.addRoute(item);
         return;
-      case 'nexthop-add': {
-        this.counters.nexthops++;
-        this.nexthops.set(item.id, { ...(item.legs ? { legs: item.legs } : {}), ...(item.group ? { group: item.group } : {}) });
-        this.refreshUsersOf(item.id);
+      case 'nexthop-add':
+        this.addNexthop(item.id, item.legs, item.group);
         return;
-      }
       case 'nexthop-del':
-        this.nexthops.delete(item.id);
+        this.deleteNexthop(item.id);
         return;
     }
   }
@@ -108,35 +164,106 @@ export class FpmSession {
     return t === 254 ? this.opts.mainTable : t;
   }
 
+  private addNexthop(id: number, legs: readonly FpmLeg[] | undefined, group: readonly number[] | undefined): void {
+    this.counters.nexthops++;
+    if (!this.nexthops.has(id) && this.nexthops.size >= MAX_NEXTHOP_IDS) {
+      return this.refuseNexthop(id, `nexthop ${id}: this connection already holds ${MAX_NEXTHOP_IDS} nexthop ids (the cap per connection); refused`);
+    }
+    if (group && group.length > MAX_GROUP_MEMBERS) {
+      return this.refuseNexthop(id, `nexthop group ${id}: ${group.length} members, more than the cap of ${MAX_GROUP_MEMBERS} (no route may carry more legs); refused`);
+    }
+    const old = this.nexthops.get(id);
+    // zebra re-announces unchanged objects; nothing to re-resolve, and no repeat costs O(users).
+    if (old && !old.refused && sameLegs(old.legs, legs) && sameIds(old.group, group)) return;
+    let entry: NexthopEntry = { ...(legs ? { legs } : {}), ...(group ? { group } : {}) };
+    if (group) {
+      const nested = group.find((m) => this.nexthops.get(m)?.group !== undefined);
+      if (nested !== undefined) {
+        entry = { refused: `nexthop group ${id} has member ${nested}, itself a group: nested groups are not supported (the kernel has none either)` };
+        this.counters.nexthopsRefused++;
+        this.onNexthopRefused(id, entry.refused!);
+      }
+    }
+    this.unlinkGroup(id);
+    this.nexthops.set(id, entry);
+    if (entry.group) {
+      for (const m of entry.group) {
+        this.operations++;
+        let gs = this.groupsOf.get(m);
+        if (!gs) this.groupsOf.set(m, (gs = new Set()));
+        gs.add(id);
+      }
+    }
+    this.refreshUsersOf(id);
+  }
+
+  private refuseNexthop(id: number, error: string): void {
+    this.counters.nexthopsRefused++;
+    this.onNexthopRefused(id, error);
+    // What an earlier announcement of the id said no longer holds: its routes re-resolve to pending.
+    if (this.nexthops.has(id)) {
+      this.deleteNexthop(id);
+      this.refreshUsersOf(id);
+    }
+  }
+
+  private deleteNexthop(id: number): void {
+    this.unlinkGroup(id);
+    this.nexthops.delete(id);
+  }
+
+  /** Drops a group's entries from the member index (before it is replaced or deleted). */
+  private unlinkGroup(id: number): void {
+    const old = this.nexthops.get(id)?.group;
+    if (!old) return;
+    for (const m of old) {
+      this.operations++;
+      const gs = this.groupsOf.get(m);
+      if (!gs) continue;
+      gs.delete(id);
+      if (gs.size === 0) this.groupsOf.delete(m);
+    }
+  }
+
   private addRoute(item: RouteAdd): void {
     const echo = isEcho(this.opts, item.table, item.protocol);
     if (echo) return this.ignore(echo);
     const table = this.table(item.table);
     const key = routeKey(table, item.prefix.key);
-    this.forgetNexthopUse(key);
-    let legs: readonly FpmLeg[] | undefined = item.legs;
+    let legs: readonly FpmLeg[] = item.legs;
     if (item.nhId !== undefined) {
-      let users = this.byNexthop.get(item.nhId);
-      if (!users) this.byNexthop.set(item.nhId, (users = new Map()));
-      users.set(key, item);
-      legs = this.expand(item.nhId, 0);
-      if (legs === undefined) {
+      if (this.nhIdOf.get(key) !== item.nhId) {
+        this.forgetNexthopUse(key);
+        let users = this.usersOf.get(item.nhId);
+        if (!users) this.usersOf.set(item.nhId, (users = new Map()));
+        this.nhIdOf.set(key, item.nhId);
+      }
+      this.usersOf.get(item.nhId)!.set(key, item);
+      const x = this.expand(item.nhId);
+      if ('missing' in x) {
         // Not forwardable until the nexthop arrives: nothing stale may stay installed meanwhile.
-        if (!this.waiting.has(key)) this.onPending(key, item.nhId);
-        this.waiting.set(key, item.nhId);
+        this.wait(key, { table, prefix: item.prefix, nhId: item.nhId, reason: x.missing });
         this.sink.withdraw(table, item.prefix);
         return;
       }
+      legs = x.legs;
+    } else {
+      this.forgetNexthopUse(key);
     }
-    this.waiting.delete(key);
+    this.stopWaiting(key, true);
     const nexthops: PeerNexthop[] = [];
+    const seen = new Set<string>();
     for (const l of legs) {
+      this.operations++;
       const ifname = this.opts.ifname(l.ifindex);
       if (!ifname) {
         this.ignore('unknown-interface');
         continue;
       }
-      if (!nexthops.some((n) => n.interface === ifname && n.linkLocal === l.linkLocal)) nexthops.push({ interface: ifname, linkLocal: l.linkLocal });
+      const k = `${ifname}%${l.linkLocal ?? ''}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      nexthops.push({ interface: ifname, linkLocal: l.linkLocal });
     }
     if (nexthops.length === 0) {
       this.ignore('no-ipv6-nexthop');
@@ -147,34 +274,76 @@ export class FpmSession {
     this.sink.add(this.session, { table, prefix: item.prefix, nexthops: sortNexthops(nexthops) });
   }
 
-  /** The legs of a nexthop id (a group's members' legs), or undefined when any is missing. */
-  private expand(id: number, depth: number): FpmLeg[] | undefined {
-    const nh = this.nexthops.get(id);
-    if (!nh) return undefined;
-    if (nh.group) {
-      if (depth >= MAX_GROUP_DEPTH) return undefined;
-      const out: FpmLeg[] = [];
-      for (const member of nh.group) {
-        const legs = this.expand(member, depth + 1);
-        if (legs === undefined) return undefined;
-        out.push(...legs);
-      }
-      return out;
+  private wait(key: string, pending: PendingNexthopRoute): void {
+    const first = this.waiting.size === 0;
+    this.waiting.set(key, pending);
+    if (first) {
+      this.episodeResolved = 0;
+      this.onPending({ state: 'begin', key, nhId: pending.nhId, reason: pending.reason });
     }
-    return [...(nh.legs ?? [])];
   }
 
+  private stopWaiting(key: string, resolved: boolean): void {
+    if (!this.waiting.delete(key)) return;
+    if (resolved) this.episodeResolved++;
+    if (this.waiting.size === 0) this.onPending({ state: 'end', resolved: this.episodeResolved });
+  }
+
+  /** The legs of a nexthop id: a leg's own, or a group's members' (one level, no nesting). */
+  private expand(id: number): Expansion {
+    const nh = this.nexthops.get(id);
+    if (!nh) return { missing: missingObject(id) };
+    if (nh.refused) return { missing: nh.refused };
+    if (!nh.group) return { legs: [...(nh.legs ?? [])] };
+    const out: FpmLeg[] = [];
+    for (const member of nh.group) {
+      this.operations++;
+      const m = this.nexthops.get(member);
+      if (!m) return { missing: `nexthop group ${id} names member ${member}, and ${missingObject(member)}` };
+      if (m.group || m.refused) return { missing: `nexthop group ${id} has member ${member}, itself a group: nested groups are not supported (the kernel has none either)` };
+      if (m.legs) out.push(...m.legs);
+    }
+    return { legs: out };
+  }
+
+  /** Re-resolves the routes of a nexthop id and of the groups that list it. */
   private refreshUsersOf(id: number): void {
-    const affected = new Set<number>([id]);
-    for (const [gid, nh] of this.nexthops) if (nh.group?.includes(id)) affected.add(gid);
-    for (const nhId of affected) {
-      const users = this.byNexthop.get(nhId);
-      if (!users) continue;
-      for (const item of [...users.values()]) this.addRoute(item);
+    this.refreshRoutesOf(id);
+    const groups = this.groupsOf.get(id);
+    if (groups) for (const gid of [...groups]) this.refreshRoutesOf(gid);
+  }
+
+  private refreshRoutesOf(id: number): void {
+    const users = this.usersOf.get(id);
+    if (!users) return;
+    for (const item of [...users.values()]) {
+      this.operations++;
+      this.addRoute(item);
     }
   }
 
   private forgetNexthopUse(key: string): void {
-    for (const users of this.byNexthop.values()) users.delete(key);
+    const id = this.nhIdOf.get(key);
+    if (id === undefined) return;
+    this.nhIdOf.delete(key);
+    const users = this.usersOf.get(id);
+    if (!users) return;
+    users.delete(key);
+    if (users.size === 0) this.usersOf.delete(id);
   }
+}
+
+function sameLegs(a: readonly FpmLeg[] | undefined, b: readonly FpmLeg[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((l, i) => l.ifindex === b[i]!.ifindex && l.linkLocal === b[i]!.linkLocal);
+}
+
+function sameIds(a: readonly number[] | undefined, b: readonly number[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((id, i) => id === b[i]);
+}
+
+/** What a user of FRR 8.4 sees with `no zebra nexthop kernel enable` and what to change. */
+function missingObject(id: number): string {
+  return `zebra sent no nexthop object ${id}: enable zebra's kernel nexthops ("zebra nexthop kernel enable") or use "no fpm use-next-hop-groups"`;
 }
