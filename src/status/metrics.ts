@@ -78,6 +78,7 @@ export function buildRegistry(d: Daemon): Registry {
     const out: Array<[Labels, number]> = [];
     if (d.jsonlSource) out.push([{ source: 'jsonl' }, d.jsonlSource.counters.lines]);
     if (d.fpm) out.push([{ source: 'fpm' }, d.fpm.totals.messages]);
+    if (d.gobgp) out.push([{ source: 'gobgp' }, d.gobgp.messages]);
     return out;
   });
   mirroredCounter(r, 'rfc5549d_source_rejects_total', 'Input from route sources that was rejected, by reason.', ['source', 'reason'], () => {
@@ -88,9 +89,20 @@ export function buildRegistry(d: Daemon): Registry {
       out.push([{ source: 'fpm', reason: 'malformed' }, d.fpm.totals.malformed], [{ source: 'fpm', reason: 'bad-frame' }, st.badFrames],
         [{ source: 'fpm', reason: 'connection-refused' }, st.refused], [{ source: 'fpm', reason: 'route-refused' }, st.routesRefused]);
     }
+    if (d.gobgp) {
+      const st = d.gobgp.status();
+      out.push([{ source: 'gobgp', reason: 'malformed' }, st.malformed], [{ source: 'gobgp', reason: 'route-refused' }, st.routesRefused]);
+      // paths gobgpd has that we cannot install, by why (see gobgp-path.ts)
+      for (const [reason, n] of Object.entries(st.unusable)) out.push([{ source: 'gobgp', reason }, n]);
+    }
     return out;
   });
-  gauge(r, 'rfc5549d_source_connected', 'Whether zebra is connected over FPM.', ['source'], () => (d.fpm ? [[{ source: 'fpm' }, d.fpm.status().connected ? 1 : 0]] : []));
+  gauge(r, 'rfc5549d_source_connected', 'Whether a connected source is connected: zebra over FPM, gobgpd over gRPC.', ['source'], () => {
+    const out: Array<[Labels, number]> = [];
+    if (d.fpm) out.push([{ source: 'fpm' }, d.fpm.status().connected ? 1 : 0]);
+    if (d.gobgp) out.push([{ source: 'gobgp' }, d.gobgp.status().connected ? 1 : 0]);
+    return out;
+  });
   mirroredCounter(r, 'rfc5549d_router_adverts_received_total', 'Router advertisements received, accepted as peer evidence or ignored.', ['result'], () => {
     const c = d.raListener?.counters;
     if (!c) return [];
