@@ -232,3 +232,13 @@ describe('GoBGP source against a fake gobgpd (loopback gRPC)', () => {
     await waitUntil('refused', () => /max-paths/.test(source!.status().lastError ?? ''));
   });
 });
+
+describe('docs/gobgp.md', () => {
+  it('shows docs/gobgp/gobgpd.toml (what the end-to-end test runs) as written', () => {
+    const toml = readFileSync(new URL('../../docs/gobgp/gobgpd.toml', import.meta.url), 'utf8');
+    const page = readFileSync(new URL('../../docs/gobgp.md', import.meta.url), 'utf8');
+    const block = /```toml\n([\s\S]*?)```/.exec(page)?.[1] ?? '';
+    const settings = (text: string) => text.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
+    expect(settings(block)).toEqual(settings(toml));
+  });
+});
