@@ -103,6 +103,18 @@ describe.runIf(enabled)('gobgpd (gRPC) -> rfc5549d', () => {
     expect(has(PEER_ADDR)).toBe(true);
   });
 
+  it('rfc5549d restarted: its first list of gobgpd\'s RIB brings every route back, and the kernel keeps them throughout', async () => {
+    expect(await daemon.stop('SIGTERM')).toBe(0);
+    const logFrom = daemon.logs().length;
+    await daemon.start();
+    await waitFor('the RIB listed', () => daemon.logs().slice(logFrom).find((l) => l.event === 'replayEnd' && String(l.session).startsWith('gobgp#')), 30_000, 100);
+    const listed = daemon.logs().slice(logFrom).find((l) => l.event === 'replayEnd' && String(l.session).startsWith('gobgp#'))!;
+    expect(listed).toMatchObject({ destinations: 2, routes: 2 });
+    expect(gobgpStatus()).toMatchObject({ phase: 'live', routes: 2 });
+    expect(has(PEER_ADDR) && has('10.99.2.0/24')).toBe(true);
+    expect(daemon.logs().slice(logFrom).filter((l) => l.event === 'routeWritten' && l.op === 'route.delete')).toEqual([]);
+  });
+
   it('gobgpd killed: routes are held; restarted: the new generation refreshes them and nothing is swept', async () => {
     const logFrom = daemon.logs().length;
     gobgpd!.kill('SIGKILL');
