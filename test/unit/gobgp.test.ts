@@ -198,6 +198,24 @@ describe('GoBGP source against a fake gobgpd (loopback gRPC)', () => {
     expect(keys(rib)).toEqual([`10.99.1.1/32 ${LL}%h0`]);
   });
 
+  it('a gobgpd that came back reports its peers reconnecting (Idle, Active …): the held routes wait for them', async () => {
+    const { rib } = await setUp(2000);
+    const port = fake.port;
+    fake.kill();
+    await waitUntil('disconnect seen', () => source!.status().phase !== 'live');
+    const back = new FakeGobgpd();
+    back.peers.push({ stateAddress: `${LL}%h0`, interface: 'h0', sessionState: 1 });
+    await back.start(port);
+    fake = back;
+    await waitUntil('second generation listed', () => source!.status().generation >= 2 && source!.status().phase === 'live');
+    back.peerState({ confAddress: LL, interface: 'h0', sessionState: 3 });
+    back.peerState({ confAddress: LL, interface: 'h0', sessionState: 6 });
+    back.announce('10.99.1.1/32', { nextHops: [LL], neighborIp: LL });
+    await waitUntil('refreshed', () => source!.status().routes === 2 && rib.size === 2 && [...rib.routes()].length === 2);
+    await waitUntil('unrefreshed swept after stale-time', () => rib.size === 1);
+    expect(keys(rib)).toEqual([`10.99.1.1/32 ${LL}%h0`]);
+  });
+
   it('a gobgpd that stays away: every route goes after graceful.stale-time, reconnects keep trying', async () => {
     const { rib } = await setUp();
     fake.kill();

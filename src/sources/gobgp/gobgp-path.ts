@@ -59,14 +59,20 @@ export type PathVerdict =
 export class PeerIndex {
   private readonly byAddress = new Map<string, GobgpPeer[]>();
 
-  set(peer: GobgpPeer): void {
+  /** Adds or updates a peer; returns whether it was ESTABLISHED before (false when new). */
+  set(peer: GobgpPeer): boolean {
     const key = neighborKey(peer.address);
-    if (!key) return;
+    if (!key || LOCAL_NEIGHBOR.has(key)) return false;
     const zoned = withInterface(peer);
     // the same address on another interface is another peer; anything else is this one again
-    const list = (this.byAddress.get(key) ?? []).filter((p) => p.interface !== undefined && zoned.interface !== undefined && p.interface !== zoned.interface);
-    list.push(zoned);
+    const other = (p: GobgpPeer) => p.interface !== undefined && zoned.interface !== undefined && p.interface !== zoned.interface;
+    const before = this.byAddress.get(key) ?? [];
+    const was = before.some((p) => !other(p) && p.established);
+    const list = before.filter(other);
+    // a peer event names the interface but not the zone; keep what ListPeer told
+    list.push(zoned.interface === undefined ? { ...zoned, interface: before.find((p) => !other(p))?.interface } : zoned);
     this.byAddress.set(key, list);
+    return was;
   }
 
   get(address: string): readonly GobgpPeer[] {

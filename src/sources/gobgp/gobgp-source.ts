@@ -234,8 +234,10 @@ export class GobgpSource {
         else this.announce(conn, p);
       }
     } else if (ev.kind === 'peer' && (ev.type === 'state' || ev.type === 'init')) {
-      this.peers.set(ev.peer);
-      if (!ev.peer.established) this.withdrawNeighbor(conn, ev.peer.address);
+      // Only a session that goes down withdraws: a gobgpd that came back reports its peers
+      // Idle, Active, OpenSent … while they reconnect, and the held routes must wait for them.
+      const wasEstablished = this.peers.set(ev.peer);
+      if (wasEstablished && !ev.peer.established) this.withdrawNeighbor(conn, ev.peer.address);
     }
   }
 
