@@ -165,6 +165,7 @@ export class GobgpSource {
     try {
       const peers: GobgpPeer[] = [];
       await this.stream(conn, 'ListPeer', encodeListPeerRequest(), (b) => {
+        if (peers.length >= this.opts.maxPaths) throw new Error(`more than ${this.opts.maxPaths} peers (sources.gobgp.max-paths)`);
         const p = this.decodeOrSkip(conn, 'ListPeer', () => decodeListPeerResponse(b));
         if (p) peers.push(p);
       });
