@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, configFromDocument } from '../../src/config/config.js';
 import { Rib } from '../../src/rib/rib.js';
 import {
   decodeListPathResponse, decodeListPeerResponse, decodeWatchEventResponse, encodeListPathResponse, encodeListPeerResponse, encodePeerEvent,
@@ -258,5 +259,27 @@ describe('docs/gobgp.md', () => {
     const block = /```toml\n([\s\S]*?)```/.exec(page)?.[1] ?? '';
     const settings = (text: string) => text.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
     expect(settings(block)).toEqual(settings(toml));
+  });
+});
+
+describe('sources.gobgp configuration', () => {
+  const problems = (doc: unknown) => {
+    try {
+      configFromDocument(doc, new Map());
+      return [];
+    } catch (err) {
+      return (err as ConfigError).problems;
+    }
+  };
+
+  it('is off by default, on 127.0.0.1:50051', () => {
+    expect(configFromDocument({}, new Map()).sources.gobgp).toEqual({ enabled: false, address: '127.0.0.1:50051', maxMessageBytes: 4 << 20, maxPaths: 2_000_000, reconnectMaxMs: 30_000 });
+  });
+
+  it('bad values are named with their path and value', () => {
+    expect(problems({ sources: { gobgp: { address: 'gobgpd' } } })).toMatchObject([{ path: 'sources.gobgp.address', value: 'gobgpd' }]);
+    expect(problems({ sources: { gobgp: { address: '127.0.0.1:70000' } } })).toMatchObject([{ path: 'sources.gobgp.address', message: 'port must be 1 to 65535' }]);
+    expect(problems({ sources: { gobgp: { 'max-message-bytes': 10 } } })).toMatchObject([{ path: 'sources.gobgp.max-message-bytes', value: 10 }]);
+    expect(problems({ sources: { gobgp: { tls: true } } })).toMatchObject([{ path: 'sources.gobgp.tls' }]);
   });
 });
