@@ -19,6 +19,8 @@ export class FakeGobgpd {
   port = 0;
   /** raw messages to hand out in ListPath instead of encoding `paths` (malformed-input tests) */
   extraListMessages: Buffer[] = [];
+  /** accept WatchEvent but never confirm it (no INIT/END_OF_INIT) */
+  silentWatch = false;
 
   async start(port = 0): Promise<void> {
     const server = new grpc.Server();
@@ -33,6 +35,10 @@ export class FakeGobgpd {
         call.end();
       },
       WatchEvent: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+        if (this.silentWatch) {
+          this.watchers.add(call);
+          return;
+        }
         for (const p of this.peers) call.write(encodePeerEvent('init', p));
         call.write(encodePeerEvent('end-of-init', {}));
         this.watchers.add(call);

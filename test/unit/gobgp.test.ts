@@ -241,6 +241,16 @@ describe('GoBGP source against a fake gobgpd (loopback gRPC)', () => {
     expect(source.status().malformed).toBe(1);
   });
 
+  it('a server that never confirms the watch (no END_OF_INIT) is dropped and retried', async () => {
+    fake = new FakeGobgpd();
+    fake.silentWatch = true;
+    await fake.start();
+    source = new GobgpSource({ address: `127.0.0.1:${fake.port}`, table: TABLE, staleTimeMs: STALE, maxMessageBytes: 1 << 20, maxPaths: 10, reconnectMaxMs: 200, initTimeoutMs: 100 }, new Rib(), pino({ level: 'silent' }));
+    source.start();
+    await waitUntil('dropped and retried', () => source!.status().reconnects >= 2);
+    expect(source.status().lastError).toMatch(/END_OF_INIT/);
+  });
+
   it('a list longer than max-paths drops the connection instead of growing without bound', async () => {
     fake = new FakeGobgpd();
     fake.peers.push({ stateAddress: `${LL}%h0`, interface: 'h0' });

@@ -29,6 +29,8 @@ export interface GobgpSourceOptions {
   /** destinations one list may hold, and changes queued while it runs */
   readonly maxPaths: number;
   readonly reconnectMaxMs: number;
+  /** how long gobgpd may take to confirm the watch (END_OF_INIT) before we retry; 30 s */
+  readonly initTimeoutMs?: number;
 }
 
 export interface GobgpStatus {
@@ -55,6 +57,7 @@ interface Connection {
   /** watch events that came while listing, applied after it */
   readonly queued: GobgpEvent[];
   listStarted: boolean;
+  initTimer: NodeJS.Timeout | undefined;
 }
 
 const raw = (b: Buffer): Buffer => b;
@@ -127,7 +130,10 @@ export class GobgpSource {
       'grpc.keepalive_time_ms': 10_000,
       'grpc.keepalive_timeout_ms': 5_000,
     });
-    const conn: Connection = { client, session, calls: [], queued: [], listStarted: false };
+    const conn: Connection = { client, session, calls: [], queued: [], listStarted: false, initTimer: undefined };
+    // a server that accepts the call but never confirms it (not gobgpd, or a wedged one)
+    conn.initTimer = setTimeout(() => this.lost(conn, `WatchEvent: no END_OF_INIT peer event within ${this.opts.initTimeoutMs ?? 30_000} ms`), this.opts.initTimeoutMs ?? 30_000);
+    conn.initTimer.unref();
     this.conn = conn;
     this.phase = 'connecting';
     const watch = client.makeServerStreamRequest(`${GOBGP_SERVICE}/WatchEvent`, raw, raw, encodeWatchEventRequest());
@@ -144,6 +150,7 @@ export class GobgpSource {
     if (!ev) return;
     if (ev.kind === 'peer' && ev.type === 'end-of-init' && !conn.listStarted) {
       conn.listStarted = true;
+      clearTimeout(conn.initTimer);
       void this.list(conn);
       return;
     }
@@ -309,6 +316,7 @@ export class GobgpSource {
     const c = this.conn;
     this.conn = undefined;
     if (!c) return;
+    clearTimeout(c.initTimer);
     for (const call of c.calls) call.cancel();
     c.client.close();
   }
