@@ -18,6 +18,7 @@ import { Reconciler } from './reconcile/reconciler.js';
 import { Rib } from './rib/rib.js';
 import { VrfRoutes } from './rib/vrf-routes.js';
 import { FpmSource } from './sources/fpm/fpm-server.js';
+import { GobgpSource } from './sources/gobgp/gobgp-source.js';
 import { ControlServer } from './status/control-server.js';
 import { daemonStatus, peerStatuses, routeStatuses } from './status/snapshot.js';
 import { JsonlSource } from './sources/jsonl-server.js';
@@ -44,6 +45,7 @@ export class Daemon {
   private control: ControlServer | undefined;
   private startedAtMs = 0;
   fpm: FpmSource | undefined;
+  gobgp: GobgpSource | undefined;
   /** enabled sources that have not finished their first replay */
   private readonly unsynced = new Set<string>();
   private ra: RaListener | undefined;
@@ -133,6 +135,24 @@ export class Daemon {
       this.fpm.onSynced = () => this.sourceSynced('fpm');
       await this.fpm.start();
     }
+    if (config.sources.gobgp.enabled) {
+      this.unsynced.add('gobgp');
+      const g = config.sources.gobgp;
+      this.gobgp = new GobgpSource(
+        {
+          address: g.address,
+          table: config.kernel.table,
+          staleTimeMs: config.graceful.staleTimeMs,
+          maxMessageBytes: g.maxMessageBytes,
+          maxPaths: g.maxPaths,
+          reconnectMaxMs: g.reconnectMaxMs,
+        },
+        this.rib,
+        this.childLog('gobgp'),
+      );
+      this.gobgp.onSynced = () => this.sourceSynced('gobgp');
+      this.gobgp.start();
+    }
     if (config.sources.jsonl.enabled) {
       this.jsonl = new JsonlSource(
         {
@@ -219,6 +239,7 @@ export class Daemon {
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.jsonl?.stop();
     this.fpm?.stop();
+    this.gobgp?.stop();
     this.control?.stop();
     this.ra?.stop();
     await this.reconciler.idle();
@@ -259,6 +280,7 @@ export class Daemon {
     const out: Record<string, unknown> = {};
     if (this.jsonl) out.jsonl = { ...this.jsonl.counters, queuedReplyBytes: this.jsonl.queuedReplyBytes, synced: !this.unsynced.has('jsonl') };
     if (this.fpm) out.fpm = { ...this.fpm.status(), synced: !this.unsynced.has('fpm') };
+    if (this.gobgp) out.gobgp = { ...this.gobgp.status(), synced: !this.unsynced.has('gobgp') };
     if (this.ra) out.ra = this.ra.counters;
     return out;
   }

@@ -44,6 +44,14 @@ export interface Config {
       readonly settleTimeMs: number;
       readonly allowReplace: boolean;
     };
+    readonly gobgp: {
+      readonly enabled: boolean;
+      /** host:port as configured, for the gRPC channel */
+      readonly address: string;
+      readonly maxMessageBytes: number;
+      readonly maxPaths: number;
+      readonly reconnectMaxMs: number;
+    };
   };
   readonly control: { readonly socket: string };
   readonly ra: { readonly enabled: boolean; readonly solicitOnLinkUp: boolean };
@@ -145,6 +153,8 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
   });
   const fpm = f.sources.fpm;
   const fpmListen = hostPort(fpm.listen, 'sources.fpm.listen', problems);
+  const gobgp = f.sources.gobgp;
+  hostPort(gobgp.address, 'sources.gobgp.address', problems);
   const metricsListen = f.metrics.listen === null ? undefined : hostPort(f.metrics.listen, 'metrics.listen', problems);
   const rules: PrefixRule[] = [];
   f.filters.rules.forEach((r, i) => {
@@ -189,6 +199,13 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
         protocols,
         settleTimeMs: Math.round(fpm['settle-time'] * 1000),
         allowReplace: fpm['allow-replace'],
+      },
+      gobgp: {
+        enabled: gobgp.enabled,
+        address: gobgp.address,
+        maxMessageBytes: gobgp['max-message-bytes'],
+        maxPaths: gobgp['max-paths'],
+        reconnectMaxMs: Math.round(gobgp['reconnect-max'] * 1000),
       },
     },
     control: { socket: f.control.socket },

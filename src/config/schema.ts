@@ -60,6 +60,19 @@ export const configFileSchema = z.strictObject({
           'allow-replace': z.boolean().default(false),
         })
         .prefault({}),
+      gobgp: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          // host:port of gobgpd's gRPC API (gobgpd --api-hosts)
+          address: hostPort('127.0.0.1:50051').default('127.0.0.1:50051'),
+          // largest gRPC message taken from gobgpd (grpc max_receive_message_length)
+          'max-message-bytes': z.number().int().min(65_536).max(256 << 20).default(4 << 20),
+          // destinations one RIB list may hold (and changes queued while it runs)
+          'max-paths': z.number().int().min(1).max(50_000_000).default(2_000_000),
+          // reconnect backoff: 1 s doubling up to this
+          'reconnect-max': seconds(30),
+        })
+        .prefault({}),
     })
     .prefault({}),
   control: z

@@ -79,6 +79,7 @@ export function buildRegistry(d: Daemon): Registry {
     const out: Array<[Labels, number]> = [];
     if (d.jsonlSource) out.push([{ source: 'jsonl' }, d.jsonlSource.counters.lines]);
     if (d.fpm) out.push([{ source: 'fpm' }, d.fpm.totals.messages]);
+    if (d.gobgp) out.push([{ source: 'gobgp' }, d.gobgp.messages]);
     return out;
   });
   mirroredCounter(r, 'rfc5549d_source_rejects_total', 'Input from route sources that was rejected, by reason.', ['source', 'reason'], () => {
@@ -94,11 +95,22 @@ export function buildRegistry(d: Daemon): Registry {
         [{ source: 'fpm', reason: 'connection-refused' }, st.refused], [{ source: 'fpm', reason: 'route-refused' }, st.routesRefused],
         [{ source: 'fpm', reason: 'frame-stalled' }, st.stalledFrames]);
     }
+    if (d.gobgp) {
+      const st = d.gobgp.status();
+      out.push([{ source: 'gobgp', reason: 'malformed' }, st.malformed], [{ source: 'gobgp', reason: 'route-refused' }, st.routesRefused]);
+      // paths gobgpd has that we cannot install, by why (see gobgp-path.ts)
+      for (const [reason, n] of Object.entries(st.unusable)) out.push([{ source: 'gobgp', reason }, n]);
+    }
+    return out;
+  });
+  gauge(r, 'rfc5549d_source_connected', 'Whether a connected source is connected: zebra over FPM, gobgpd over gRPC.', ['source'], () => {
+    const out: Array<[Labels, number]> = [];
+    if (d.fpm) out.push([{ source: 'fpm' }, d.fpm.status().connected ? 1 : 0]);
+    if (d.gobgp) out.push([{ source: 'gobgp' }, d.gobgp.status().connected ? 1 : 0]);
     return out;
   });
   mirroredCounter(r, 'rfc5549d_source_replies_dropped_total', 'Error replies not sent to a JSON-lines client that did not read them.', ['source'], () =>
     d.jsonlSource ? [[{ source: 'jsonl' }, d.jsonlSource.counters.repliesDropped]] : []);
-  gauge(r, 'rfc5549d_source_connected', 'Whether zebra is connected over FPM.', ['source'], () => (d.fpm ? [[{ source: 'fpm' }, d.fpm.status().connected ? 1 : 0]] : []));
   mirroredCounter(r, 'rfc5549d_router_adverts_received_total', 'Router advertisements received, accepted as peer evidence or ignored.', ['result'], () => {
     const c = d.raListener?.counters;
     if (!c) return [];
