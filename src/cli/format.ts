@@ -24,6 +24,7 @@ export function formatStatus(s: DaemonStatus): string {
     `rfc5549d ${s.version}, up ${s.uptimeS}s`,
     `routes: ${s.routes.desired} desired, ${s.routes.installed} installed, ${s.routes.pending} pending, ${s.routes.ownedInKernel} owned in the kernel`
       + (s.routes.otherTablesSameProtocol > 0 ? `; ${s.routes.otherTablesSameProtocol} of our protocol in tables not ours (left alone)` : ''),
+    `table: ${s.table.id}, ${s.table.rulePriority === null ? 'no rule kept' : `rule pref ${s.table.rulePriority} ${s.table.ruleInstalled ? 'installed' : 'MISSING'}`}, ${s.table.throwRoutes} throw routes (main's more-specifics)`,
     `limits: max-routes ${s.routes.maxRoutes}; refused so far: ${s.routes.refused.limit} over the limit, ${s.routes.refused.filter} by filters`,
     `reconciler: ${s.reconciler.passes} passes, ${s.reconciler.writes} writes, ${s.reconciler.repairs} repairs, last pass ${s.reconciler.lastPassMs ?? '-'} ms${s.reconciler.sweeping ? '' : ', start-up grace (no sweep yet)'}`,
     `links: ${s.links.map((l) => `${l.name}(${l.up ? 'up' : 'down'})`).join(' ') || 'none'}`,
