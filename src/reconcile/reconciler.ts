@@ -387,7 +387,7 @@ export class Reconciler {
   onDumped: ((links: readonly KernelLink[], neighbours: readonly KernelNeighbour[]) => void) | undefined;
 
   private hasWork(): boolean {
-    return this.needDump || this.allDirty || this.neighboursDirty || this.dirty.length > 0;
+    return this.needDump || this.allDirty || this.neighboursDirty || this.dirty.length > 0 || this.ownTable.needsPlan;
   }
 
   /**
