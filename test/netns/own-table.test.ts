@@ -4,7 +4,7 @@
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
-import { kernelSuiteEnabled, Netns, PEER_LL, sh, sleep, Topology, waitFor } from '../helpers/netns.js';
+import { isOurProtocol, kernelSuiteEnabled, Netns, PEER_LL, sh, sleep, Topology, waitFor } from '../helpers/netns.js';
 
 interface RouteJson { dst: string; type?: string; gateway?: string; dev?: string; protocol?: string; table?: string; metric?: number }
 interface RuleJson { priority: number; src?: string; srclen?: number; table: string; protocol?: string }
@@ -36,7 +36,7 @@ describe.runIf(enabled)('our table, its rule and longest match across it and mai
   });
 
   const routeGet = (addr: string) => topo.host.json<RouteJson>('route', 'get', addr)[0];
-  const throws = () => topo.host.json<RouteJson>('route', 'show', 'table', '5549', 'type', 'throw').map((r) => `${r.dst} proto ${r.protocol}`);
+  const throws = () => topo.host.json<RouteJson>('route', 'show', 'table', '5549', 'type', 'throw').map((r) => `${r.dst} proto ${isOurProtocol(r.protocol) ? '200' : r.protocol}`);
   const rules = () => topo.host.json<RuleJson>('-d', 'rule', 'show').map((r) => `${r.priority}${r.src && r.src !== 'all' ? ` from ${r.src}/${r.srclen}` : ''} lookup ${r.table}${r.protocol ? ` proto ${r.protocol}` : ''}`);
   const ourRule = '5549 lookup 5549 proto 200';
 

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DaemonProcess, type FeedClient } from '../helpers/daemon.js';
-import { kernelSuiteEnabled, PEER_ADDR, PEER_LL, PEER_MAC, sleep, Topology, waitFor } from '../helpers/netns.js';
+import { kernelSuiteEnabled, OUR_PROTOCOL, PEER_ADDR, PEER_LL, PEER_MAC, sleep, Topology, waitFor } from '../helpers/netns.js';
 
 const enabled = kernelSuiteEnabled('service: notify, reload, stop, limits, metrics (netns)');
 
@@ -41,7 +41,7 @@ describe.runIf(enabled)('rfc5549d as a service', () => {
   let daemon: DaemonProcess | undefined;
   let receiver: NotifyReceiver | undefined;
   let feed: FeedClient | undefined;
-  const ownRoutes = () => topo.host.json<RouteJson>('route', 'show', 'table', 'all', 'proto', '186').map((r) => r.dst).sort();
+  const ownRoutes = () => topo.host.json<RouteJson>('route', 'show', 'table', 'all', 'proto', OUR_PROTOCOL).map((r) => r.dst).sort();
   const placeholder = () => topo.host.json<{ lladdr?: string }>('neigh', 'show', '169.254.0.1', 'dev', 'h0')[0];
 
   beforeEach(() => {
