@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DaemonProcess, type FeedClient } from '../helpers/daemon.js';
-import { kernelSuiteEnabled, OUR_PROTOCOL, PEER_ADDR, PEER_LL, PEER_MAC, sleep, Topology, waitFor } from '../helpers/netns.js';
+import { kernelSuiteEnabled, OUR_PROTOCOL, OUR_TABLE, PEER_ADDR, PEER_LL, PEER_MAC, sleep, Topology, waitFor } from '../helpers/netns.js';
 
 const enabled = kernelSuiteEnabled('service: notify, reload, stop, limits, metrics (netns)');
 
@@ -131,7 +131,7 @@ describe.runIf(enabled)('rfc5549d as a service', () => {
     expect(reply).toMatchObject({ code: 'ROUTE_FILTERED', error: 'prefix: "10.99.2.128/25" refused by filters.rules.1 (reject 10.99.2.0/24 le 32)' });
     const status = JSON.parse(daemon.cli('status', '--json')) as { routes: { maxRoutes: number } };
     expect(status.routes.maxRoutes).toBe(5);
-    expect(topo.host.ip('route', 'show', `${PEER_ADDR}/32`)).toContain('metric 20'); // kernel.metric waits for a restart
+    expect(topo.host.ip('route', 'show', 'table', OUR_TABLE, `${PEER_ADDR}/32`)).toContain('metric 20'); // kernel.metric waits for a restart
     const before = daemon.logs().length;
     feed.send(add('10.99.4.0/24'));
     await waitFor('installed at info level', () => ownRoutes().includes('10.99.4.0/24'));
