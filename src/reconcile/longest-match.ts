@@ -47,46 +47,80 @@ export interface OurPrefixes {
   readonly lengths: number;
 }
 
+/** whether a prefix of main needs a throw in our table: strictly inside one of ours, and not ours itself */
+export function needsThrow(ours: OurPrefixes, addr: number, len: number): boolean {
+  if (len === 0) return false;
+  // only lengths 0 .. len-1 of ours can contain it
+  const shorter = ours.lengths & (len >= 32 ? 0xffffffff : (2 ** len - 1));
+  if (shorter === 0 || ours.has(addr, len)) return false;
+  for (let l = len - 1; l >= 0; l--) {
+    if ((shorter & (2 ** l)) !== 0 && ours.has((addr & maskOf(l)) >>> 0, l)) return true;
+  }
+  return false;
+}
+
 /**
  * The throw routes our table needs: each of `main`'s prefixes that is strictly inside one of
  * ours and not one of ours itself. Cost: one look-up per main prefix plus one per length of
- * ours shorter than it.
+ * ours shorter than it. OwnTable keeps the same set incrementally (a unit test holds the two
+ * equal); this is the whole-table form it starts from after every dump.
  */
 export function planThrows(ours: OurPrefixes, main: Iterable<PrefixKey>): Set<PrefixKey> {
   const out = new Set<PrefixKey>();
-  for (const k of main) {
-    const len = keyLen(k);
-    const addr = keyAddr(k);
-    if (len === 0) continue;
-    // only lengths 0 .. len-1 of ours can contain it
-    const shorter = ours.lengths & (len >= 32 ? 0xffffffff : (2 ** len - 1));
-    if (shorter === 0 || ours.has(addr, len)) continue;
-    for (let l = len - 1; l >= 0; l--) {
-      if ((shorter & (2 ** l)) === 0) continue;
-      if (ours.has((addr & maskOf(l)) >>> 0, l)) {
-        out.add(k);
-        break;
-      }
-    }
-  }
+  for (const k of main) if (needsThrow(ours, keyAddr(k), keyLen(k))) out.add(k);
   return out;
 }
 
 /**
- * The routes of main that may shadow ours, by prefix: the metrics present there (a prefix
- * can be in main more than once, at different metrics or of different protocols).
+ * The routes of main that may shadow ours, by prefix length then address: the metric present
+ * there, or the metrics when a prefix is in main more than once (different metrics or
+ * protocols). A plain number per prefix, not an object: next to zebra main holds a copy of
+ * every route of ours (a million at scale), re-read on every dump.
  */
 export class MainTable {
-  private readonly metrics = new Map<PrefixKey, number[]>();
-  /** bumped on every change: the planner re-runs when it moved */
+  private readonly byLen: Map<number, number | number[]>[] = Array.from({ length: 33 }, () => new Map());
+  /** bumped on every change */
   version = 0;
 
   get size(): number {
-    return this.metrics.size;
+    let n = 0;
+    for (const m of this.byLen) n += m.size;
+    return n;
   }
 
-  prefixes(): IterableIterator<PrefixKey> {
-    return this.metrics.keys();
+  has(addr: number, len: number): boolean {
+    return this.byLen[len]!.has(addr >>> 0);
+  }
+
+  *prefixes(): IterableIterator<PrefixKey> {
+    for (let len = 0; len <= 32; len++) for (const addr of this.byLen[len]!.keys()) yield prefixKey(addr, len);
+  }
+
+  /** whether main holds a prefix longer than `len` (one inside a prefix of ours of that length could need a throw) */
+  hasLongerThan(len: number): boolean {
+    for (let m = len + 1; m <= 32; m++) if (this.byLen[m]!.size > 0) return true;
+    return false;
+  }
+
+  /** calls `fn` for each prefix of main strictly inside (addr, len) */
+  forEachInside(addr: number, len: number, fn: (k: PrefixKey) => void): void {
+    const base = (addr & maskOf(len)) >>> 0;
+    for (let m = len + 1; m <= 32; m++) {
+      const at = this.byLen[m]!;
+      if (at.size === 0) continue;
+      const count = 2 ** (m - len);
+      if (count <= at.size) {
+        // fewer candidates than entries: look each one up
+        const step = 2 ** (32 - m);
+        for (let i = 0; i < count; i++) {
+          const a = base + i * step;
+          if (at.has(a)) fn(prefixKey(a, m));
+        }
+      } else {
+        const mask = maskOf(len);
+        for (const a of at.keys()) if (((a & mask) >>> 0) === base) fn(prefixKey(a, m));
+      }
+    }
   }
 
   /** a route of main at (prefix, metric), shadowing or not (a replace can turn one into a throw) */
@@ -95,26 +129,36 @@ export class MainTable {
       this.remove(addr, len, metric);
       return;
     }
-    const k = prefixKey(addr, len);
-    const list = this.metrics.get(k);
-    if (!list) this.metrics.set(k, [metric]);
-    else if (!list.includes(metric)) list.push(metric);
+    const at = this.byLen[len]!;
+    const a = addr >>> 0;
+    const held = at.get(a);
+    if (held === undefined) at.set(a, metric);
+    else if (typeof held === 'number') {
+      if (held === metric) return;
+      at.set(a, [held, metric]);
+    } else if (!held.includes(metric)) held.push(metric);
     else return;
     this.version++;
   }
 
   remove(addr: number, len: number, metric: number): void {
-    const k = prefixKey(addr, len);
-    const list = this.metrics.get(k);
-    const i = list ? list.indexOf(metric) : -1;
-    if (i < 0) return;
-    list!.splice(i, 1);
-    if (list!.length === 0) this.metrics.delete(k);
+    const at = this.byLen[len]!;
+    const a = addr >>> 0;
+    const held = at.get(a);
+    if (held === undefined) return;
+    if (typeof held === 'number') {
+      if (held !== metric) return;
+      at.delete(a);
+    } else {
+      const rest = held.filter((m) => m !== metric);
+      if (rest.length === held.length) return;
+      at.set(a, rest.length === 1 ? rest[0]! : rest);
+    }
     this.version++;
   }
 
   clear(): void {
-    if (this.metrics.size > 0) this.version++;
-    this.metrics.clear();
+    if (this.size > 0) this.version++;
+    for (const m of this.byLen) m.clear();
   }
 }

@@ -2,12 +2,16 @@
 // routes that keep longest match across the two (longest-match.ts). What the kernel holds of
 // both is kept here, as dumped and heard; plan() says what to write, level-triggered like the
 // routes: it runs whenever ours, main, the rule or the throws changed, and on every dump.
+// The throw set is planned whole after a dump and kept incrementally in between: a change of
+// main re-decides that prefix, a change of ours that prefix and main's prefixes inside it, so
+// a replay of a million routes next to zebra (whose copies fill main) costs per route, not
+// per pass.
 // Ownership is by protocol and table, as for routes: a rule or throw of another protocol is
 // never written or deleted.
 import { AF_INET, FR_ACT_TO_TBL, type KernelRule, type RuleWrite, type ThrowRoute } from '../kernel/rtnetlink-codec.js';
 import { RT_TABLE_MAIN } from '../model/route-table.js';
 import type { KernelOp } from './kernel-ops.js';
-import { keyAddr, keyLen, MainTable, planThrows, prefixKey, type PrefixKey } from './longest-match.js';
+import { keyAddr, keyLen, MainTable, needsThrow, planThrows, prefixKey, type OurPrefixes, type PrefixKey } from './longest-match.js';
 
 export interface OwnTableConfig {
   readonly table: number;
@@ -34,8 +38,14 @@ export class OwnTable {
   private ruleWanted = true;
   /** which prefix lengths we have in our table (grow-only: a superset only costs look-ups) */
   private lengths = 0;
+  /** rules or throws changed under us */
   private dirty = true;
-  private plannedMainVersion = -1;
+  /** the throws our table should hold, as last planned */
+  private want = new Set<PrefixKey>();
+  /** after a dump of main: plan the throw set whole */
+  private fullReplan = true;
+  private readonly dirtyMain = new Set<PrefixKey>();
+  private readonly dirtyOurs = new Set<PrefixKey>();
 
   constructor(private readonly config: OwnTableConfig) {}
 
@@ -54,6 +64,11 @@ export class OwnTable {
 
   get rulePriority(): number | undefined {
     return this.config.rulePriority;
+  }
+
+  /** the prefixes of our throws in the kernel */
+  throwKeys(): PrefixKey[] {
+    return [...this.throws.keys()];
   }
 
   get throwCount(): number {
@@ -80,14 +95,32 @@ export class OwnTable {
     return w !== undefined && !r.selective && r.action === FR_ACT_TO_TBL && r.priority === w.priority && r.table === w.table;
   }
 
-  /** one of our prefixes (desired or held) of this length in our table changed */
-  noteOurs(len: number): void {
+  /** a prefix of ours (desired or held) in our table came, went or changed */
+  noteOurs(addr: number, len: number): void {
     if (len < 32) this.lengths |= 2 ** len;
-    this.dirty = true;
+    if (!this.keepsThrows || this.fullReplan) return;
+    // only main's prefix itself or ones inside it can change their verdict
+    if (this.main.has(addr, len) || (len < 32 && this.main.hasLongerThan(len))) this.dirtyOurs.add(prefixKey(addr, len));
   }
 
-  markDirty(): void {
-    this.dirty = true;
+  /** a route of main (not ours) came or went, heard as an event */
+  noteMainRoute(change: 'new' | 'del', addr: number, len: number, metric: number, shadowing: boolean): void {
+    const before = this.main.version;
+    if (change === 'new') this.main.put(addr, len, metric, shadowing);
+    else this.main.remove(addr, len, metric);
+    if (this.main.version !== before && !this.fullReplan) this.dirtyMain.add(prefixKey(addr, len));
+  }
+
+  /** a dump of main starts: what it reports replaces what we held, and the throws are planned whole */
+  beginMainDump(): void {
+    this.main.clear();
+    this.fullReplan = true;
+    this.dirtyMain.clear();
+    this.dirtyOurs.clear();
+  }
+
+  mainDumped(addr: number, len: number, metric: number, shadowing: boolean): void {
+    this.main.put(addr, len, metric, shadowing);
   }
 
   /** withdraw-on-exit: the rule goes too */
@@ -97,7 +130,7 @@ export class OwnTable {
   }
 
   get needsPlan(): boolean {
-    return this.dirty || this.main.version !== this.plannedMainVersion;
+    return this.dirty || this.fullReplan || this.dirtyMain.size > 0 || this.dirtyOurs.size > 0;
   }
 
   isOurRule(r: KernelRule): boolean {
@@ -140,7 +173,7 @@ export class OwnTable {
    */
   plan(ours: (addr: number, len: number) => boolean): OwnTablePlan {
     this.dirty = false;
-    this.plannedMainVersion = this.main.version;
+    if (this.keepsThrows) this.planWant({ has: ours, lengths: this.lengths });
     const beforeRoutes: KernelOp[] = [];
     const afterRoutes: KernelOp[] = [];
     const { table, protocol, metric } = this.config;
@@ -158,7 +191,7 @@ export class OwnTable {
       afterRoutes.push({ kind: 'rule.delete', rule: { priority: r.priority, table: r.table, protocol } });
     }
 
-    const want = this.keepsThrows ? planThrows({ has: ours, lengths: this.lengths }, this.main.prefixes()) : new Set<PrefixKey>();
+    const want = this.want;
     const throwOp = (kind: 'throw.create' | 'throw.delete', k: PrefixKey, m: number): KernelOp =>
       ({ kind, route: { table, dst: keyAddr(k), dstLen: keyLen(k), protocol, metric: m } satisfies ThrowRoute });
     for (const [k, metrics] of this.throws) {
@@ -166,6 +199,28 @@ export class OwnTable {
     }
     for (const k of want) if (!this.throws.get(k)?.includes(metric)) afterRoutes.push(throwOp('throw.create', k, metric));
     return { beforeRoutes, afterRoutes };
+  }
+
+  private planWant(ours: OurPrefixes): void {
+    const { main, want } = this;
+    if (this.fullReplan) {
+      this.want = planThrows(ours, main.prefixes());
+    } else {
+      const decide = (k: PrefixKey): void => {
+        const addr = keyAddr(k);
+        const len = keyLen(k);
+        if (main.has(addr, len) && needsThrow(ours, addr, len)) want.add(k);
+        else want.delete(k);
+      };
+      for (const k of this.dirtyMain) decide(k);
+      for (const k of this.dirtyOurs) {
+        decide(k);
+        main.forEachInside(keyAddr(k), keyLen(k), decide);
+      }
+    }
+    this.fullReplan = false;
+    this.dirtyMain.clear();
+    this.dirtyOurs.clear();
   }
 
   /**

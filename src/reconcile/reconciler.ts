@@ -203,7 +203,7 @@ export class Reconciler {
       this.needDump = true;
     }
     this.rib.store.flags[slot]! |= F_KNOWN;
-    if (table === this.config.kernel.table) this.ownTable.noteOurs(this.rib.store.len[slot]!);
+    if (table === this.config.kernel.table) this.ownTable.noteOurs(this.rib.store.addr[slot]!, this.rib.store.len[slot]!);
     this.markDirty(slot);
   }
 
@@ -213,8 +213,7 @@ export class Reconciler {
     if (r.protocol !== this.config.kernel.protocol || !this.ownedTables.has(r.table)) {
       // main's routes, anyone's but ours: one more specific than a prefix of ours needs a throw
       if (r.table === RT_TABLE_MAIN && own.keepsThrows) {
-        if (change === 'new') own.main.put(r.dst, r.dstLen, r.metric, shadows(r.type, r.tos ?? 0));
-        else own.main.remove(r.dst, r.dstLen, r.metric);
+        own.noteMainRoute(change, r.dst, r.dstLen, r.metric, shadows(r.type, r.tos ?? 0));
         this.schedule();
       }
       return;
@@ -225,7 +224,7 @@ export class Reconciler {
         this.schedule();
         return;
       }
-      own.markDirty(); // a route of ours came or went: the throws it needs may differ
+      own.noteOurs(r.dst, r.dstLen); // a route of ours came or went: the throws it needs may differ
     }
     const slot = change === 'new' ? this.state.putKernelRoute(r) : this.state.removeRoute(r.table, r.dst, r.dstLen, r.metric);
     if (slot >= 0) this.markDrift(slot);
@@ -347,7 +346,7 @@ export class Reconciler {
             own.noteThrow('new', r.dst, r.dstLen, r.metric);
             return;
           }
-          own.noteOurs(r.dstLen);
+          own.noteOurs(r.dst, r.dstLen);
         }
         const fwd = forwardings.internRaw(r.forwardingBytes, () => {
           const k = decode();
@@ -371,14 +370,14 @@ export class Reconciler {
    * zebra's copies of everything), not what our table holds.
    */
   private async dumpMain(): Promise<void> {
-    const { main } = this.ownTable;
+    const own = this.ownTable;
     const { protocol } = this.config.kernel;
     const mainIsOurs = this.ownedTables.has(RT_TABLE_MAIN);
     await this.kernel.dumpTablePrefixes(RT_TABLE_MAIN, {
-      begin: () => main.clear(),
+      begin: () => own.beginMainDump(),
       route: (r) => {
         if (mainIsOurs && r.protocol === protocol) return;
-        main.put(r.dst, r.dstLen, r.metric, shadows(r.type, r.tos));
+        own.mainDumped(r.dst, r.dstLen, r.metric, shadows(r.type, r.tos));
       },
     });
   }
@@ -682,7 +681,7 @@ export class Reconciler {
       if (kind === OP_DELETE) {
         this.state.forgetRoute(s, ops.arg[i]!);
         // a prefix of ours gone from our table: throws inside it may go too
-        if (this.rib.store.table[s] === this.config.kernel.table) this.ownTable.markDirty();
+        if (this.rib.store.table[s] === this.config.kernel.table) this.ownTable.noteOurs(this.rib.store.addr[s]!, this.rib.store.len[s]!);
       } else {
         this.state.setObserved(s, ops.arg[i]!);
       }

@@ -55,6 +55,10 @@ describe('throw-route planning (longest match across our table and main)', () =>
     m.put(p.addr, p.len, 100, true);
     m.remove(p.addr, p.len, 0);
     expect([...m.prefixes()].map(text)).toEqual(['10.99.2.128/25']);
+    const inside: string[] = [];
+    m.forEachInside(pfx('10.99.2.0/24').addr, 24, (k) => inside.push(text(k)));
+    m.forEachInside(pfx('10.99.3.0/24').addr, 24, (k) => inside.push(text(k)));
+    expect(inside).toEqual(['10.99.2.128/25']);
     const v = m.version;
     m.put(p.addr, p.len, 100, false); // replaced by a throw: shadows nothing any more
     expect(m.size).toBe(0);
@@ -65,6 +69,51 @@ describe('throw-route planning (longest match across our table and main)', () =>
     const o = ours('172.16.0.0/12', '10.0.0.1/32');
     const main = Array.from({ length: 1000 }, (_, i) => prefixKey((0xac100000 + (i << 8)) >>> 0, 24));
     expect(planThrows(o, main).size).toBe(1000);
+  });
+});
+
+describe('the throw set kept incrementally equals the whole-table plan', () => {
+  it('over a random mix of main and our changes (both ways of finding main\'s prefixes inside one of ours)', () => {
+    let seed = 5549;
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    // a small space so that prefixes nest and collide: 10.0.x.y with lengths 16..32
+    const randomPrefix = () => {
+      const len = 16 + rand(17);
+      const addr = (0x0a000000 + (rand(1 << 16) & ~(2 ** (32 - len) - 1))) >>> 0;
+      return { addr: (addr & ~0) >>> 0, len };
+    };
+    const ourSet = new Set<number>();
+    let lengths = 0;
+    const has = (a: number, l: number) => ourSet.has(prefixKey(a, l));
+    const t = new OwnTable({ table: 5549, protocol: 200, metric: 20, rulePriority: undefined });
+    t.beginMainDump();
+    const mainRoutes = new Set<number>();
+    const wantOf = (plan: ReturnType<OwnTable['plan']>) => {
+      for (const op of [...plan.beforeRoutes, ...plan.afterRoutes]) t.recorded(op, true);
+    };
+    wantOf(t.plan(has));
+    for (let step = 0; step < 3000; step++) {
+      const p = randomPrefix();
+      const k = prefixKey(p.addr, p.len);
+      if (rand(2) === 0) {
+        if (mainRoutes.has(k)) { mainRoutes.delete(k); t.noteMainRoute('del', p.addr, p.len, 0, true); }
+        else { mainRoutes.add(k); t.noteMainRoute('new', p.addr, p.len, 0, true); }
+      } else {
+        if (ourSet.has(k)) ourSet.delete(k);
+        else { ourSet.add(k); if (p.len < 32) lengths |= 2 ** p.len; }
+        t.noteOurs(p.addr, p.len);
+      }
+      if (rand(5) === 0) {
+        wantOf(t.plan(has));
+        const held = t.throwKeys().sort();
+        const whole = [...planThrows({ has, lengths }, mainRoutes)].sort();
+        expect(held).toEqual(whole);
+      }
+    }
+    expect(mainRoutes.size).toBeGreaterThan(100);
   });
 });
 
@@ -119,24 +168,26 @@ describe('our table: the rule and the throws as writes', () => {
   it('throws follow main and ours: created after route writes, deleted before them, at our metric only', () => {
     const t = new OwnTable({ ...config, rulePriority: undefined });
     const o = ours('10.99.2.0/24');
-    t.noteOurs(24);
+    t.noteOurs(pfx('10.99.2.0/24').addr, 24);
     const c = pfx('10.99.2.128/25');
-    t.main.put(c.addr, c.len, 0, true);
+    t.beginMainDump();
+    t.mainDumped(c.addr, c.len, 0, true);
     const p1 = t.plan(o.has);
     expect(describeOps(p1.afterRoutes)).toEqual(['throw.create 10.99.2.128/25 table 5549 metric 20']);
     t.recorded(p1.afterRoutes[0]!, true);
     expect(t.throwCount).toBe(1);
     expect(t.needsPlan).toBe(false);
     // the connected route goes (ip addr del): the throw goes
-    t.main.remove(c.addr, c.len, 0);
+    t.noteMainRoute('del', c.addr, c.len, 0, true);
     expect(t.needsPlan).toBe(true);
     const p2 = t.plan(o.has);
     expect(describeOps(p2.beforeRoutes)).toEqual(['throw.delete 10.99.2.128/25 table 5549 metric 20']);
     t.recorded(p2.beforeRoutes[0]!, true);
     expect(t.throwCount).toBe(0);
     // a stray throw of ours at another metric, and one a route of ours now wants the key of
-    t.main.put(c.addr, c.len, 0, true);
+    t.noteMainRoute('new', c.addr, c.len, 0, true);
     t.noteThrow('new', c.addr, c.len, 99);
+    t.noteOurs(c.addr, c.len);
     const both = ours('10.99.2.0/24', '10.99.2.128/25');
     expect(describeOps(t.plan(both.has).beforeRoutes)).toEqual(['throw.delete 10.99.2.128/25 table 5549 metric 99']);
   });
@@ -144,7 +195,7 @@ describe('our table: the rule and the throws as writes', () => {
   it('none when our table is main (no rule there either: the config gives none)', () => {
     const t = new OwnTable({ ...config, table: 254, rulePriority: undefined });
     const c = pfx('10.99.2.128/25');
-    t.main.put(c.addr, c.len, 0, true);
+    t.noteMainRoute('new', c.addr, c.len, 0, true);
     expect(t.plan(ours('10.99.2.0/24').has)).toEqual({ beforeRoutes: [], afterRoutes: [] });
   });
 });
