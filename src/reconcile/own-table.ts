@@ -46,6 +46,11 @@ export class OwnTable {
   private fullReplan = true;
   private readonly dirtyMain = new Set<PrefixKey>();
   private readonly dirtyOurs = new Set<PrefixKey>();
+  /** someone else removed our rule, or these throws, since the last plan: re-making them is a repair */
+  ruleDrifted = false;
+  private readonly driftedThrows = new Set<PrefixKey>();
+  /** throws the kernel refused (a foreign route at the key): not retried before the next dump */
+  private readonly refusedThrows = new Set<PrefixKey>();
 
   constructor(private readonly config: OwnTableConfig) {}
 
@@ -103,6 +108,11 @@ export class OwnTable {
     if (this.main.has(addr, len) || (len < 32 && this.main.hasLongerThan(len))) this.dirtyOurs.add(prefixKey(addr, len));
   }
 
+  /** plan again (a held-back repair's retry) */
+  markDirty(): void {
+    this.dirty = true;
+  }
+
   /** a route of main (not ours) came or went, heard as an event */
   noteMainRoute(change: 'new' | 'del', addr: number, len: number, metric: number, shadowing: boolean): void {
     const before = this.main.version;
@@ -115,6 +125,7 @@ export class OwnTable {
   beginMainDump(): void {
     this.main.clear();
     this.fullReplan = true;
+    this.refusedThrows.clear();
     this.dirtyMain.clear();
     this.dirtyOurs.clear();
   }
@@ -147,6 +158,7 @@ export class OwnTable {
     const i = this.rules.findIndex((o) => sameRule(o, r));
     if (change === 'new' && i < 0) this.rules.push(r);
     else if (change === 'del' && i >= 0) this.rules.splice(i, 1);
+    if (change === 'del' && this.isWantedRule(r)) this.ruleDrifted = true;
     this.dirty = true;
   }
 
@@ -156,7 +168,9 @@ export class OwnTable {
 
   /** a throw of ours in our table, dumped or heard (someone else's change: re-plan) */
   noteThrow(change: 'new' | 'del', dst: number, dstLen: number, metric: number): void {
-    this.holdThrow(change === 'new', prefixKey(dst, dstLen), metric);
+    const k = prefixKey(dst, dstLen);
+    this.holdThrow(change === 'new', k, metric);
+    if (change === 'del' && metric === this.config.metric) this.driftedThrows.add(k);
     this.dirty = true;
   }
 
@@ -197,8 +211,22 @@ export class OwnTable {
     for (const [k, metrics] of this.throws) {
       for (const m of metrics) if (!want.has(k) || m !== metric) beforeRoutes.push(throwOp('throw.delete', k, m));
     }
-    for (const k of want) if (!this.throws.get(k)?.includes(metric)) afterRoutes.push(throwOp('throw.create', k, metric));
+    for (const k of want) {
+      if (!this.throws.get(k)?.includes(metric) && !this.refusedThrows.has(k)) afterRoutes.push(throwOp('throw.create', k, metric));
+    }
     return { beforeRoutes, afterRoutes };
+  }
+
+  /** whether a planned create puts back what someone else removed (then it is a repair, throttled like the routes') */
+  isRepair(op: KernelOp): boolean {
+    if (op.kind === 'rule.create') return this.ruleDrifted;
+    return op.kind === 'throw.create' && this.driftedThrows.has(prefixKey(op.route.dst, op.route.dstLen));
+  }
+
+  /** the drift seen so far has been planned for */
+  clearDrift(): void {
+    this.ruleDrifted = false;
+    this.driftedThrows.clear();
   }
 
   private planWant(ours: OurPrefixes): void {
@@ -228,7 +256,10 @@ export class OwnTable {
    * one is planned again after the next change or dump, not in a loop.
    */
   recorded(op: KernelOp, ok: boolean): void {
-    if (!ok) return;
+    if (!ok) {
+      if (op.kind === 'throw.create') this.refusedThrows.add(prefixKey(op.route.dst, op.route.dstLen));
+      return;
+    }
     switch (op.kind) {
       case 'throw.create': this.holdThrow(true, prefixKey(op.route.dst, op.route.dstLen), op.route.metric); break;
       case 'throw.delete': this.holdThrow(false, prefixKey(op.route.dst, op.route.dstLen), op.route.metric); break;

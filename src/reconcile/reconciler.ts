@@ -20,7 +20,7 @@ import type { KernelOp, OpResult } from './kernel-ops.js';
 import { OP_CREATE, OP_DELETE, planNeighbours, planRoutes, RouteOps, type RouteVerdict } from './plan.js';
 import { GatewayPool } from './gateway-pool.js';
 import { shadows } from './longest-match.js';
-import { OwnTable } from './own-table.js';
+import { OwnTable, type OwnTablePlan } from './own-table.js';
 import { asHeld, NexthopObjects } from './nexthop-objects.js';
 import { RepairBackoff } from './repair-backoff.js';
 import { Resolver, type PendingCode } from './resolver.js';
@@ -492,7 +492,7 @@ export class Reconciler {
     const routeOps = this.throttleRouteRepairs(routes);
     const neighAdds = this.throttleNeighbourRepairs(neigh.adds);
     const nexthops = this.nexthopObjects?.plan((id) => this.forwardings.routesUsing(id));
-    const own = full || this.ownTable.needsPlan ? this.ownTable.plan((addr, len) => this.holdsOurs(addr, len)) : undefined;
+    const own = full || this.ownTable.needsPlan ? this.throttleOwnTableRepairs(this.ownTable.plan((addr, len) => this.holdsOurs(addr, len))) : undefined;
     // Neighbours, then the nexthop objects over them, then routes; deletes the other way round.
     // Throws that give way to a route of ours go before it; new throws and the rule after.
     const beforeRoutes = [...neighAdds, ...(nexthops?.adds ?? []), ...(own?.beforeRoutes ?? [])];
@@ -646,6 +646,27 @@ export class Reconciler {
     }
     this.noteRepairs(repaired);
     return kept;
+  }
+
+  /** re-making our rule or a throw someone deleted is a repair: logged, counted, backed off when fought over */
+  private throttleOwnTableRepairs(plan: OwnTablePlan): OwnTablePlan {
+    const own = this.ownTable;
+    const repaired: string[] = [];
+    const keep = (op: KernelOp): boolean => {
+      if (!own.isRepair(op)) return true;
+      const subject = opSubject(op);
+      const key = op.kind === 'rule.create' ? `rule:${String(subject.priority)}` : `throw:${String(subject.key)}`;
+      const ok = this.repairAllowed(key, () => {
+        own.markDirty();
+        this.schedule();
+      });
+      if (ok) repaired.push(key);
+      return ok;
+    };
+    const out = { beforeRoutes: plan.beforeRoutes.filter(keep), afterRoutes: plan.afterRoutes.filter(keep) };
+    own.clearDrift();
+    this.noteRepairs(repaired);
+    return out;
   }
 
   private markDrift(s: number): void {

@@ -192,6 +192,31 @@ describe('our table: the rule and the throws as writes', () => {
     expect(describeOps(t.plan(both.has).beforeRoutes)).toEqual(['throw.delete 10.99.2.128/25 table 5549 metric 99']);
   });
 
+  it('a throw the kernel refused (a foreign route at its key) is not retried before the next dump; re-making a deleted one is a repair', () => {
+    const t = new OwnTable(config);
+    t.setRules([rule()]);
+    const o = ours('10.99.2.0/24');
+    const c = pfx('10.99.2.128/25');
+    t.noteOurs(pfx('10.99.2.0/24').addr, 24);
+    t.beginMainDump();
+    t.mainDumped(c.addr, c.len, 0, true);
+    const create = t.plan(o.has).afterRoutes[0]!;
+    expect(t.isRepair(create)).toBe(false);
+    t.recorded(create, false);
+    t.markDirty();
+    expect(t.plan(o.has).afterRoutes).toEqual([]);
+    t.beginMainDump();
+    t.mainDumped(c.addr, c.len, 0, true);
+    const again = t.plan(o.has).afterRoutes[0]!;
+    t.recorded(again, true);
+    t.noteThrow('del', c.addr, c.len, 20);
+    t.noteRule('del', rule());
+    const p = t.plan(o.has);
+    expect([...p.beforeRoutes, ...p.afterRoutes].map((op) => [op.kind, t.isRepair(op)])).toEqual([['rule.create', true], ['throw.create', true]]);
+    t.clearDrift();
+    expect(t.isRepair(again)).toBe(false);
+  });
+
   it('none when our table is main (no rule there either: the config gives none)', () => {
     const t = new OwnTable({ ...config, table: 254, rulePriority: undefined });
     const c = pfx('10.99.2.128/25');
