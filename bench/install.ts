@@ -13,6 +13,8 @@ import { runBench } from './run-bench.js';
 
 const N = Number(process.env.ROUTES ?? 1_000_000);
 const N_FLAP = Number(process.env.ROUTES_FLAP ?? 100_000);
+/** MAIN_COPIES=1: main also holds every prefix (proto bgp), as zebra's copies do next to it */
+const MAIN_COPIES = process.env.MAIN_COPIES === '1';
 const TABLE = 1000;
 const PROTOCOL = 200;
 const CHUNK = 20_000;
@@ -101,6 +103,15 @@ async function main(): Promise<void> {
     const ipHeld = kernelCount(topo.host.name);
     const ipDelMs = ipBatch(topo.host.name, delFile);
     if (ipHeld !== N || kernelCount(topo.host.name) !== 0) throw new Error(`ip -batch baseline: held ${ipHeld}, left ${kernelCount(topo.host.name)}`);
+
+    if (MAIN_COPIES) {
+      const mainFile = join(daemon.dir, 'main.batch');
+      let main = '';
+      for (let i = 0; i < N; i++) main += `route add ${dst(i)}/32 via 169.254.0.1 dev h0 onlink proto bgp metric 20\n`;
+      writeFileSync(mainFile, main);
+      main = '';
+      say(`main holds a copy of each prefix (proto bgp, as zebra's): filled in ${sec(ipBatch(topo.host.name, mainFile))}`);
+    }
 
     // The daemon: JSON lines in, kernel out.
     await daemon.start();

@@ -32,6 +32,8 @@ const ENOENT = 2;
 const QUIET_BATCH = 5000;
 const BURST_END_MS = 250;
 const PROBE_INTERVAL_MS = 3000;
+/** main tables smaller than this are re-read after every big write burst */
+const MAIN_REREAD_AFTER_BURST = 50_000;
 
 export interface PendingRoute {
   readonly code: PendingCode;
@@ -93,6 +95,8 @@ export class Reconciler {
   private probeTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private needDump = true;
+  /** main is re-read with the next dump (see dump()) */
+  private mainDumpDue = true;
   private running = false;
   private passStartedAt: number | undefined;
   private burstTimer: NodeJS.Timeout | undefined;
@@ -255,6 +259,7 @@ export class Reconciler {
   /** Dump the kernel, then re-plan everything (start-up, overrun, link changes, timer). */
   requestResync(): void {
     this.needDump = true;
+    this.mainDumpDue = true;
     this.allDirty = true;
     this.schedule();
   }
@@ -303,6 +308,7 @@ export class Reconciler {
     } catch (err) {
       this.log.error({ event: 'reconcileFailed', err }, 'reconcile pass failed; resync in 1 s');
       this.needDump = true;
+      this.mainDumpDue = true;
       this.allDirty = true;
       setTimeout(() => this.schedule(), 1000).unref();
     } finally {
@@ -326,7 +332,10 @@ export class Reconciler {
     }
     const own = this.ownTable;
     if (own.keepsRule) own.setRules(await this.kernel.dumpRules());
-    if (own.keepsThrows) await this.dumpMain();
+    if (own.keepsThrows && this.mainDumpDue) {
+      this.mainDumpDue = false;
+      await this.dumpMain();
+    }
     let foreign = 0;
     const { state, forwardings, ownedTables } = this;
     const ourTable = this.config.kernel.table;
@@ -408,6 +417,10 @@ export class Reconciler {
       this.burstTimer = undefined;
       this.kernel.setRouteEvents(true); // before the dump, so nothing falls between the two
       this.needDump = true;
+      // main's events were off too. A small main is re-read now; a big one (zebra's copy of a
+      // big feed: a second of dump and plan at a million) waits for the next full resync, at
+      // most reconcile.resync-interval away, rather than once per burst of a replay.
+      if (this.ownTable.main.size < MAIN_REREAD_AFTER_BURST) this.mainDumpDue = true;
       this.schedule();
     }, BURST_END_MS);
     this.burstTimer.unref();
