@@ -100,9 +100,14 @@ export class OwnTable {
     return w !== undefined && !r.selective && r.action === FR_ACT_TO_TBL && r.priority === w.priority && r.table === w.table;
   }
 
+  /** a prefix of ours of this length is in our table (a dump re-reading it) */
+  noteOurLength(len: number): void {
+    if (len < 32) this.lengths |= 2 ** len;
+  }
+
   /** a prefix of ours (desired or held) in our table came, went or changed */
   noteOurs(addr: number, len: number): void {
-    if (len < 32) this.lengths |= 2 ** len;
+    this.noteOurLength(len);
     if (!this.keepsThrows || this.fullReplan) return;
     // only main's prefix itself or ones inside it can change their verdict
     if (this.main.has(addr, len) || (len < 32 && this.main.hasLongerThan(len))) this.dirtyOurs.add(prefixKey(addr, len));

@@ -355,7 +355,7 @@ export class Reconciler {
             own.noteThrow('new', r.dst, r.dstLen, r.metric);
             return;
           }
-          own.noteOurs(r.dst, r.dstLen);
+          own.noteOurLength(r.dstLen); // re-read, not changed: events and the sources tell changes
         }
         const fwd = forwardings.internRaw(r.forwardingBytes, () => {
           const k = decode();
