@@ -193,6 +193,7 @@ export class OwnTable {
   plan(ours: (addr: number, len: number) => boolean): OwnTablePlan {
     this.dirty = false;
     if (this.keepsThrows) this.planWant({ has: ours, lengths: this.lengths });
+    else this.fullReplan = false; // nothing to plan: no throws where our table is main
     const beforeRoutes: KernelOp[] = [];
     const afterRoutes: KernelOp[] = [];
     const { table, protocol, metric } = this.config;

@@ -222,5 +222,6 @@ describe('our table: the rule and the throws as writes', () => {
     const c = pfx('10.99.2.128/25');
     t.noteMainRoute('new', c.addr, c.len, 0, true);
     expect(t.plan(ours('10.99.2.0/24').has)).toEqual({ beforeRoutes: [], afterRoutes: [] });
+    expect(t.needsPlan).toBe(false); // nothing left to plan: the reconciler goes idle
   });
 });
