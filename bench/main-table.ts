@@ -5,12 +5,11 @@
 // against as many exact prefixes of ours (zebra's copies: no throws). Run (as root):
 //   npm run build && node dist/bench/main-table.js
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NetlinkKernel } from '../src/kernel/kernel.js';
-import { MainTable, planThrows, prefixKey } from '../src/reconcile/longest-match.js';
-import { shadows } from '../src/reconcile/longest-match.js';
+import { MainTable, planThrows, prefixKey, shadows } from '../src/reconcile/longest-match.js';
 import { kernelTestsBlocked, Topology } from '../test/helpers/netns.js';
 
 const N = Number(process.env.ROUTES ?? 1_000_000);
@@ -48,8 +47,8 @@ function outer(): void {
   const blocked = kernelTestsBlocked();
   if (blocked) throw new Error(`main-table bench needs root and ip netns: ${blocked}`);
   const topo = Topology.create();
+  const file = join(tmpdir(), `rfc5549d-main-${process.pid}.batch`);
   try {
-    const file = join(tmpdir(), `rfc5549d-main-${process.pid}.batch`);
     let batch = '';
     for (let i = 0; i < N; i++) batch += `route add ${text(dst(i))}/32 via 169.254.0.1 dev h0 onlink proto bgp metric 20\n`;
     writeFileSync(file, batch);
@@ -61,6 +60,7 @@ function outer(): void {
     const child = spawnSync('ip', ['netns', 'exec', topo.host.name, process.execPath, process.argv[1]!, '--inner'], { stdio: 'inherit', env: { ...process.env, ROUTES: String(N) } });
     if (child.status !== 0) throw new Error(`inner run exited ${child.status}`);
   } finally {
+    rmSync(file, { force: true });
     topo.destroy();
   }
 }
