@@ -212,6 +212,8 @@ describe.runIf(enabled)('rfc5549d as a service', () => {
     expect(value('rfc5549d_routes{state="pending"}')).toBe(0);
     expect(value('rfc5549d_routes_refused_total{reason="limit"}')).toBe(1);
     expect(value('rfc5549d_routes_owned_in_kernel')).toBe(1);
+    expect(value('rfc5549d_rule_installed')).toBe(1); // the default keeps a rule
+    expect(value('rfc5549d_throw_routes')).toBe(0);
     expect(value('rfc5549d_peers{evidence="eui64"}')! + value('rfc5549d_peers{evidence="ndp"}')! + value('rfc5549d_peers{evidence="ra"}')!).toBe(1);
     expect(value('rfc5549d_reconcile_passes_total')).toBeGreaterThan(0);
     expect(value('rfc5549d_reconcile_pass_duration_seconds_count')).toBeGreaterThan(0);
