@@ -39,7 +39,7 @@ async function inner(): Promise<void> {
       console.log(`round ${round + 1}: dump of main (${main.size.toLocaleString('en-US')} prefixes) ${Math.round(dumpMs)} ms (${Math.round(bareMs)} ms reading ${n.toLocaleString('en-US')} routes and nothing else), whole throw plan ${Math.round(planMs)} ms, ${throws.size} throws`);
     }
   } finally {
-    kernel.close();
+    await kernel.close();
   }
 }
 

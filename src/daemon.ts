@@ -224,7 +224,7 @@ export class Daemon {
     if (withdraw) await this.withdrawEverything();
     const left = { routes: this.reconciler.state.ownedRouteCount, placeholders: this.ownedPlaceholders() };
     this.reconciler.stop();
-    this.kernel.close();
+    await this.kernel.close();
     return left;
   }
 

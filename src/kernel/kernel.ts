@@ -59,7 +59,8 @@ export interface KernelPort {
   subscribe(events: KernelEvents): void;
   /** route events echo our own writes; big batches switch them off and resync after */
   setRouteEvents(on: boolean): void;
-  close(): void;
+  /** resolves when every socket is closed and the request thread has exited */
+  close(): Promise<void>;
 }
 
 const DUMP_RETRIES = 5;
@@ -222,10 +223,10 @@ export class NetlinkKernel implements KernelPort {
     else this.events.leaveGroup(RTNLGRP_IPV4_ROUTE);
   }
 
-  close(): void {
-    this.requests.close();
+  async close(): Promise<void> {
     this.dumps.close();
     this.events?.close();
+    await this.requests.close();
   }
 }
 

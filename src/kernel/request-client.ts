@@ -12,6 +12,11 @@ export interface BatchRequest {
   readonly last: number;
 }
 
+/** asks the worker to close its socket and let its thread end by itself */
+export interface CloseRequest {
+  readonly kind: 'close';
+}
+
 export type WorkerReply =
   | { readonly kind: 'ready'; readonly portId: number }
   | { readonly kind: 'done'; readonly id: number; readonly failures: NetlinkAck[] }
@@ -63,11 +68,22 @@ export class RequestClient {
     });
   }
 
-  close(): void {
+  /**
+   * Resolves once the request thread is gone. It closes its own socket and ends by itself:
+   * terminate() stops its JavaScript while the socket may still be polled, and a reply
+   * arriving then makes the binding throw inside a libuv callback, which aborts the process
+   * ("terminate called after throwing an instance of 'Napi::Error'", seen at exit).
+   */
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.failAll(new Rfc5549Error('KERNEL_IO', 'netlink requests: closed'));
-    void this.worker.terminate();
+    const w = this.worker;
+    const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    w.postMessage({ kind: 'close' } satisfies CloseRequest);
+    const forced = setTimeout(() => void w.terminate(), 2000);
+    await exited;
+    clearTimeout(forced);
   }
 
   private reply(m: WorkerReply): void {

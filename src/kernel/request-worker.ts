@@ -4,7 +4,7 @@
 import { parentPort } from 'node:worker_threads';
 import { Rfc5549Error } from '../errors.js';
 import { NetlinkChannel } from './netlink-channel.js';
-import type { BatchRequest, WorkerReply } from './request-client.js';
+import type { BatchRequest, CloseRequest, WorkerReply } from './request-client.js';
 
 const port = parentPort;
 if (!port) throw new Error('request-worker.js runs as a worker thread');
@@ -14,7 +14,13 @@ const channel = new NetlinkChannel({ name: 'netlink-requests', recvBufferBytes: 
 const post = (m: WorkerReply) => port.postMessage(m);
 post({ kind: 'ready', portId: channel.portId });
 
-port.on('message', (req: BatchRequest) => {
+port.on('message', (req: BatchRequest | CloseRequest) => {
+  if ('kind' in req) {
+    // close the socket here, then nothing keeps this thread's loop alive: it ends by itself
+    channel.close();
+    port.close();
+    return;
+  }
   const bytes = Buffer.from(req.bytes.buffer, req.bytes.byteOffset, req.bytes.byteLength);
   channel.sendBatch(bytes, req.first, req.last).then(
     (failures) => post({ kind: 'done', id: req.id, failures: [...failures.values()] }),
