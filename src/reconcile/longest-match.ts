@@ -71,6 +71,15 @@ export function planThrows(ours: OurPrefixes, main: Iterable<PrefixKey>): Set<Pr
   return out;
 }
 
+/** planThrows over a MainTable, without a key per prefix on the way (a million prefixes next to zebra) */
+export function planThrowsIn(ours: OurPrefixes, main: MainTable): Set<PrefixKey> {
+  const out = new Set<PrefixKey>();
+  main.forEachPrefix((addr, len) => {
+    if (needsThrow(ours, addr, len)) out.add(prefixKey(addr, len));
+  });
+  return out;
+}
+
 /**
  * The routes of main that may shadow ours, by prefix length then address: the metric present
  * there, or the metrics when a prefix is in main more than once (different metrics or
@@ -90,6 +99,14 @@ export class MainTable {
 
   has(addr: number, len: number): boolean {
     return this.byLen[len]!.has(addr >>> 0);
+  }
+
+  forEachPrefix(fn: (addr: number, len: number) => void): void {
+    for (let len = 1; len <= 32; len++) {
+      const at = this.byLen[len]!;
+      if (at.size === 0) continue;
+      for (const addr of at.keys()) fn(addr, len);
+    }
   }
 
   *prefixes(): IterableIterator<PrefixKey> {

@@ -11,7 +11,7 @@
 import { AF_INET, FR_ACT_TO_TBL, type KernelRule, type RuleWrite, type ThrowRoute } from '../kernel/rtnetlink-codec.js';
 import { RT_TABLE_MAIN } from '../model/route-table.js';
 import type { KernelOp } from './kernel-ops.js';
-import { keyAddr, keyLen, MainTable, needsThrow, planThrows, prefixKey, type OurPrefixes, type PrefixKey } from './longest-match.js';
+import { keyAddr, keyLen, MainTable, needsThrow, planThrowsIn, prefixKey, type OurPrefixes, type PrefixKey } from './longest-match.js';
 
 export interface OwnTableConfig {
   readonly table: number;
@@ -238,7 +238,7 @@ export class OwnTable {
   private planWant(ours: OurPrefixes): void {
     const { main, want } = this;
     if (this.fullReplan) {
-      this.want = planThrows(ours, main.prefixes());
+      this.want = planThrowsIn(ours, main);
     } else {
       const decide = (k: PrefixKey): void => {
         const addr = keyAddr(k);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FR_ACT_TO_TBL, RTN_BLACKHOLE, RTN_LOCAL, RTN_THROW, RTN_UNICAST, type KernelRule } from '../../src/kernel/rtnetlink-codec.js';
 import { parseIpv4Prefix } from '../../src/model/ipv4-prefix.js';
 import type { KernelOp } from '../../src/reconcile/kernel-ops.js';
-import { keyAddr, keyLen, MainTable, planThrows, prefixKey, shadows, type OurPrefixes } from '../../src/reconcile/longest-match.js';
+import { keyAddr, keyLen, MainTable, planThrows, planThrowsIn, prefixKey, shadows, type OurPrefixes } from '../../src/reconcile/longest-match.js';
 import { OwnTable } from '../../src/reconcile/own-table.js';
 
 const pfx = (text: string) => {
@@ -111,6 +111,7 @@ describe('the throw set kept incrementally equals the whole-table plan', () => {
         const held = t.throwKeys().sort();
         const whole = [...planThrows({ has, lengths }, mainRoutes)].sort();
         expect(held).toEqual(whole);
+        expect([...planThrowsIn({ has, lengths }, t.main)].sort()).toEqual(whole);
       }
     }
     expect(mainRoutes.size).toBeGreaterThan(100);
