@@ -9,7 +9,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NetlinkKernel } from '../src/kernel/kernel.js';
-import { MainTable, planThrows, prefixKey, shadows } from '../src/reconcile/longest-match.js';
+import { MainTable, planThrowsIn, prefixKey, shadows } from '../src/reconcile/longest-match.js';
 import { kernelTestsBlocked, Topology } from '../test/helpers/netns.js';
 
 const N = Number(process.env.ROUTES ?? 1_000_000);
@@ -34,7 +34,7 @@ async function inner(): Promise<void> {
       const ours = new Set<number>();
       for (let i = 0; i < N; i++) ours.add(prefixKey(dst(i), 32));
       const t1 = performance.now();
-      const throws = planThrows({ has: (a, l) => ours.has(prefixKey(a, l)), lengths: 2 ** 24 }, main.prefixes());
+      const throws = planThrowsIn({ has: (a, l) => ours.has(prefixKey(a, l)), lengths: 2 ** 24 }, main);
       const planMs = performance.now() - t1;
       console.log(`round ${round + 1}: dump of main (${main.size.toLocaleString('en-US')} prefixes) ${Math.round(dumpMs)} ms (${Math.round(bareMs)} ms reading ${n.toLocaleString('en-US')} routes and nothing else), whole throw plan ${Math.round(planMs)} ms, ${throws.size} throws`);
     }
