@@ -13,7 +13,10 @@ import { runBench } from './run-bench.js';
 
 const N = Number(process.env.ROUTES ?? 1_000_000);
 const N_FLAP = Number(process.env.ROUTES_FLAP ?? 100_000);
+/** MAIN_COPIES=1: main also holds every prefix (proto bgp), as zebra's copies do next to it */
+const MAIN_COPIES = process.env.MAIN_COPIES === '1';
 const TABLE = 1000;
+const PROTOCOL = 200;
 const CHUNK = 20_000;
 
 const dst = (i: number): string => `10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
@@ -75,7 +78,7 @@ async function main(): Promise<void> {
   const blocked = kernelTestsBlocked();
   if (blocked) throw new Error(`install bench needs root and ip netns: ${blocked}`);
   const topo = Topology.create();
-  const daemon = new DaemonProcess(topo.host, { log: { level: 'info' }, kernel: { table: TABLE }, limits: { 'max-routes': N + N_FLAP } });
+  const daemon = new DaemonProcess(topo.host, { log: { level: 'info' }, kernel: { table: TABLE, protocol: PROTOCOL }, limits: { 'max-routes': N + N_FLAP } });
   const out: string[] = [];
   const say = (s: string) => {
     out.push(s);
@@ -90,8 +93,8 @@ async function main(): Promise<void> {
     let adds = '';
     let dels = '';
     for (let i = 0; i < N; i++) {
-      adds += `route add ${dst(i)}/32 via 169.254.0.1 dev h0 onlink proto 186 metric 20 table ${TABLE}\n`;
-      dels += `route del ${dst(i)}/32 proto 186 metric 20 table ${TABLE}\n`;
+      adds += `route add ${dst(i)}/32 via 169.254.0.1 dev h0 onlink proto ${PROTOCOL} metric 20 table ${TABLE}\n`;
+      dels += `route del ${dst(i)}/32 proto ${PROTOCOL} metric 20 table ${TABLE}\n`;
     }
     writeFileSync(addFile, adds);
     writeFileSync(delFile, dels);
@@ -100,6 +103,15 @@ async function main(): Promise<void> {
     const ipHeld = kernelCount(topo.host.name);
     const ipDelMs = ipBatch(topo.host.name, delFile);
     if (ipHeld !== N || kernelCount(topo.host.name) !== 0) throw new Error(`ip -batch baseline: held ${ipHeld}, left ${kernelCount(topo.host.name)}`);
+
+    if (MAIN_COPIES) {
+      const mainFile = join(daemon.dir, 'main.batch');
+      let main = '';
+      for (let i = 0; i < N; i++) main += `route add ${dst(i)}/32 via 169.254.0.1 dev h0 onlink proto bgp metric 20\n`;
+      writeFileSync(mainFile, main);
+      main = '';
+      say(`main holds a copy of each prefix (proto bgp, as zebra's): filled in ${sec(ipBatch(topo.host.name, mainFile))}`);
+    }
 
     // The daemon: JSON lines in, kernel out.
     await daemon.start();

@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const blocked = kernelTestsBlocked();
   if (blocked) throw new Error(`reaction bench needs root and ip netns: ${blocked}`);
   const topo = Topology.create({ randomLinkLocal: true });
-  const daemon = new DaemonProcess(topo.host, { log: { level: 'info' } });
+  const daemon = new DaemonProcess(topo.host, { log: { level: 'info' }, kernel: { protocol: 200, table: 5549 } });
   try {
     const ll = topo.peerLinkLocal();
     await daemon.start();
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
       { op: 'add', prefix: `${PEER_ADDR}/32`, nexthops: [{ via: ll, dev: 'h0' }] },
       { op: 'add', prefix: '10.99.2.0/24', nexthops: [{ via: ll, dev: 'h0' }] },
     );
-    const routes = () => topo.host.json('route', 'show', 'table', 'all', 'proto', '186').length;
+    const routes = () => topo.host.json('route', 'show', 'table', 'all', 'proto', '200').length;
     const neigh = () => topo.host.json<{ lladdr?: string }>('neigh', 'show', '169.254.0.1', 'dev', 'h0')[0]?.lladdr;
     await waitFor('installed', () => routes() === 2, 15_000);
 
@@ -50,11 +50,11 @@ async function main(): Promise<void> {
       }
     }
 
-    const deletionToRepair: Record<string, number[]> = { 'ip neigh del': [], 'ip route del': [], 'ip route flush proto 186': [] };
+    const deletionToRepair: Record<string, number[]> = { 'ip neigh del': [], 'ip route del': [], 'ip route flush proto 200': [] };
     const cmds: Record<string, string[]> = {
       'ip neigh del': ['neigh', 'del', '169.254.0.1', 'dev', 'h0'],
-      'ip route del': ['route', 'del', `${PEER_ADDR}/32`, 'proto', '186'],
-      'ip route flush proto 186': ['route', 'flush', 'proto', '186'],
+      'ip route del': ['route', 'del', `${PEER_ADDR}/32`, 'proto', '200', 'table', '5549'],
+      'ip route flush proto 200': ['route', 'flush', 'table', '5549', 'proto', '200'],
     };
     for (let i = 0; i < ROUNDS; i++) {
       for (const [name, args] of Object.entries(cmds)) {

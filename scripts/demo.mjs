@@ -100,7 +100,8 @@ try {
   await sleep(300);
 
   say('what rfc5549d installed on side a');
-  run('ip', ['-n', a.ns, 'route', 'show', 'proto', 'bgp']);
+  run('ip', ['-n', a.ns, 'route', 'show', 'table', '5549', 'proto', '200']);
+  run('ip', ['-n', a.ns, 'rule', 'show', 'pref', '5549']);
   run('ip', ['-n', a.ns, 'neigh', 'show', '169.254.0.1']);
   inNs(a, process.execPath, [CLI, 'routes', '--socket', a.control]);
   inNs(a, process.execPath, [CLI, 'peers', '--socket', a.control]);

@@ -87,10 +87,10 @@ export class Daemon {
     this.kernel.subscribe({
       link: (change, l) => this.onLink(change, l),
       neighbour: (change, n) => this.onNeighbour(change, n),
-      route: (change, r) => {
-        if (r.protocol === config.kernel.protocol) this.reconciler.noteKernelRoute(change, r);
-      },
+      // ours, and main's (a more specific route there needs a throw in our table)
+      route: (change, r) => this.reconciler.noteKernelRoute(change, r),
       nexthop: (change, nh) => this.reconciler.noteKernelNexthop(change, nh),
+      rule: (change, r) => this.reconciler.noteKernelRule(change, r),
       overrun: () => {
         this.netlinkOverruns++;
         this.log.warn({ event: 'netlinkOverrun' }, 'netlink events lost (ENOBUFS); resyncing from a dump');
@@ -253,11 +253,13 @@ export class Daemon {
   private async withdrawEverything(): Promise<void> {
     const n = this.rib.withdrawSessions(() => true);
     this.reconciler.allowSweep();
-    // Routes go first; the placeholders they used go in the pass after (never a stranded route).
+    this.reconciler.releaseRule();
+    // Routes go first; the placeholders they used, and the throws inside them, in the pass after (never a stranded route).
+    const own = this.reconciler.ownTable;
     for (let i = 0; i < 4; i++) {
       this.reconciler.requestResync();
       await this.reconciler.idle();
-      if (this.reconciler.state.ownedRouteCount === 0 && this.ownedPlaceholders() === 0) break;
+      if (this.reconciler.state.ownedRouteCount === 0 && this.ownedPlaceholders() === 0 && own.throwCount === 0 && own.ruleCount === 0) break;
     }
     this.log.info({ event: 'withdrawnOnExit', routes: n }, 'graceful.withdraw-on-exit: owned routes and placeholders removed');
   }

@@ -26,6 +26,7 @@ export function formatStatus(s: DaemonStatus): string {
       + (s.routes.waitingForNexthops > 0 ? ` (${s.routes.waitingForNexthops} from zebra waiting for nexthop objects)` : '')
       + `, ${s.routes.ownedInKernel} owned in the kernel`
       + (s.routes.otherTablesSameProtocol > 0 ? `; ${s.routes.otherTablesSameProtocol} of our protocol in tables not ours (left alone)` : ''),
+    `table: ${s.table.id}, ${s.table.rulePriority === null ? 'no rule kept' : `rule pref ${s.table.rulePriority} ${s.table.ruleInstalled ? 'installed' : 'MISSING'}`}, ${s.table.throwRoutes} throw routes (main's more-specifics)`,
     `limits: max-routes ${s.routes.maxRoutes}, max-legs ${s.routes.maxLegs}; refused so far: ${s.routes.refused.limit} over a limit, ${s.routes.refused.filter} by filters, ${s.routes.refused.invalid} invalid`,
     `reconciler: ${s.reconciler.passes} passes, ${s.reconciler.writes} writes, ${s.reconciler.repairs} repairs, last pass ${s.reconciler.lastPassMs ?? '-'} ms${s.reconciler.sweeping ? '' : ', start-up grace (no sweep yet)'}`,
     `links: ${s.links.map((l) => `${l.name}(${l.up ? 'up' : 'down'})`).join(' ') || 'none'}`,

@@ -1,7 +1,7 @@
 import { Rfc5549Error } from '../errors.js';
 import { escapeText, excerpt } from '../excerpt.js';
 import { interfaceMatcher, parseInterfaceName } from '../model/interface-name.js';
-import { resolveTable, type TableNames } from '../model/route-table.js';
+import { resolveTable, RT_TABLE_MAIN, type TableNames } from '../model/route-table.js';
 import { maskOf, parseIpv4Prefix, type ParseResult } from '../model/ipv4-prefix.js';
 import { parsePrefixRule, type PrefixFilter, type PrefixRule } from '../model/prefix-filter.js';
 import { MAX_VIA_LEGS } from '../rib/route-validation.js';
@@ -19,6 +19,11 @@ export interface Config {
     readonly protocol: number;
     readonly metric: number;
     readonly table: number;
+    /**
+     * preference of the policy rule `lookup <table>` the daemon keeps (FRA_PROTOCOL ours);
+     * undefined: no rule (rule-priority null, or the table is main)
+     */
+    readonly rulePriority: number | undefined;
     /** neighbor: placeholder neighbour + onlink route; via: RTA_VIA to the peer's link-local */
     readonly mode: KernelMode;
     /** placeholder gateways: the pool's host addresses, first + 0 .. first + size - 1 */
@@ -86,6 +91,13 @@ const ZEBRA_PROTOCOLS: ReadonlyMap<string, number> = new Map(Object.entries({
  */
 export const FRR_OWN_PROTOCOLS: ReadonlySet<number> = new Set([11, 42, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198]);
 
+/** The kernel's own rules (`ip rule show` on a fresh namespace): a rule of ours must not sit at their preference. */
+const KERNEL_RULE_PRIORITIES: ReadonlyMap<number, string> = new Map([
+  [0, 'preference 0 is the kernel\'s "lookup local" rule'],
+  [32766, 'preference 32766 is the kernel\'s "lookup main" rule'],
+  [32767, 'preference 32767 is the kernel\'s "lookup default" rule'],
+]);
+
 export interface ConfigProblem {
   readonly path: string;
   readonly value: unknown;
@@ -145,6 +157,10 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
   const problems: ConfigProblem[] = [];
   const table = resolveTable(f.kernel.table, tables);
   if (!table.ok) problems.push({ path: 'kernel.table', value: f.kernel.table, message: table.error });
+  const rulePriority = f.kernel['rule-priority'];
+  if (rulePriority !== null && KERNEL_RULE_PRIORITIES.has(rulePriority)) {
+    problems.push({ path: 'kernel.rule-priority', value: rulePriority, message: `${KERNEL_RULE_PRIORITIES.get(rulePriority)}; choose another (1-32765), or null for no rule` });
+  }
   const pool = gatewayRange(f.kernel['gateway-pool']);
   if (!pool.ok) problems.push({ path: 'kernel.gateway-pool', value: f.kernel['gateway-pool'], message: pool.error });
   f.interfaces.forEach((name, i) => {
@@ -178,6 +194,8 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
       protocol: f.kernel.protocol,
       metric: f.kernel.metric,
       table: table.ok ? table.value : 254,
+      // main is looked up by the kernel's own rule: a rule of ours for it would only duplicate that
+      rulePriority: rulePriority === null || (table.ok && table.value === RT_TABLE_MAIN) ? undefined : rulePriority,
       mode: f.kernel.mode,
       gatewayPool: pool.ok ? pool.value : { first: 0, size: 0, text: '' },
       nexthopObjects: f.kernel['nexthop-objects'],

@@ -23,9 +23,15 @@ export const configFileSchema = z.strictObject({
     .strictObject({
       // 0-4 are the kernel's own (unspec, redirect, kernel, boot, static): owning them
       // would let the daemon delete routes it never made.
-      protocol: z.number().int().min(5).max(255).default(186),
+      // 200: no FRR daemon's number (zebra takes routes of its own numbers for its own, so
+      // 186 "bgp" would be deleted and adopted by a zebra in this namespace); named
+      // "rfc5549d" by config/rt_protos.d/rfc5549d.conf.
+      protocol: z.number().int().min(5).max(255).default(200),
       metric: z.number().int().min(0).max(0xffffffff).default(20),
-      table: z.union([z.number(), z.string()]).default(254),
+      // our own table, not main: zebra writes main, and our rule puts this one ahead of it
+      table: z.union([z.number(), z.string()]).default(5549),
+      // `ip rule add pref <this> lookup <table> proto <protocol>`, kept by the daemon; null: none
+      'rule-priority': z.number().int().min(0).max(0xffffffff).nullable().default(5549),
       // neighbor: 169.254.0.1 placeholder + onlink (every kernel); via: RTA_VIA inet6 (>= 5.2)
       mode: z.enum(['neighbor', 'via']).default('neighbor'),
       // placeholder gateways, one per peer on an interface: .1 for the first, then .2, .3 ...

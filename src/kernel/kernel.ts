@@ -8,10 +8,11 @@ import { NetlinkChannel } from './netlink-channel.js';
 import { RequestClient } from './request-client.js';
 import { errnoName, MessageWriter, type NetlinkMessage } from './netlink-codec.js';
 import {
-  AF_INET, AF_INET6, AF_UNSPEC, decodeLink, decodeNeighbour, decodeNexthopObject, decodeRoute, NTF_USE, NUD_PERMANENT, RTM_DELLINK,
-  RTM_DELNEIGH, RTM_DELNEXTHOP, RTM_DELROUTE, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWNEXTHOP, RTM_NEWROUTE, RTNLGRP_IPV4_ROUTE, RTNLGRP_LINK,
-  RTNLGRP_NEIGH, RTNLGRP_NEXTHOP, scanRoute, writeLinkDump, writeNeighbour, writeNeighbourDump, writeNexthop, writeNexthopDump, writeRouteDump,
-  type KernelLink, type KernelNeighbour, type KernelRoute, type NexthopObject, type ScannedRoute,
+  AF_INET, AF_INET6, AF_UNSPEC, decodeLink, decodeNeighbour, decodeNexthopObject, decodeRoute, decodeRule, NTF_USE, NUD_PERMANENT, RTM_DELLINK,
+  RTM_DELNEIGH, RTM_DELNEXTHOP, RTM_DELROUTE, RTM_DELRULE, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWNEXTHOP, RTM_NEWROUTE, RTM_NEWRULE, RTNLGRP_IPV4_ROUTE,
+  RTNLGRP_IPV4_RULE, RTNLGRP_LINK, RTNLGRP_NEIGH, RTNLGRP_NEXTHOP, scanRoute, scanRoutePrefix, writeLinkDump, writeNeighbour, writeNeighbourDump,
+  writeNexthop, writeNexthopDump, writeRouteDump, writeRule, writeRuleDump, writeThrowRoute,
+  type KernelLink, type KernelNeighbour, type KernelRoute, type KernelRule, type NexthopObject, type RoutePrefix, type ScannedRoute,
 } from './rtnetlink-codec.js';
 
 export type Change = 'new' | 'del';
@@ -31,6 +32,8 @@ export interface KernelEvents {
   route(change: Change, r: KernelRoute): void;
   /** nexthop objects (only with kernel.nexthop-objects) */
   nexthop(change: Change, nh: NexthopObject): void;
+  /** IPv4 policy rules, anyone's */
+  rule(change: Change, r: KernelRule): void;
   /** events were lost: dump and reconcile everything */
   overrun(): void;
   error(err: Error): void;
@@ -42,6 +45,13 @@ export interface KernelPort {
   /** streams every IPv4 route of `protocol`, in all tables (begin() again on a retried dump) */
   dumpRoutes(protocol: number, sink: RouteDumpSink): Promise<void>;
   dumpNexthops(): Promise<NexthopObject[]>;
+  /** every IPv4 policy rule */
+  dumpRules(): Promise<KernelRule[]>;
+  /**
+   * streams the key, protocol and type of every IPv4 route in one table, any protocol
+   * (filtered by the kernel: NETLINK_GET_STRICT_CHK); `r` is reused for the next route
+   */
+  dumpTablePrefixes(table: number, sink: { begin(): void; route(r: RoutePrefix): void }): Promise<void>;
   /** neighbour and nexthop-object writes, in order */
   apply(ops: readonly KernelOp[]): Promise<OpResult[]>;
   /** `count` writes (routes, or neighbour ops via apply) that `encode` writes by index; answers the failures by index */
@@ -49,6 +59,7 @@ export interface KernelPort {
   subscribe(events: KernelEvents): void;
   /** route events echo our own writes; big batches switch them off and resync after */
   setRouteEvents(on: boolean): void;
+  /** resolves when every socket is closed and the request thread has exited */
   close(): Promise<void>;
 }
 
@@ -97,8 +108,19 @@ export class NetlinkKernel implements KernelPort {
     return this.dumpList((w, seq) => writeNexthopDump(w, seq), RTM_NEWNEXTHOP, decodeNexthopObject);
   }
 
+  dumpRules(): Promise<KernelRule[]> {
+    return this.dumpList((w, seq) => writeRuleDump(w, seq), RTM_NEWRULE, decodeRule);
+  }
+
+  async dumpTablePrefixes(table: number, sink: { begin(): void; route(r: RoutePrefix): void }): Promise<void> {
+    const scanned: RoutePrefix = { table: 0, dst: 0, dstLen: 0, protocol: 0, type: 0, tos: 0, metric: 0 };
+    await this.dumpAll((w, seq) => writeRouteDump(w, seq, { table }), (m) => {
+      if (m.type === RTM_NEWROUTE && scanRoutePrefix(m, scanned) && scanned.table === table) sink.route(scanned);
+    }, () => sink.begin());
+  }
+
   async dumpRoutes(protocol: number, sink: RouteDumpSink): Promise<void> {
-    const scanned: ScannedRoute = { table: 0, dst: 0, dstLen: 0, protocol: 0, metric: 0, forwardingBytes: '' };
+    const scanned: ScannedRoute = { table: 0, dst: 0, dstLen: 0, protocol: 0, metric: 0, type: 0, forwardingBytes: '' };
     let current: NetlinkMessage | undefined;
     const decode = (): KernelRoute => {
       const r = current && decodeRoute(current);
@@ -154,7 +176,7 @@ export class NetlinkKernel implements KernelPort {
     const ch = new NetlinkChannel({
       name: 'netlink-events',
       recvBufferBytes: this.eventBufferBytes,
-      groups: [RTNLGRP_LINK, RTNLGRP_NEIGH, RTNLGRP_IPV4_ROUTE, ...(this.nexthopEvents ? [RTNLGRP_NEXTHOP] : [])],
+      groups: [RTNLGRP_LINK, RTNLGRP_NEIGH, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV4_RULE, ...(this.nexthopEvents ? [RTNLGRP_NEXTHOP] : [])],
     });
     ch.onOverrun = () => events.overrun();
     ch.onError = (err) => events.error(err);
@@ -170,6 +192,10 @@ export class NetlinkKernel implements KernelPort {
           case RTM_NEWNEXTHOP: case RTM_DELNEXTHOP:
             if (m.pid === this.requests.portId) break; // our own write's echo
             events.nexthop(m.type === RTM_NEWNEXTHOP ? 'new' : 'del', decodeNexthopObject(m));
+            break;
+          case RTM_NEWRULE: case RTM_DELRULE:
+            if (m.pid === this.requests.portId) break; // our own write's echo
+            events.rule(m.type === RTM_NEWRULE ? 'new' : 'del', decodeRule(m));
             break;
           case RTM_NEWROUTE: case RTM_DELROUTE: {
             // Echoes of our own writes carry our request socket's port id; the ACKs already
@@ -220,5 +246,9 @@ function encodeOp(w: MessageWriter, seq: number, op: KernelOp, ack: boolean): vo
       return writeNexthop(w, seq, op.nexthop, 'replace', ack);
     case 'nh.delete':
       return writeNexthop(w, seq, { id: op.id }, 'delete', ack);
+    case 'rule.create': case 'rule.delete':
+      return writeRule(w, seq, op.rule, op.kind === 'rule.create' ? 'create' : 'delete', ack);
+    case 'throw.create': case 'throw.delete':
+      return writeThrowRoute(w, seq, op.route, op.kind === 'throw.create' ? 'create' : 'delete', ack);
   }
 }

@@ -12,7 +12,7 @@ export interface BatchRequest {
   readonly last: number;
 }
 
-/** asks the thread to close its socket and end by itself */
+/** asks the worker to close its socket and let its thread end by itself */
 export interface CloseRequest {
   readonly kind: 'close';
 }
@@ -69,25 +69,21 @@ export class RequestClient {
   }
 
   /**
-   * Lets the thread close its socket and end by itself. Terminating it instead while the
-   * process exits raced a poll callback in the netlink binding against the thread's teardown
-   * (seen as `terminate called after throwing an instance of 'Napi::Error'`, SIGABRT at exit,
-   * about one stop in five); terminate() stays as the fallback for a thread that hangs.
+   * Resolves once the request thread is gone. It closes its own socket and ends by itself:
+   * terminate() stops its JavaScript while the socket may still be polled, and a reply
+   * arriving then makes the binding throw inside a libuv callback, which aborts the process
+   * ("terminate called after throwing an instance of 'Napi::Error'", seen at exit).
    */
-  close(): Promise<void> {
-    if (this.closed) return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     this.failAll(new Rfc5549Error('KERNEL_IO', 'netlink requests: closed'));
     const w = this.worker;
-    return new Promise((resolve) => {
-      const fallback = setTimeout(() => void w.terminate(), 1000);
-      w.once('exit', () => {
-        clearTimeout(fallback);
-        resolve();
-      });
-      const req: CloseRequest = { kind: 'close' };
-      w.postMessage(req);
-    });
+    const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    w.postMessage({ kind: 'close' } satisfies CloseRequest);
+    const forced = setTimeout(() => void w.terminate(), 2000);
+    await exited;
+    clearTimeout(forced);
   }
 
   private reply(m: WorkerReply): void {

@@ -16,7 +16,7 @@ post({ kind: 'ready', portId: channel.portId });
 
 port.on('message', (req: BatchRequest | CloseRequest) => {
   if ('kind' in req) {
-    // no socket and no port left: the thread's loop empties and it ends
+    // close the socket here, then nothing keeps this thread's loop alive: it ends by itself
     channel.close();
     port.close();
     return;

@@ -1,4 +1,5 @@
-// rtnetlink payloads, pure: routes (rtmsg), neighbours (ndmsg), links (ifinfomsg).
+// rtnetlink payloads, pure: routes (rtmsg), neighbours (ndmsg), links (ifinfomsg), FIB
+// rules (fib_rule_hdr).
 // Hand-written because netlink@0.3.0 cannot take table ids > 255 in rtmsg, mis-sizes
 // RTA_VIA (and then rejects whole dumps), leaves RTA_MULTIPATH raw, and its per-message
 // allocations cap installs near 45k routes/s (../shared/research/netlink-0.3.0.md).
@@ -35,6 +36,15 @@ export const RTNH_F_ONLINK = 4;
 export const RTNH_F_LINKDOWN = 16;
 
 export const RTN_UNICAST = 1;
+export const RTN_LOCAL = 2;
+export const RTN_BROADCAST = 3;
+export const RTN_ANYCAST = 4;
+export const RTN_MULTICAST = 5;
+export const RTN_BLACKHOLE = 6;
+export const RTN_UNREACHABLE = 7;
+export const RTN_PROHIBIT = 8;
+/** ends the lookup in this table as if nothing matched: the next rule's table is tried */
+export const RTN_THROW = 9;
 export const RT_SCOPE_UNIVERSE = 0;
 export const RT_TABLE_COMPAT = 252;
 
@@ -66,6 +76,7 @@ export const IFF_LOWER_UP = 0x10000;
 export const RTNLGRP_LINK = 1;
 export const RTNLGRP_NEIGH = 3;
 export const RTNLGRP_IPV4_ROUTE = 7;
+export const RTNLGRP_IPV4_RULE = 8;
 export const RTNLGRP_NEXTHOP = 32;
 
 /** One path of a route: out of `ifindex`, via an IPv4 gateway or (RTA_VIA) an IPv6 one. */
@@ -86,6 +97,8 @@ export interface KernelRoute {
   readonly type: number;
   readonly legs: readonly RouteLeg[];
   readonly nhId?: number;
+  /** rtm_tos, when not 0 */
+  readonly tos?: number;
 }
 
 export interface KernelNeighbour {
@@ -112,6 +125,7 @@ export interface KernelLink {
 type Seq = number;
 
 function writeRtmsg(w: MessageWriter, r: { table: number; dstLen: number; protocol: number; type: number; flags: number }): void {
+  // RTA_TABLE carries ids above 255; the header then says RT_TABLE_COMPAT, as iproute2 writes it
   w.u8(AF_INET).u8(r.dstLen).u8(0).u8(0);
   w.u8(r.table > 255 ? RT_TABLE_COMPAT : r.table).u8(r.protocol).u8(RT_SCOPE_UNIVERSE).u8(r.type);
   w.u32(r.flags);
@@ -166,6 +180,30 @@ export function writeNewRoute(w: MessageWriter, seq: Seq, r: KernelRoute, mode: 
 export function writeDelRoute(w: MessageWriter, seq: Seq, r: Pick<KernelRoute, 'table' | 'dst' | 'dstLen' | 'protocol' | 'metric'>, ack: boolean): void {
   w.begin(RTM_DELROUTE, NLM_F_REQUEST | (ack ? NLM_F_ACK : 0), seq);
   writeRtmsg(w, { ...r, type: RTN_UNICAST, flags: 0 });
+  w.attrU32(RTA_TABLE, r.table);
+  w.attrIpv4(RTA_DST, r.dst);
+  w.attrU32(RTA_PRIORITY, r.metric);
+  w.end();
+}
+
+/** The key of a `throw` route (RTN_THROW): no next hop; a lookup that hits it goes on to the next rule. */
+export interface ThrowRoute {
+  readonly table: number;
+  readonly dst: number;
+  readonly dstLen: number;
+  readonly protocol: number;
+  readonly metric: number;
+}
+
+/**
+ * RTM_NEWROUTE of type throw (CREATE|EXCL: a foreign route at the key is an EEXIST, never
+ * overwritten) or RTM_DELROUTE naming type, protocol and metric: the kernel matches
+ * rtm_type on delete, so this never removes a unicast route, nor a throw of someone else's.
+ */
+export function writeThrowRoute(w: MessageWriter, seq: Seq, r: ThrowRoute, mode: 'create' | 'delete', ack: boolean): void {
+  const flags = NLM_F_REQUEST | (mode === 'create' ? NLM_F_CREATE | NLM_F_EXCL : 0) | (ack ? NLM_F_ACK : 0);
+  w.begin(mode === 'create' ? RTM_NEWROUTE : RTM_DELROUTE, flags, seq);
+  writeRtmsg(w, { ...r, type: RTN_THROW, flags: 0 });
   w.attrU32(RTA_TABLE, r.table);
   w.attrIpv4(RTA_DST, r.dst);
   w.attrU32(RTA_PRIORITY, r.metric);
@@ -239,6 +277,8 @@ export function decodeRoute(m: NetlinkMessage): KernelRoute | undefined {
   }
   const route: { -readonly [K in keyof KernelRoute]: KernelRoute[K] } = { table, dst, dstLen, protocol, metric, type, legs };
   if (nhId !== undefined) route.nhId = nhId;
+  const tos = buf.readUInt8(start + 3);
+  if (tos !== 0) route.tos = tos;
   return route;
 }
 
@@ -464,6 +504,8 @@ export interface ScannedRoute {
   dstLen: number;
   protocol: number;
   metric: number;
+  /** rtm_type: RTN_UNICAST, RTN_THROW, ... */
+  type: number;
   /** rtm_flags' ONLINK bit and the OIF, gateway, VIA, MULTIPATH and NH_ID attributes, verbatim */
   forwardingBytes: string;
 }
@@ -481,6 +523,7 @@ export function scanRoute(m: NetlinkMessage, out: ScannedRoute): boolean {
   out.dstLen = buf[start + 1]!;
   out.table = buf[start + 4]!;
   out.protocol = buf[start + 5]!;
+  out.type = buf[start + 7]!;
   out.dst = 0;
   out.metric = 0;
   let fwd = String.fromCharCode(buf.readUInt32LE(start + 8) & RTNH_F_ONLINK);
@@ -497,4 +540,118 @@ export function scanRoute(m: NetlinkMessage, out: ScannedRoute): boolean {
   }
   out.forwardingBytes = fwd;
   return true;
+}
+
+/** What the main-table scan reads of a route: its key, protocol and type, nothing else. */
+export interface RoutePrefix {
+  table: number;
+  dst: number;
+  dstLen: number;
+  protocol: number;
+  type: number;
+  /** rtm_tos: a route for one TOS only does not shadow the others */
+  tos: number;
+  metric: number;
+}
+
+/** Reads an IPv4 route message's key into `out`; false for other families. Throws on malformed input. */
+export function scanRoutePrefix(m: NetlinkMessage, out: RoutePrefix): boolean {
+  const { buf, start, end } = m;
+  if (end - start < 12) throw new RangeError('rtmsg too short');
+  if (buf[start] !== AF_INET) return false;
+  out.dstLen = buf[start + 1]!;
+  out.tos = buf[start + 3]!;
+  out.table = buf[start + 4]!;
+  out.protocol = buf[start + 5]!;
+  out.type = buf[start + 7]!;
+  out.dst = 0;
+  out.metric = 0;
+  let off = start + 12;
+  while (off + 4 <= end) {
+    const len = buf.readUInt16LE(off);
+    const type = buf.readUInt16LE(off + 2) & 0x3fff;
+    if (len < 4 || off + len > end) throw new RangeError(`attribute ${type} length ${len} overruns its message`);
+    if (type === RTA_TABLE && len === 8) out.table = buf.readUInt32LE(off + 4);
+    else if (type === RTA_DST && len === 8) out.dst = buf.readUInt32BE(off + 4);
+    else if (type === RTA_PRIORITY && len === 8) out.metric = buf.readUInt32LE(off + 4);
+    off += (len + 3) & ~3;
+  }
+  return true;
+}
+
+// FIB rules (include/uapi/linux/fib_rules.h). The daemon keeps one: `pref P lookup T proto
+// ours`; FRA_PROTOCOL (Linux >= 4.17) marks it as ours, so no rule of anyone else's is ever
+// written or deleted.
+export const RTM_NEWRULE = 32;
+export const RTM_DELRULE = 33;
+export const RTM_GETRULE = 34;
+export const FRA_PRIORITY = 6;
+export const FRA_TABLE = 15;
+export const FRA_SUPPRESS_PREFIXLEN = 14;
+export const FRA_PROTOCOL = 21;
+export const FR_ACT_TO_TBL = 1;
+
+/** An IPv4 policy rule, reduced to what tells ours apart. */
+export interface KernelRule {
+  readonly family: number;
+  readonly priority: number;
+  readonly table: number;
+  readonly action: number;
+  readonly protocol: number;
+  /**
+   * whether it selects packets by anything (from, to, tos, iif, oif, fwmark, not, ...): a
+   * rule that does is not the plain `lookup T` rule we keep
+   */
+  readonly selective: boolean;
+}
+
+/** The rule we write: `pref P lookup T proto ours`, nothing else. */
+export interface RuleWrite {
+  readonly priority: number;
+  readonly table: number;
+  readonly protocol: number;
+}
+
+/**
+ * RTM_NEWRULE with CREATE|EXCL (without EXCL the kernel adds a duplicate rule) or
+ * RTM_DELRULE naming priority, table and protocol: the kernel deletes the first rule that
+ * matches every attribute given, so a rule of another protocol is never the one removed.
+ */
+export function writeRule(w: MessageWriter, seq: Seq, r: RuleWrite, mode: 'create' | 'delete', ack: boolean): void {
+  const flags = NLM_F_REQUEST | (mode === 'create' ? NLM_F_CREATE | NLM_F_EXCL : 0) | (ack ? NLM_F_ACK : 0);
+  w.begin(mode === 'create' ? RTM_NEWRULE : RTM_DELRULE, flags, seq);
+  // struct fib_rule_hdr: family, dst_len, src_len, tos, table, res1, res2, action; flags
+  w.u8(AF_INET).u8(0).u8(0).u8(0).u8(r.table > 255 ? 0 : r.table).u8(0).u8(0).u8(FR_ACT_TO_TBL).u32(0);
+  w.attrU32(FRA_PRIORITY, r.priority);
+  w.attrU32(FRA_TABLE, r.table);
+  w.attrBytes(FRA_PROTOCOL, Uint8Array.of(r.protocol));
+  w.end();
+}
+
+export function writeRuleDump(w: MessageWriter, seq: Seq): void {
+  w.begin(RTM_GETRULE, NLM_F_REQUEST | NLM_F_DUMP, seq);
+  w.u8(AF_INET).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u32(0);
+  w.end();
+}
+
+/** Attributes every dumped rule carries; any other one selects packets or acts otherwise. */
+const PLAIN_RULE_ATTRS = new Set([FRA_PRIORITY, FRA_TABLE, FRA_PROTOCOL]);
+
+export function decodeRule(m: NetlinkMessage): KernelRule {
+  const { buf, start, end } = m;
+  if (end - start < 12) throw new RangeError('fib_rule_hdr too short');
+  let table = buf.readUInt8(start + 4);
+  let priority = 0;
+  let protocol = 0;
+  // dst_len, src_len, tos; flags (FIB_RULE_INVERT and friends)
+  let selective = buf[start + 1] !== 0 || buf[start + 2] !== 0 || buf[start + 3] !== 0 || buf.readUInt32LE(start + 8) !== 0;
+  forEachAttr(buf, start + 12, end, (t, s, e) => {
+    if (t === FRA_PRIORITY && e - s === 4) priority = buf.readUInt32LE(s);
+    else if (t === FRA_TABLE && e - s === 4) table = buf.readUInt32LE(s);
+    else if (t === FRA_PROTOCOL && e - s >= 1) protocol = buf.readUInt8(s);
+    // the kernel reports suppress_prefixlen on every rule; -1 means unset
+    else if (t === FRA_SUPPRESS_PREFIXLEN && e - s === 4 && buf.readInt32LE(s) === -1) return;
+    else if (!PLAIN_RULE_ATTRS.has(t)) selective = true;
+  });
+  return { family: buf.readUInt8(start), priority, table, action: buf.readUInt8(start + 7), protocol, selective };
 }

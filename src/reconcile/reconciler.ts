@@ -6,7 +6,10 @@ import { Forwardings } from '../kernel/forwardings.js';
 import { isLinkUp, isPermanent, isPlaceholder, KernelState } from '../kernel/kernel-state.js';
 import type { KernelPort, OpFailure } from '../kernel/kernel.js';
 import type { MessageWriter } from '../kernel/netlink-codec.js';
-import { NUD_PERMANENT, writeStoredRoute, type KernelLink, type KernelNeighbour, type KernelRoute, type NexthopObject, type RouteLeg } from '../kernel/rtnetlink-codec.js';
+import {
+  NUD_PERMANENT, RTN_THROW, writeStoredRoute, type KernelLink, type KernelNeighbour, type KernelRoute, type KernelRule, type NexthopObject, type RouteLeg,
+} from '../kernel/rtnetlink-codec.js';
+import { RT_TABLE_MAIN } from '../model/route-table.js';
 import { numberToIpv4 } from '../model/ipv4-prefix.js';
 import type { LinkLocal } from '../model/link-local.js';
 import type { Logger } from '../log.js';
@@ -16,16 +19,21 @@ import type { Rib } from '../rib/rib.js';
 import type { KernelOp, OpResult } from './kernel-ops.js';
 import { OP_CREATE, OP_DELETE, planNeighbours, planRoutes, RouteOps, type RouteVerdict } from './plan.js';
 import { GatewayPool } from './gateway-pool.js';
+import { shadows } from './longest-match.js';
+import { OwnTable, type OwnTablePlan } from './own-table.js';
 import { asHeld, NexthopObjects } from './nexthop-objects.js';
 import { RepairBackoff } from './repair-backoff.js';
 import { Resolver, type PendingCode } from './resolver.js';
 
 const EEXIST = 17;
 const ESRCH = 3;
+const ENOENT = 2;
 /** Above this many route writes, our own route events would only flood the event socket. */
 const QUIET_BATCH = 5000;
 const BURST_END_MS = 250;
 const PROBE_INTERVAL_MS = 3000;
+/** main tables smaller than this are re-read after every big write burst */
+const MAIN_REREAD_AFTER_BURST = 50_000;
 
 export interface PendingRoute {
   readonly code: PendingCode;
@@ -68,6 +76,8 @@ class PendingReasons {
 export class Reconciler {
   readonly forwardings = new Forwardings();
   readonly state: KernelState;
+  /** our table's policy rule and throw routes (longest match across it and main) */
+  readonly ownTable: OwnTable;
   private readonly gateways: GatewayPool;
   private readonly nexthopObjects: NexthopObjects | undefined;
   private readonly reasons = new PendingReasons();
@@ -85,6 +95,8 @@ export class Reconciler {
   private probeTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private needDump = true;
+  /** main is re-read with the next dump (see dump()) */
+  private mainDumpDue = true;
   private running = false;
   private passStartedAt: number | undefined;
   private burstTimer: NodeJS.Timeout | undefined;
@@ -125,6 +137,21 @@ export class Reconciler {
     const { first, size, text } = config.kernel.gatewayPool;
     this.gateways = new GatewayPool(first, size, text);
     if (config.kernel.nexthopObjects) this.nexthopObjects = new NexthopObjects(config.kernel.protocol, this.state.nexthops);
+    const { table, protocol, metric, rulePriority } = config.kernel;
+    this.ownTable = new OwnTable({ table, protocol, metric, rulePriority });
+  }
+
+  /** A policy rule changed (anyone's): ours is re-created if it went. */
+  noteKernelRule(change: 'new' | 'del', r: KernelRule): void {
+    if (!this.ownTable.keepsRule || !this.ownTable.isOurRule(r)) return;
+    this.ownTable.noteRule(change, r);
+    this.schedule();
+  }
+
+  /** graceful.withdraw-on-exit: the rule goes with the routes */
+  releaseRule(): void {
+    this.ownTable.releaseRule();
+    this.schedule();
   }
 
   /**
@@ -180,12 +207,29 @@ export class Reconciler {
       this.needDump = true;
     }
     this.rib.store.flags[slot]! |= F_KNOWN;
+    if (table === this.config.kernel.table) this.ownTable.noteOurs(this.rib.store.addr[slot]!, this.rib.store.len[slot]!);
     this.markDirty(slot);
   }
 
   /** The kernel changed a route of ours (an event): re-check it; a write that follows is a repair. */
   noteKernelRoute(change: 'new' | 'del', r: KernelRoute): void {
-    if (!this.ownedTables.has(r.table)) return;
+    const own = this.ownTable;
+    if (r.protocol !== this.config.kernel.protocol || !this.ownedTables.has(r.table)) {
+      // main's routes, anyone's but ours: one more specific than a prefix of ours needs a throw
+      if (r.table === RT_TABLE_MAIN && own.keepsThrows) {
+        own.noteMainRoute(change, r.dst, r.dstLen, r.metric, shadows(r.type, r.tos ?? 0));
+        this.schedule();
+      }
+      return;
+    }
+    if (r.table === this.config.kernel.table) {
+      if (r.type === RTN_THROW) {
+        own.noteThrow(change, r.dst, r.dstLen, r.metric);
+        this.schedule();
+        return;
+      }
+      own.noteOurs(r.dst, r.dstLen); // a route of ours came or went: the throws it needs may differ
+    }
     const slot = change === 'new' ? this.state.putKernelRoute(r) : this.state.removeRoute(r.table, r.dst, r.dstLen, r.metric);
     if (slot >= 0) this.markDrift(slot);
   }
@@ -215,6 +259,7 @@ export class Reconciler {
   /** Dump the kernel, then re-plan everything (start-up, overrun, link changes, timer). */
   requestResync(): void {
     this.needDump = true;
+    this.mainDumpDue = true;
     this.allDirty = true;
     this.schedule();
   }
@@ -263,6 +308,7 @@ export class Reconciler {
     } catch (err) {
       this.log.error({ event: 'reconcileFailed', err }, 'reconcile pass failed; resync in 1 s');
       this.needDump = true;
+      this.mainDumpDue = true;
       this.allDirty = true;
       setTimeout(() => this.schedule(), 1000).unref();
     } finally {
@@ -284,17 +330,32 @@ export class Reconciler {
       this.state.setNexthops(await this.kernel.dumpNexthops());
       this.nexthopObjects.adopt();
     }
+    const own = this.ownTable;
+    if (own.keepsRule) own.setRules(await this.kernel.dumpRules());
+    if (own.keepsThrows && this.mainDumpDue) {
+      this.mainDumpDue = false;
+      await this.dumpMain();
+    }
     let foreign = 0;
     const { state, forwardings, ownedTables } = this;
+    const ourTable = this.config.kernel.table;
     await this.kernel.dumpRoutes(this.config.kernel.protocol, {
       begin: () => {
         foreign = 0;
         state.beginDump();
+        own.beginThrowDump();
       },
       route: (r, decode) => {
         if (!ownedTables.has(r.table)) {
           foreign++;
           return;
+        }
+        if (r.table === ourTable) {
+          if (r.type === RTN_THROW) {
+            own.noteThrow('new', r.dst, r.dstLen, r.metric);
+            return;
+          }
+          own.noteOurLength(r.dstLen); // re-read, not changed: events and the sources tell changes
         }
         const fwd = forwardings.internRaw(r.forwardingBytes, () => {
           const k = decode();
@@ -312,11 +373,29 @@ export class Reconciler {
     this.onDumped?.(links, neighbours);
   }
 
+  /**
+   * main's routes that may shadow ours. All protocols, one table: the kernel filters by table
+   * (NETLINK_GET_STRICT_CHK), so this costs what main holds (a few connected routes, or
+   * zebra's copies of everything), not what our table holds.
+   */
+  private async dumpMain(): Promise<void> {
+    const own = this.ownTable;
+    const { protocol } = this.config.kernel;
+    const mainIsOurs = this.ownedTables.has(RT_TABLE_MAIN);
+    await this.kernel.dumpTablePrefixes(RT_TABLE_MAIN, {
+      begin: () => own.beginMainDump(),
+      route: (r) => {
+        if (mainIsOurs && r.protocol === protocol) return;
+        own.mainDumped(r.dst, r.dstLen, r.metric, shadows(r.type, r.tos));
+      },
+    });
+  }
+
   /** lets the daemon take what a dump shows besides our state: VRF tables, peer evidence */
   onDumped: ((links: readonly KernelLink[], neighbours: readonly KernelNeighbour[]) => void) | undefined;
 
   private hasWork(): boolean {
-    return this.needDump || this.allDirty || this.neighboursDirty || this.dirty.length > 0;
+    return this.needDump || this.allDirty || this.neighboursDirty || this.dirty.length > 0 || this.ownTable.needsPlan;
   }
 
   /**
@@ -338,6 +417,10 @@ export class Reconciler {
       this.burstTimer = undefined;
       this.kernel.setRouteEvents(true); // before the dump, so nothing falls between the two
       this.needDump = true;
+      // main's events were off too. A small main is re-read now; a big one (zebra's copy of a
+      // big feed: a second of dump and plan at a million) waits for the next full resync, at
+      // most reconcile.resync-interval away, rather than once per burst of a replay.
+      if (this.ownTable.main.size < MAIN_REREAD_AFTER_BURST) this.mainDumpDue = true;
       this.schedule();
     }, BURST_END_MS);
     this.burstTimer.unref();
@@ -422,9 +505,14 @@ export class Reconciler {
     const routeOps = this.throttleRouteRepairs(routes);
     const neighAdds = this.throttleNeighbourRepairs(neigh.adds);
     const nexthops = this.nexthopObjects?.plan((id) => this.forwardings.routesUsing(id));
+    const own = full || this.ownTable.needsPlan ? this.throttleOwnTableRepairs(this.ownTable.plan((addr, len) => this.holdsOurs(addr, len))) : undefined;
     // Neighbours, then the nexthop objects over them, then routes; deletes the other way round.
-    const beforeRoutes = [...neighAdds, ...(nexthops?.adds ?? [])];
-    const afterRoutes = [...(nexthops?.deletes ?? []), ...this.throttleNeighbourRepairs(neigh.deletes), ...(viaMode ? [] : this.probesForUnresolvedPeers())];
+    // Throws that give way to a route of ours go before it; new throws and the rule after.
+    const beforeRoutes = [...neighAdds, ...(nexthops?.adds ?? []), ...(own?.beforeRoutes ?? [])];
+    const afterRoutes = [
+      ...(nexthops?.deletes ?? []), ...this.throttleNeighbourRepairs(neigh.deletes), ...(viaMode ? [] : this.probesForUnresolvedPeers()),
+      ...(own?.afterRoutes ?? []),
+    ];
     this.driftedNeighbours = new Set();
     let failed = 0;
     if (beforeRoutes.length > 0) failed += this.recordOps(beforeRoutes, await this.kernel.apply(beforeRoutes));
@@ -453,6 +541,13 @@ export class Reconciler {
     if (attempted > 0 || full) {
       this.log[attempted > 0 ? 'info' : 'debug']({ event: 'reconcilePass', ...stats, pending: store.pendingCount, desired: this.rib.size }, 'reconcile pass');
     }
+  }
+
+  /** whether we want or hold a route for this prefix in our table */
+  private holdsOurs(addr: number, len: number): boolean {
+    const store = this.rib.store;
+    const s = store.find(this.config.kernel.table, addr, len);
+    return s >= 0 && (store.desired[s] !== NONE || store.observed[s] !== NONE);
   }
 
   private encodeRoute(ops: RouteOps, w: MessageWriter, seq: number, i: number, ack: boolean): void {
@@ -566,6 +661,27 @@ export class Reconciler {
     return kept;
   }
 
+  /** re-making our rule or a throw someone deleted is a repair: logged, counted, backed off when fought over */
+  private throttleOwnTableRepairs(plan: OwnTablePlan): OwnTablePlan {
+    const own = this.ownTable;
+    const repaired: string[] = [];
+    const keep = (op: KernelOp): boolean => {
+      if (!own.isRepair(op)) return true;
+      const subject = opSubject(op);
+      const key = op.kind === 'rule.create' ? `rule:${String(subject.priority)}` : `throw:${String(subject.key)}`;
+      const ok = this.repairAllowed(key, () => {
+        own.markDirty();
+        this.schedule();
+      });
+      if (ok) repaired.push(key);
+      return ok;
+    };
+    const out = { beforeRoutes: plan.beforeRoutes.filter(keep), afterRoutes: plan.afterRoutes.filter(keep) };
+    own.clearDrift();
+    this.noteRepairs(repaired);
+    return out;
+  }
+
   private markDrift(s: number): void {
     this.drifted.add(s);
     this.markDirty(s);
@@ -598,6 +714,8 @@ export class Reconciler {
       }
       if (kind === OP_DELETE) {
         this.state.forgetRoute(s, ops.arg[i]!);
+        // a prefix of ours gone from our table: throws inside it may go too
+        if (this.rib.store.table[s] === this.config.kernel.table) this.ownTable.noteOurs(this.rib.store.addr[s]!, this.rib.store.len[s]!);
       } else {
         this.state.setObserved(s, ops.arg[i]!);
       }
@@ -620,11 +738,32 @@ export class Reconciler {
     this.log.warn({ event: conflict ? 'routeConflict' : 'routeRejected', key, error: f.error }, conflict ? 'foreign route in the way' : 'kernel refused route');
   }
 
+  /** a rule or throw write; false when it failed */
+  private recordOwnTableOp(op: KernelOp, res: OpResult): boolean {
+    // already there (a rule we had not heard of yet) or already gone: what we wanted
+    const ok = res.ok
+      || (op.kind === 'rule.create' && res.errno === EEXIST)
+      || ((op.kind === 'rule.delete' || op.kind === 'throw.delete') && (res.errno === ENOENT || res.errno === ESRCH));
+    this.ownTable.recorded(op, ok);
+    if (!ok) {
+      this.log.warn({ event: 'kernelWriteFailed', op: op.kind, error: res.ok ? '' : res.error, ...opSubject(op) }, 'kernel write failed');
+      return false;
+    }
+    const subject = opSubject(op);
+    if (op.kind.startsWith('rule.')) this.log.info({ event: 'ruleWritten', op: op.kind, ...subject }, op.kind);
+    else this.log.debug({ event: 'throwWritten', op: op.kind, ...subject }, op.kind);
+    return true;
+  }
+
   /** neighbour and nexthop-object writes: what the kernel now holds, and a log line each */
   private recordOps(ops: readonly KernelOp[], results: readonly OpResult[]): number {
     let failed = 0;
     ops.forEach((op, i) => {
       const res = results[i]!;
+      if (op.kind.startsWith('rule.') || op.kind.startsWith('throw.')) {
+        if (!this.recordOwnTableOp(op, res)) failed++;
+        return;
+      }
       if (!res.ok) {
         failed++;
         this.log.warn({ event: 'kernelWriteFailed', op: op.kind, error: res.error, ...opSubject(op) }, 'kernel write failed');
@@ -658,5 +797,11 @@ export class Reconciler {
 }
 
 function opSubject(op: KernelOp): Record<string, unknown> {
-  return 'ifname' in op ? { ifname: op.ifname } : { id: op.kind === 'nh.delete' ? op.id : op.nexthop.id };
+  switch (op.kind) {
+    case 'neigh.replace': case 'neigh.delete': case 'neigh.probe': return { ifname: op.ifname };
+    case 'nh.delete': return { id: op.id };
+    case 'nh.replace': return { id: op.nexthop.id };
+    case 'rule.create': case 'rule.delete': return { priority: op.rule.priority, table: op.rule.table };
+    case 'throw.create': case 'throw.delete': return { key: `${op.route.table}:${numberToIpv4(op.route.dst)}/${op.route.dstLen}`, metric: op.route.metric };
+  }
 }

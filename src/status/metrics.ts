@@ -48,6 +48,9 @@ export function buildRegistry(d: Daemon): Registry {
     [{ state: 'pending' }, rc.pendingCount],
   ]);
   gauge(r, 'rfc5549d_routes_owned_in_kernel', 'Routes of our protocol in our tables, as the kernel holds them.', [], () => [[{}, rc.state.ownedRouteCount]]);
+  gauge(r, 'rfc5549d_throw_routes', 'Throw routes in our table: main\'s routes more specific than one of ours, which still win for their addresses.', [], () => [[{}, rc.ownTable.throwCount]]);
+  gauge(r, 'rfc5549d_rule_installed', '1 when our rule (kernel.rule-priority) is in the kernel, 0 when it is missing; absent when none is kept.', [], () =>
+    (rc.ownTable.keepsRule ? [[{}, rc.ownTable.ruleInstalled ? 1 : 0]] : []));
   gauge(r, 'rfc5549d_route_limit', 'limits.max-routes.', [], () => [[{}, d.rib.policy.maxRoutes]]);
   mirroredCounter(r, 'rfc5549d_routes_refused_total', 'Routes refused by limits (max-routes, max-legs), by filters, or as invalid (reserved table, bad prefix).', ['reason'], () => [
     [{ reason: 'limit' }, d.rib.refusedTotal.LIMIT_EXCEEDED],

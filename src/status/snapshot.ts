@@ -33,6 +33,8 @@ export interface DaemonStatus {
     desired: number; installed: number; pending: number; waitingForNexthops: number; ownedInKernel: number; otherTablesSameProtocol: number;
     maxRoutes: number; maxLegs: number; refused: { limit: number; filter: number; invalid: number };
   };
+  /** our table: the rule ahead of main (null when none is kept) and the throw routes that keep longest match */
+  readonly table: { id: number; rulePriority: number | null; ruleInstalled: boolean; throwRoutes: number };
   readonly reconciler: { passes: number; writes: number; repairs: number; sweeping: boolean; lastPassMs: number | null };
   readonly sources: Record<string, unknown>;
   readonly links: { name: string; ifindex: number; up: boolean }[];
@@ -99,6 +101,7 @@ export function daemonStatus(d: Daemon, version: string, startedAtMs: number, no
       maxRoutes: d.rib.policy.maxRoutes, maxLegs: d.rib.policy.maxLegs,
       refused: { limit: d.rib.refusedTotal.LIMIT_EXCEEDED, filter: d.rib.refusedTotal.ROUTE_FILTERED, invalid: d.rib.refusedTotal.INPUT_INVALID },
     },
+    table: { id: rc.ownTable.table, rulePriority: rc.ownTable.rulePriority ?? null, ruleInstalled: rc.ownTable.ruleInstalled, throwRoutes: rc.ownTable.throwCount },
     reconciler: { passes: rc.passes, writes: rc.writes, repairs: rc.repairs, sweeping: rc.sweeping, lastPassMs: rc.lastPass ? Math.round(rc.lastPass.durationMs * 10) / 10 : null },
     sources: d.sourceStatus(),
     links: [...rc.state.links.values()].map((l) => ({ name: l.name, ifindex: l.ifindex, up: isLinkUp(l.flags) })).sort((a, b) => a.ifindex - b.ifindex),

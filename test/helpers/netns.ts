@@ -11,6 +11,14 @@ export const HOST_MAC = '02:00:00:00:02:01';
 export const PEER_LL = 'fe80::ff:fe00:101';
 export const PEER_ADDR = '10.99.1.1';
 export const HOST_ADDR = '10.99.0.2';
+/**
+ * The embedded default kernel.protocol and kernel.table as `ip` takes them, for tests that
+ * run on the defaults (new tests set both explicitly where their assertions depend on them).
+ */
+export const OUR_PROTOCOL = '200';
+export const OUR_TABLE = '5549';
+/** how `ip -j` names our protocol: the number, or the name where rt_protos.d/rfc5549d.conf is installed */
+export const isOurProtocol = (p: string | undefined): boolean => p === OUR_PROTOCOL || p === 'rfc5549d';
 
 export function sh(cmd: string, args: string[], opts: { allowFail?: boolean; input?: string } = {}): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', input: opts.input, maxBuffer: 512 << 20 });

@@ -1,7 +1,7 @@
 // The status CLI against a running daemon in a namespace, human and JSON output.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
-import { kernelSuiteEnabled, PEER_ADDR, PEER_LL, PEER_MAC, Topology, waitFor } from '../helpers/netns.js';
+import { kernelSuiteEnabled, OUR_PROTOCOL, OUR_TABLE, PEER_ADDR, PEER_LL, PEER_MAC, Topology, waitFor } from '../helpers/netns.js';
 
 const enabled = kernelSuiteEnabled('status CLI (netns)');
 const GHOST = 'fe80::1234:5678:9abc:def0'; // not EUI-64, never answers
@@ -19,7 +19,7 @@ describe.runIf(enabled)('rfc5549d status | routes | peers', () => {
       { op: 'add', prefix: '10.99.7.0/24', nexthops: [{ via: GHOST, dev: 'h0' }] },
     );
     feed.close();
-    await waitFor('one installed', () => topo.host.json('route', 'show', 'proto', '186').length === 1);
+    await waitFor('one installed', () => topo.host.json('route', 'show', 'table', OUR_TABLE, 'proto', OUR_PROTOCOL).length === 1);
   });
   afterAll(async () => {
     await daemon?.stop('SIGKILL');
@@ -32,7 +32,7 @@ describe.runIf(enabled)('rfc5549d status | routes | peers', () => {
       const r = JSON.parse(daemon.cli('routes', '--json')) as { prefix: string; state: string; reason?: string }[];
       return r.length === 2 && r.some((x) => x.state === 'pending') ? r : undefined;
     });
-    expect(routes.find((r) => r.prefix === `${PEER_ADDR}/32`)).toMatchObject({ state: 'installed', table: 254 });
+    expect(routes.find((r) => r.prefix === `${PEER_ADDR}/32`)).toMatchObject({ state: 'installed', table: Number(OUR_TABLE) });
     expect(routes.find((r) => r.prefix === '10.99.7.0/24')).toMatchObject({ state: 'pending', reason: expect.stringContaining('not EUI-64') });
     expect(JSON.parse(daemon.cli('routes', '--pending', '--json'))).toHaveLength(1);
     const human = daemon.cli('routes');

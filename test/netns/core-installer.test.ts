@@ -2,7 +2,7 @@
 // namespace across a veth pair, checked with ip -j and ping.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
-import { kernelSuiteEnabled, monitorKernel, PEER_ADDR, PEER_LL, PEER_MAC, sh, sleep, Topology, waitFor } from '../helpers/netns.js';
+import { kernelSuiteEnabled, monitorKernel, OUR_PROTOCOL, OUR_TABLE, PEER_ADDR, PEER_LL, PEER_MAC, sh, sleep, Topology, waitFor } from '../helpers/netns.js';
 
 interface RouteJson { dst: string; gateway?: string; via?: { family: string; host: string }; dev?: string; protocol?: string; metric?: number; flags?: string[]; table?: string }
 interface NeighJson { dst: string; dev?: string; lladdr?: string; state?: string[]; protocol?: string }
@@ -23,7 +23,7 @@ describe.runIf(enabled)('core installer in network namespaces', () => {
     topo.destroy();
   });
 
-  const ownRoutes = () => topo.host.json<RouteJson>('route', 'show', 'table', 'all', 'proto', '186');
+  const ownRoutes = () => topo.host.json<RouteJson>('route', 'show', 'table', 'all', 'proto', OUR_PROTOCOL);
   const placeholder = () => topo.host.json<NeighJson>('neigh', 'show', '169.254.0.1', 'dev', 'h0')[0];
 
   it('an add line installs the PERMANENT neighbour and the onlink route, and a ping crosses', async () => {
@@ -36,7 +36,7 @@ describe.runIf(enabled)('core installer in network namespaces', () => {
     const route = await waitFor('route installed', () => ownRoutes().find((r) => r.dst === PEER_ADDR));
     expect(route).toMatchObject({ gateway: '169.254.0.1', dev: 'h0', metric: 20 });
     expect(route.flags).toContain('onlink');
-    expect(topo.host.ip('route', 'show', `${PEER_ADDR}/32`)).toContain('proto bgp');
+    expect(topo.host.ip('route', 'show', 'table', OUR_TABLE, `${PEER_ADDR}/32`)).toContain(`proto ${OUR_PROTOCOL}`);
     const n = placeholder();
     expect(n).toMatchObject({ lladdr: PEER_MAC });
     expect(n?.state).toContain('PERMANENT');
@@ -76,16 +76,16 @@ describe.runIf(enabled)('core installer in network namespaces', () => {
     await waitFor('one route left', () => ownRoutes().length === 1);
     expect(placeholder()).toBeDefined(); // still needed by 10.99.1.1/32
 
-    feed.send({ op: 'withdraw', prefix: `${PEER_ADDR}/32`, table: 'main' });
+    feed.send({ op: 'withdraw', prefix: `${PEER_ADDR}/32`, table: Number(OUR_TABLE) });
     await waitFor('no route left', () => ownRoutes().length === 0);
     await waitFor('neighbour removed', () => placeholder() === undefined);
     expect(topo.host.ping(PEER_ADDR, 1)).toBe(false);
   });
 
   it('routes of other protocols, same prefix or not, are never touched; an exact clash is reported', async () => {
-    topo.host.ip('route', 'add', '10.99.1.1/32', 'dev', 'h0', 'proto', 'static', 'metric', '100');
+    topo.host.ip('route', 'add', '10.99.1.1/32', 'dev', 'h0', 'proto', 'static', 'metric', '100', 'table', OUR_TABLE);
     topo.host.ip('route', 'add', '10.200.0.0/24', 'dev', 'h0', 'proto', 'static');
-    topo.host.ip('route', 'add', '10.99.3.0/24', 'dev', 'h0', 'proto', 'static', 'metric', '20');
+    topo.host.ip('route', 'add', '10.99.3.0/24', 'dev', 'h0', 'proto', 'static', 'metric', '20', 'table', OUR_TABLE);
     const foreign = () => topo.host.json<RouteJson>('route', 'show', 'table', 'all', 'proto', 'static');
     const before = JSON.stringify(foreign());
 
@@ -94,7 +94,7 @@ describe.runIf(enabled)('core installer in network namespaces', () => {
     const feed = await daemon.connect();
     feed.send(add(`${PEER_ADDR}/32`), add('10.99.3.0/24'));
     await waitFor('our route next to the foreign one', () => ownRoutes().some((r) => r.dst === PEER_ADDR));
-    await waitFor('conflict reported', () => daemon.logs().some((l) => l.event === 'routeConflict' && l.key === '254:10.99.3.0/24'));
+    await waitFor('conflict reported', () => daemon.logs().some((l) => l.event === 'routeConflict' && l.key === `${OUR_TABLE}:10.99.3.0/24`));
     expect(ownRoutes().map((r) => r.dst)).toEqual([PEER_ADDR]);
     expect(JSON.stringify(foreign())).toBe(before);
 
@@ -105,25 +105,25 @@ describe.runIf(enabled)('core installer in network namespaces', () => {
   });
 
   it('our protocol in a table no source names (zebra\'s bgp routes in main) is left alone; leftovers in our tables are swept or adopted', async () => {
-    // zebra's own bgp routes: protocol 186, metric 20, in main, like ours would be
-    topo.host.ip('route', 'add', '10.50.0.0/24', 'via', '169.254.0.1', 'dev', 'h0', 'onlink', 'proto', '186', 'metric', '20');
+    // a route of our protocol in main, metric 20, like ours would be there (zebra's, were we 186)
+    topo.host.ip('route', 'add', '10.50.0.0/24', 'via', '169.254.0.1', 'dev', 'h0', 'onlink', 'proto', OUR_PROTOCOL, 'metric', '20');
     // leftovers of an earlier run of ours in table 1000 (swept) and 1001 (named again: adopted)
-    topo.host.ip('route', 'add', '10.51.0.0/24', 'via', '169.254.0.1', 'dev', 'h0', 'onlink', 'proto', '186', 'metric', '20', 'table', '1000');
-    topo.host.ip('route', 'add', '10.52.0.0/24', 'via', '169.254.0.1', 'dev', 'h0', 'onlink', 'proto', '186', 'metric', '20', 'table', '1001');
-    const mainBefore = JSON.stringify(topo.host.json<RouteJson>('route', 'show', 'table', 'main', 'proto', '186'));
+    topo.host.ip('route', 'add', '10.51.0.0/24', 'via', '169.254.0.1', 'dev', 'h0', 'onlink', 'proto', OUR_PROTOCOL, 'metric', '20', 'table', '1000');
+    topo.host.ip('route', 'add', '10.52.0.0/24', 'via', '169.254.0.1', 'dev', 'h0', 'onlink', 'proto', OUR_PROTOCOL, 'metric', '20', 'table', '1001');
+    const mainBefore = JSON.stringify(topo.host.json<RouteJson>('route', 'show', 'table', 'main', 'proto', OUR_PROTOCOL));
 
     daemon = new DaemonProcess(topo.host, { kernel: { table: 1000 } });
     await daemon.start();
     const feed = await daemon.connect();
     feed.send({ op: 'sync-begin' }, add(`${PEER_ADDR}/32`), { ...add('10.52.0.0/24'), table: 1001 }, { op: 'sync-end' });
     await waitFor('leftover in table 1000 swept', () => !ownRoutes().some((r) => r.dst === '10.51.0.0/24'));
-    await waitFor('ours in 1000', () => topo.host.json<RouteJson>('route', 'show', 'table', '1000', 'proto', '186').some((r) => r.dst === PEER_ADDR));
+    await waitFor('ours in 1000', () => topo.host.json<RouteJson>('route', 'show', 'table', '1000', 'proto', OUR_PROTOCOL).some((r) => r.dst === PEER_ADDR));
     const status = JSON.parse(daemon.cli('status', '--json')) as { routes: { otherTablesSameProtocol: number; pending: number } };
     expect(status.routes).toMatchObject({ otherTablesSameProtocol: 1, pending: 0 });
     expect(daemon.logs().some((l) => l.event === 'routeConflict')).toBe(false); // 1001 leftover adopted, not a clash
-    expect(topo.host.json<RouteJson>('route', 'show', 'table', '1001', 'proto', '186').map((r) => r.dst)).toEqual(['10.52.0.0/24']);
+    expect(topo.host.json<RouteJson>('route', 'show', 'table', '1001', 'proto', OUR_PROTOCOL).map((r) => r.dst)).toEqual(['10.52.0.0/24']);
     daemon.cli('status'); // a full pass has run since the sweep
-    expect(JSON.stringify(topo.host.json<RouteJson>('route', 'show', 'table', 'main', 'proto', '186'))).toBe(mainBefore);
+    expect(JSON.stringify(topo.host.json<RouteJson>('route', 'show', 'table', 'main', 'proto', OUR_PROTOCOL))).toBe(mainBefore);
     feed.close();
   });
 
@@ -202,7 +202,7 @@ describe.runIf(enabled)('core installer in network namespaces', () => {
     // Freeze the daemon, delete our route and flood its event socket, then let it run.
     process.kill(daemon.pid!, 'SIGSTOP');
     try {
-      topo.host.ip('route', 'del', `${PEER_ADDR}/32`, 'proto', '186');
+      topo.host.ip('route', 'del', `${PEER_ADDR}/32`, 'proto', OUR_PROTOCOL, 'table', OUR_TABLE);
       const batch = Array.from({ length: 20_000 }, (_, i) => `route add 10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32 dev h0 table 77 proto static`).join('\n');
       sh('ip', ['-n', topo.host.name, '-batch', '-'], { input: batch });
     } finally {

@@ -2,7 +2,7 @@
 // delete or rewrite what it owns. Real kernel, throwaway namespaces.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
-import { HOST_MAC, kernelSuiteEnabled, PEER_ADDR, PEER_LL, PEER_MAC, sh, sleep, Topology, waitFor } from '../helpers/netns.js';
+import { HOST_MAC, kernelSuiteEnabled, OUR_PROTOCOL, OUR_TABLE, PEER_ADDR, PEER_LL, PEER_MAC, sh, sleep, Topology, waitFor } from '../helpers/netns.js';
 
 interface RouteJson { dst: string; gateway?: string; dev?: string; flags?: string[] }
 interface NeighJson { dst: string; lladdr?: string; state?: string[] }
@@ -12,7 +12,7 @@ const enabled = kernelSuiteEnabled('events (netns)');
 describe.runIf(enabled)('link events and drift repair', () => {
   let topo: Topology;
   let daemon: DaemonProcess;
-  const ownRoutes = () => topo.host.json<RouteJson>('route', 'show', 'table', 'all', 'proto', '186');
+  const ownRoutes = () => topo.host.json<RouteJson>('route', 'show', 'table', 'all', 'proto', OUR_PROTOCOL);
   const placeholder = () => topo.host.json<NeighJson>('neigh', 'show', '169.254.0.1', 'dev', 'h0')[0];
   const converged = (mac = PEER_MAC) => () => ownRoutes().length === 2 && placeholder()?.lladdr === mac && placeholder()?.state?.includes('PERMANENT');
 
@@ -66,8 +66,8 @@ describe.runIf(enabled)('link events and drift repair', () => {
   it.each([
     ['ip neigh del', ['neigh', 'del', '169.254.0.1', 'dev', 'h0']],
     ['ip neigh replace … lladdr other', ['neigh', 'replace', '169.254.0.1', 'lladdr', '0a:0b:0c:0d:0e:0f', 'dev', 'h0', 'nud', 'permanent']],
-    ['ip route flush proto 186', ['route', 'flush', 'proto', '186']],
-    ['ip route del', ['route', 'del', `${PEER_ADDR}/32`, 'proto', '186']],
+    ['ip route flush table 5549 proto 200', ['route', 'flush', 'table', OUR_TABLE, 'proto', OUR_PROTOCOL]],
+    ['ip route del', ['route', 'del', `${PEER_ADDR}/32`, 'proto', OUR_PROTOCOL, 'table', OUR_TABLE]],
   ])('%s is repaired', async (_name, args) => {
     topo.host.ip(...args);
     await waitFor('repaired', converged());

@@ -2,7 +2,7 @@
 // kernel mode, checked as an operator would (ip -j route / neigh / nexthop, ping).
 import { afterEach, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
-import { kernelSuiteEnabled, monitorKernel, PEER_ADDR, PEER_LL, sleep, SharedSegment, Topology, waitFor, type Netns } from '../helpers/netns.js';
+import { isOurProtocol, kernelSuiteEnabled, monitorKernel, OUR_PROTOCOL, OUR_TABLE, PEER_ADDR, PEER_LL, SharedSegment, sleep, Topology, type Netns, waitFor } from '../helpers/netns.js';
 
 interface LegJson { gateway?: string; via?: { family: string; host: string }; dev?: string; flags?: string[] }
 interface RouteJson extends LegJson { dst: string; nhid?: number; nexthops?: LegJson[]; table?: string }
@@ -44,7 +44,7 @@ describe.runIf(enabled).each(MODES)('forwarding, $name', ({ kernel }) => {
   const objects = 'nexthop-objects' in kernel;
   /** routes carry a nexthop id exactly when the mode says so */
   const expectForm = (r: RouteJson | undefined) => expect(r?.nhid !== undefined).toBe(objects);
-  const ownObjects = (ns: Netns) => ns.json<NexthopJson>('nexthop', 'show').filter((n) => n.protocol === 'bgp');
+  const ownObjects = (ns: Netns) => ns.json<NexthopJson>('nexthop', 'show').filter((n) => isOurProtocol(n.protocol));
 
   it('ECMP over two links into table 1000 with a rule: a ping crosses each link alone, and a leg comes back with its link', async () => {
     const topo = Topology.create({ secondLink: true, noReturnPath: true });
@@ -62,10 +62,10 @@ describe.runIf(enabled).each(MODES)('forwarding, $name', ({ kernel }) => {
     await daemon.start();
     const feed = await daemon.connect();
     feed.send({ op: 'add', prefix: `${PEER_ADDR}/32`, table: 1000, nexthops: [{ via: PEER_LL, dev: 'h0' }, { via: LL1, dev: 'h1' }] });
-    const route = () => topo.host.json<RouteJson>('route', 'show', 'table', '1000', 'proto', '186').find((r) => r.dst === PEER_ADDR);
+    const route = () => topo.host.json<RouteJson>('route', 'show', 'table', '1000', 'proto', OUR_PROTOCOL).find((r) => r.dst === PEER_ADDR);
     const both = [`h0>${gw('169.254.0.1', PEER_LL)}`, `h1>${gw('169.254.0.1', LL1)}`];
     await waitFor('multipath route in table 1000', () => JSON.stringify(route() && legsOf(topo.host, route()!)) === JSON.stringify(both));
-    expect(topo.host.json<RouteJson>('route', 'show', 'table', 'main', 'proto', '186')).toEqual([]);
+    expect(topo.host.json<RouteJson>('route', 'show', 'table', 'main', 'proto', OUR_PROTOCOL)).toEqual([]);
     expectForm(route());
     if (objects) expect(ownObjects(topo.host)).toHaveLength(3); // two legs and their group
     expect(topo.host.ping(PEER_ADDR)).toBe(true);
@@ -103,24 +103,24 @@ describe.runIf(enabled).each(MODES)('forwarding, $name', ({ kernel }) => {
       { op: 'add', prefix: `${a.addr}/32`, nexthops: [{ via: a.linkLocal, dev: 'h0' }] },
       { op: 'add', prefix: `${b.addr}/32`, nexthops: [{ via: b.linkLocal, dev: 'h0' }] },
     );
-    const routes = () => Object.fromEntries(seg.host.json<RouteJson>('route', 'show', 'proto', '186').map((r) => [r.dst, legsOf(seg.host, r)]));
+    const routes = () => Object.fromEntries(seg.host.json<RouteJson>('route', 'show', 'table', OUR_TABLE, 'proto', OUR_PROTOCOL).map((r) => [r.dst, legsOf(seg.host, r)]));
     const want = { [a.addr]: [`h0>${gw('169.254.0.1', a.linkLocal)}`], [b.addr]: [`h0>${gw('169.254.0.2', b.linkLocal)}`] };
     await waitFor('both routes, each via its own peer', () => JSON.stringify(routes()) === JSON.stringify(want));
     if (kernel.mode === 'neighbor') {
-      const neigh = seg.host.json<NeighJson>('neigh', 'show', 'dev', 'h0', 'proto', '186').map((n) => `${n.dst} ${n.lladdr} ${n.state?.join(',')}`).sort();
+      const neigh = seg.host.json<NeighJson>('neigh', 'show', 'dev', 'h0', 'proto', OUR_PROTOCOL).map((n) => `${n.dst} ${n.lladdr} ${n.state?.join(',')}`).sort();
       expect(neigh).toEqual([`169.254.0.1 ${a.mac} PERMANENT`, `169.254.0.2 ${b.mac} PERMANENT`]);
     }
     // `rfc5549d peers` says which placeholder stands for whom (none in via mode)
     const peers = JSON.parse(daemon.cli('peers', '--json')) as { linkLocal: string; placeholder: string | null }[];
     expect(Object.fromEntries(peers.map((p) => [p.linkLocal, p.placeholder]))).toEqual(
       kernel.mode === 'neighbor' ? { [a.linkLocal]: '169.254.0.1', [b.linkLocal]: '169.254.0.2' } : { [a.linkLocal]: null, [b.linkLocal]: null });
-    expectForm(seg.host.json<RouteJson>('route', 'show', 'proto', '186')[0]);
+    expectForm(seg.host.json<RouteJson>('route', 'show', 'table', OUR_TABLE, 'proto', OUR_PROTOCOL)[0]);
     expect(seg.host.ping(a.addr)).toBe(true);
     expect(seg.host.ping(b.addr)).toBe(true);
 
     feed.send({ op: 'withdraw', prefix: `${a.addr}/32` }, { op: 'withdraw', prefix: `${b.addr}/32` });
-    await waitFor('routes, objects and placeholders all gone', () => seg.host.json<RouteJson>('route', 'show', 'proto', '186').length === 0
-      && ownObjects(seg.host).length === 0 && seg.host.json<NeighJson>('neigh', 'show', 'dev', 'h0', 'proto', '186').length === 0);
+    await waitFor('routes, objects and placeholders all gone', () => seg.host.json<RouteJson>('route', 'show', 'table', OUR_TABLE, 'proto', OUR_PROTOCOL).length === 0
+      && ownObjects(seg.host).length === 0 && seg.host.json<NeighJson>('neigh', 'show', 'dev', 'h0', 'proto', OUR_PROTOCOL).length === 0);
     expect(seg.host.ping(a.addr, 1)).toBe(false);
     expect(feed.replies).toEqual([]);
     feed.close();
@@ -141,7 +141,7 @@ describe.runIf(enabled)('gateway pool across a restart', () => {
     const [a, b] = seg.peers as [SharedSegment['peers'][0], SharedSegment['peers'][0]];
     const addA = { op: 'add', prefix: `${a.addr}/32`, nexthops: [{ via: a.linkLocal, dev: 'h0' }] };
     const addB = { op: 'add', prefix: `${b.addr}/32`, nexthops: [{ via: b.linkLocal, dev: 'h0' }] };
-    const placeholders = () => seg.host.json<NeighJson>('neigh', 'show', 'dev', 'h0', 'proto', '186').map((n) => `${n.dst} ${n.lladdr}`).sort();
+    const placeholders = () => seg.host.json<NeighJson>('neigh', 'show', 'dev', 'h0', 'proto', OUR_PROTOCOL).map((n) => `${n.dst} ${n.lladdr}`).sort();
     daemon = new DaemonProcess(seg.host);
     await daemon.start();
     let feed = await daemon.connect();
@@ -150,7 +150,7 @@ describe.runIf(enabled)('gateway pool across a restart', () => {
     feed.send(addA, { op: 'sync-end' });
     const settled = [`169.254.0.1 ${b.mac}`, `169.254.0.2 ${a.mac}`];
     await waitFor('a (the lower link-local) behind .2; b kept .1', () => JSON.stringify(placeholders()) === JSON.stringify(settled));
-    await waitFor('both routes', () => seg.host.json<RouteJson>('route', 'show', 'proto', '186').length === 2);
+    await waitFor('both routes', () => seg.host.json<RouteJson>('route', 'show', 'table', OUR_TABLE, 'proto', OUR_PROTOCOL).length === 2);
     feed.close();
 
     const monitor = monitorKernel(seg.host);

@@ -2,7 +2,7 @@
 // the link-local alone.
 import { afterEach, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
-import { kernelSuiteEnabled, missingCommand, PEER_ADDR, PEER_MAC, startRadvd, Topology, waitFor } from '../helpers/netns.js';
+import { kernelSuiteEnabled, missingCommand, OUR_PROTOCOL, PEER_ADDR, PEER_MAC, startRadvd, Topology, waitFor } from '../helpers/netns.js';
 
 interface NeighJson { dst: string; lladdr?: string; state?: string[] }
 
@@ -23,7 +23,7 @@ describe.runIf(enabled)('peer MAC from router advertisements and neighbour disco
     topo?.destroy();
   });
   const placeholder = () => topo.host.json<NeighJson>('neigh', 'show', '169.254.0.1', 'dev', 'h0')[0];
-  const ownRoutes = () => topo.host.json('route', 'show', 'table', 'all', 'proto', '186');
+  const ownRoutes = () => topo.host.json('route', 'show', 'table', 'all', 'proto', OUR_PROTOCOL);
 
   async function startWithRandomPeer(): Promise<string> {
     topo = Topology.create({ randomLinkLocal: true });

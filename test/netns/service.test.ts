@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DaemonProcess, type FeedClient } from '../helpers/daemon.js';
-import { kernelSuiteEnabled, PEER_ADDR, PEER_LL, PEER_MAC, sleep, Topology, waitFor } from '../helpers/netns.js';
+import { kernelSuiteEnabled, OUR_PROTOCOL, OUR_TABLE, PEER_ADDR, PEER_LL, PEER_MAC, sleep, Topology, waitFor } from '../helpers/netns.js';
 
 const enabled = kernelSuiteEnabled('service: notify, reload, stop, limits, metrics (netns)');
 
@@ -41,7 +41,7 @@ describe.runIf(enabled)('rfc5549d as a service', () => {
   let daemon: DaemonProcess | undefined;
   let receiver: NotifyReceiver | undefined;
   let feed: FeedClient | undefined;
-  const ownRoutes = () => topo.host.json<RouteJson>('route', 'show', 'table', 'all', 'proto', '186').map((r) => r.dst).sort();
+  const ownRoutes = () => topo.host.json<RouteJson>('route', 'show', 'table', 'all', 'proto', OUR_PROTOCOL).map((r) => r.dst).sort();
   const placeholder = () => topo.host.json<{ lladdr?: string }>('neigh', 'show', '169.254.0.1', 'dev', 'h0')[0];
 
   beforeEach(() => {
@@ -131,7 +131,7 @@ describe.runIf(enabled)('rfc5549d as a service', () => {
     expect(reply).toMatchObject({ code: 'ROUTE_FILTERED', error: 'prefix: "10.99.2.128/25" refused by filters.rules.1 (reject 10.99.2.0/24 le 32)' });
     const status = JSON.parse(daemon.cli('status', '--json')) as { routes: { maxRoutes: number } };
     expect(status.routes.maxRoutes).toBe(5);
-    expect(topo.host.ip('route', 'show', `${PEER_ADDR}/32`)).toContain('metric 20'); // kernel.metric waits for a restart
+    expect(topo.host.ip('route', 'show', 'table', OUR_TABLE, `${PEER_ADDR}/32`)).toContain('metric 20'); // kernel.metric waits for a restart
     const before = daemon.logs().length;
     feed.send(add('10.99.4.0/24'));
     await waitFor('installed at info level', () => ownRoutes().includes('10.99.4.0/24'));
@@ -212,6 +212,8 @@ describe.runIf(enabled)('rfc5549d as a service', () => {
     expect(value('rfc5549d_routes{state="pending"}')).toBe(0);
     expect(value('rfc5549d_routes_refused_total{reason="limit"}')).toBe(1);
     expect(value('rfc5549d_routes_owned_in_kernel')).toBe(1);
+    expect(value('rfc5549d_rule_installed')).toBe(1); // the default keeps a rule
+    expect(value('rfc5549d_throw_routes')).toBe(0);
     expect(value('rfc5549d_peers{evidence="eui64"}')! + value('rfc5549d_peers{evidence="ndp"}')! + value('rfc5549d_peers{evidence="ra"}')!).toBe(1);
     expect(value('rfc5549d_reconcile_passes_total')).toBeGreaterThan(0);
     expect(value('rfc5549d_reconcile_pass_duration_seconds_count')).toBeGreaterThan(0);

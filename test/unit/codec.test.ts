@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { decodeAck, MessageWriter, NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLMSG_ERROR, splitMessages } from '../../src/kernel/netlink-codec.js';
 import {
-  decodeLink, decodeNeighbour, decodeRoute, RTM_DELROUTE, RTM_NEWROUTE, RTN_UNICAST, RTNH_F_ONLINK, scanRoute, writeDelRoute, writeNeighbour, writeNewRoute,
-  writeStoredRoute, type KernelRoute, type ScannedRoute,
+  decodeLink, decodeNeighbour, decodeRoute, decodeRule, FR_ACT_TO_TBL, FRA_PRIORITY, FRA_PROTOCOL, FRA_SUPPRESS_PREFIXLEN, FRA_TABLE, RTM_DELROUTE, RTM_DELRULE,
+  RTM_NEWROUTE, RTM_NEWRULE, RTN_THROW, RTN_UNICAST, RTNH_F_ONLINK, scanRoute, scanRoutePrefix, writeDelRoute, writeNeighbour, writeNewRoute, writeRule,
+  writeStoredRoute, writeThrowRoute, type KernelRoute, type RoutePrefix, type ScannedRoute,
 } from '../../src/kernel/rtnetlink-codec.js';
 import { Forwardings } from '../../src/kernel/forwardings.js';
 
@@ -79,7 +80,7 @@ describe('route codec', () => {
       writeStoredRoute(b, 4, 'delete', r.table, r.dst, r.dstLen, r.protocol, r.metric, undefined, false);
       const bytes = b.take();
       expect(bytes.toString('hex')).toBe(a.take().toString('hex'));
-      const scanned: ScannedRoute = { table: 0, dst: 0, dstLen: 0, protocol: 0, metric: 0, forwardingBytes: '' };
+      const scanned: ScannedRoute = { table: 0, dst: 0, dstLen: 0, protocol: 0, metric: 0, type: 0, forwardingBytes: '' };
       expect(scanRoute(splitMessages(bytes).messages[0]!, scanned)).toBe(true);
       expect(scanned).toMatchObject({ table: r.table, dst: r.dst, dstLen: r.dstLen, protocol: 186, metric: 20 });
     }
@@ -93,6 +94,73 @@ describe('route codec', () => {
     const { messages } = splitMessages(bytes);
     expect(() => decodeRoute(messages[0]!)).toThrow(RangeError);
     expect(splitMessages(bytes.subarray(0, 20)).error).toMatch(/does not fit/);
+  });
+});
+
+describe('throw routes and policy rules', () => {
+  const one = (w: MessageWriter) => {
+    const { messages, error } = splitMessages(w.take());
+    expect(error).toBeUndefined();
+    expect(messages).toHaveLength(1);
+    return messages[0]!;
+  };
+
+  it('a throw route is created exclusively with rtm_type RTN_THROW and no next hop; its delete names type, protocol and metric', () => {
+    const r = { table: 5549, dst: 0x0a630280, dstLen: 25, protocol: 200, metric: 20 };
+    const w = new MessageWriter(16);
+    writeThrowRoute(w, 3, r, 'create', true);
+    const add = one(w);
+    expect(add.type).toBe(RTM_NEWROUTE);
+    expect(add.flags & (NLM_F_CREATE | NLM_F_EXCL | NLM_F_REPLACE)).toBe(NLM_F_CREATE | NLM_F_EXCL);
+    expect(decodeRoute(add)).toMatchObject({ ...r, type: RTN_THROW });
+    writeThrowRoute(w, 4, r, 'delete', false);
+    const del = one(w);
+    expect(del.type).toBe(RTM_DELROUTE);
+    expect(del.buf.readUInt8(del.start + 7)).toBe(RTN_THROW);
+    expect(decodeRoute(del)).toMatchObject({ table: 5549, protocol: 200, metric: 20, dstLen: 25 });
+  });
+
+  it('the main-table scan reads key, protocol, type, TOS and metric', () => {
+    const w = new MessageWriter(16);
+    writeNewRoute(w, 1, { ...base, dst: 0x0a630280, dstLen: 25, protocol: 2, metric: 100 }, 'create', false);
+    const m = one(w);
+    m.buf[m.start + 3] = 0x10; // rtm_tos
+    const out: RoutePrefix = { table: 0, dst: 0, dstLen: 0, protocol: 0, type: 0, tos: 0, metric: 0 };
+    expect(scanRoutePrefix(m, out)).toBe(true);
+    expect(out).toEqual({ table: 254, dst: 0x0a630280, dstLen: 25, protocol: 2, type: RTN_UNICAST, tos: 0x10, metric: 100 });
+    expect(decodeRoute(m)?.tos).toBe(0x10);
+  });
+
+  it('our rule: fib_rule_hdr with FR_ACT_TO_TBL, FRA_PRIORITY, FRA_TABLE (above 255: header 0) and FRA_PROTOCOL; create is exclusive', () => {
+    const w = new MessageWriter(16);
+    writeRule(w, 5, { priority: 5549, table: 5549, protocol: 200 }, 'create', true);
+    const m = one(w);
+    expect(m.type).toBe(RTM_NEWRULE);
+    expect(m.flags & (NLM_F_CREATE | NLM_F_EXCL)).toBe(NLM_F_CREATE | NLM_F_EXCL);
+    expect([...m.buf.subarray(m.start, m.start + 8)]).toEqual([2, 0, 0, 0, 0, 0, 0, FR_ACT_TO_TBL]);
+    expect(decodeRule(m)).toEqual({ family: 2, priority: 5549, table: 5549, action: FR_ACT_TO_TBL, protocol: 200, selective: false });
+    writeRule(w, 6, { priority: 100, table: 100, protocol: 200 }, 'delete', false);
+    const d = one(w);
+    expect(d.type).toBe(RTM_DELRULE);
+    expect(d.buf.readUInt8(d.start + 4)).toBe(100);
+  });
+
+  it('a dumped rule: suppress_prefixlen -1 is no selector; from/to, other attributes or flags are', () => {
+    const rule = (hdr: number[], attrs: [number, Buffer][]) => {
+      const w = new MessageWriter(16);
+      w.begin(RTM_NEWRULE, 0, 1);
+      for (const b of hdr) w.u8(b);
+      w.u32(0);
+      for (const [t, v] of attrs) w.attrBytes(t, v);
+      w.end();
+      return decodeRule(one(w));
+    };
+    const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeInt32LE(n); return b; };
+    const plain: [number, Buffer][] = [[FRA_TABLE, u32(254)], [FRA_SUPPRESS_PREFIXLEN, u32(-1)], [FRA_PRIORITY, u32(32766)], [FRA_PROTOCOL, Buffer.of(2)]];
+    expect(rule([2, 0, 0, 0, 254, 0, 0, 1], plain)).toEqual({ family: 2, priority: 32766, table: 254, action: 1, protocol: 2, selective: false });
+    expect(rule([2, 8, 0, 0, 254, 0, 0, 1], plain).selective).toBe(true); // to 10.0.0.0/8
+    expect(rule([2, 0, 0, 0, 254, 0, 0, 1], [...plain, [3 /* FRA_IIFNAME */, Buffer.from('h0\0')]]).selective).toBe(true);
+    expect(rule([2, 0, 0, 0, 254, 0, 0, 1], [[FRA_SUPPRESS_PREFIXLEN, u32(0)]]).selective).toBe(true);
   });
 });
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, configFromDocument, configFromYaml } from '../../src/config/config.js';
+import { ConfigError, configFromDocument, configFromYaml, FRR_OWN_PROTOCOLS } from '../../src/config/config.js';
 import { parseRtTables } from '../../src/model/route-table.js';
 
 const tables = parseRtTables('100 blue\n');
@@ -19,7 +19,7 @@ describe('configuration', () => {
   it('the annotated example holds exactly the embedded defaults', () => {
     const example = configFromYaml(readFileSync(new URL('../../config/rfc5549d.yaml', import.meta.url), 'utf8'), tables);
     expect(example).toEqual(configFromDocument({}, tables));
-    expect(example).toMatchObject({ kernel: { protocol: 186, metric: 20, table: 254 }, graceful: { staleTimeMs: 30_000 } });
+    expect(example).toMatchObject({ kernel: { protocol: 200, metric: 20, table: 5549, rulePriority: 5549 }, graceful: { staleTimeMs: 30_000 } });
     expect(Object.isFrozen(example.kernel)).toBe(true);
   });
 
@@ -75,6 +75,29 @@ describe('configuration', () => {
     const p = problems(doc);
     expect(p.length).toBeGreaterThan(0);
     expect(p[0]).toMatchObject({ path, value });
+  });
+
+  it('the embedded default is safe next to zebra: no FRR protocol number, not main, a rule of ours ahead of main', () => {
+    const c = configFromDocument({}, tables);
+    expect(FRR_OWN_PROTOCOLS.has(c.kernel.protocol)).toBe(false);
+    expect(c.kernel.table).not.toBe(254);
+    expect(c.kernel.rulePriority).toBeLessThan(32766);
+  });
+
+  it('kernel.rule-priority: the kernel\'s own preferences are refused, null is no rule, and main gets none', () => {
+    for (const pref of [0, 32766, 32767]) {
+      expect(problems({ kernel: { 'rule-priority': pref } })).toMatchObject([{ path: 'kernel.rule-priority', value: pref, message: expect.stringMatching(/the kernel's "lookup (local|main|default)" rule/) }]);
+    }
+    expect(configFromDocument({ kernel: { 'rule-priority': null } }, tables).kernel.rulePriority).toBeUndefined();
+    expect(configFromDocument({ kernel: { 'rule-priority': 100, table: 1000 } }, tables).kernel).toMatchObject({ rulePriority: 100, table: 1000 });
+    expect(configFromDocument({ kernel: { table: 'main' } }, tables).kernel.rulePriority).toBeUndefined();
+    expect(problems({ kernel: { 'rule-priority': -1 } })).toMatchObject([{ path: 'kernel.rule-priority', value: -1 }]);
+  });
+
+  it('config/rt_protos.d/rfc5549d.conf names the default protocol for iproute2', () => {
+    const text = readFileSync(new URL('../../config/rt_protos.d/rfc5549d.conf', import.meta.url), 'utf8');
+    const lines = text.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+    expect(lines).toEqual([`${configFromDocument({}, tables).kernel.protocol}\trfc5549d`]);
   });
 
   it('kernel.gateway-pool gives its host addresses', () => {
