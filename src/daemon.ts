@@ -109,8 +109,10 @@ export class Daemon {
 
     if (config.sources.jsonl.enabled) this.unsynced.add('jsonl');
     if (config.sources.fpm.enabled && FRR_OWN_PROTOCOLS.has(config.kernel.protocol)) {
-      this.log.warn({ event: 'protocolSharedWithZebra', protocol: config.kernel.protocol },
-        'kernel.protocol is one zebra treats as its own: a zebra in this namespace deletes our routes when it starts and adopts them; choose a protocol FRR does not use (200, say)');
+      // In main (254) this is refused at start (zebraConflicts); in another table zebra only
+      // sweeps and adopts if it ever writes there (a VRF's table, say): worth a warning.
+      this.log.warn({ event: 'protocolSharedWithZebra', protocol: config.kernel.protocol, table: config.kernel.table },
+        'kernel.protocol is one zebra treats as its own: should zebra ever write this table it deletes our routes when it starts and adopts them; choose a protocol FRR does not use (200, say)');
     }
     if (config.sources.fpm.enabled) {
       this.unsynced.add('fpm');

@@ -2,7 +2,7 @@
 // rfc5549d command line: run the daemon, check a config file.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, formatProblem } from './config/config.js';
+import { assertStartable, ConfigError, formatProblem } from './config/config.js';
 import { loadConfig } from './config/load.js';
 import { askDaemon } from './cli/control-client.js';
 import { formatPeers, formatRoutes, formatStatus } from './cli/format.js';
@@ -16,7 +16,7 @@ async function run(opts: { config?: string }): Promise<void> {
 }
 
 function checkConfig(file: string): void {
-  loadConfig(file);
+  assertStartable(loadConfig(file), file);
   process.stdout.write(`${file}: configuration OK\n`);
 }
 

@@ -1,6 +1,6 @@
 // The daemon as a service: signals (SIGTERM/SIGINT stop, SIGHUP reload), systemd
 // notification (READY/RELOADING/STOPPING/STATUS, watchdog) and the metrics endpoint.
-import { ConfigError, formatProblem } from './config/config.js';
+import { assertStartable, ConfigError, formatProblem } from './config/config.js';
 import { loadConfig, readTableNames } from './config/load.js';
 import { Daemon } from './daemon.js';
 import { errorMessage } from './errors.js';
@@ -13,6 +13,7 @@ const STATUS_EVERY_MS = 10_000;
 export async function runService(configFile: string | undefined, version: string): Promise<void> {
   const tables = readTableNames();
   const config = loadConfig(configFile, tables);
+  assertStartable(config, configFile ?? 'embedded default');
   const log = createLogger(config.logLevel);
   log.info({ event: 'starting', version, config: configFile ?? 'embedded default' }, 'rfc5549d starting');
   const notifier = new SystemdNotifier(process.env, (err) => log.warn({ event: 'notifyFailed', err }, 'sd_notify failed'));
