@@ -3,6 +3,7 @@
 export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'INPUT_INVALID'
+  | 'INSTANCE_LOCKED'
   | 'KERNEL_NACK'
   | 'KERNEL_IO'
   | 'LIMIT_EXCEEDED'

@@ -5,6 +5,7 @@ import { loadConfig, readTableNames } from './config/load.js';
 import { Daemon } from './daemon.js';
 import { errorMessage } from './errors.js';
 import { createLogger } from './log.js';
+import { RunLock, runtimeDirectories } from './runtime/run-lock.js';
 import { MetricsServer } from './status/metrics.js';
 import { SystemdNotifier } from './systemd/notify.js';
 
@@ -14,8 +15,10 @@ export async function runService(configFile: string | undefined, version: string
   const tables = readTableNames();
   const config = loadConfig(configFile, tables);
   assertStartable(config, configFile ?? 'embedded default');
+  // Before any socket is touched: a second daemon must not unlink the first one's sockets.
+  const lock = RunLock.acquire(runtimeDirectories(config));
   const log = createLogger(config.logLevel);
-  log.info({ event: 'starting', version, config: configFile ?? 'embedded default' }, 'rfc5549d starting');
+  log.info({ event: 'starting', version, config: configFile ?? 'embedded default', locks: lock.paths }, 'rfc5549d starting');
   const notifier = new SystemdNotifier(process.env, (err) => log.warn({ event: 'notifyFailed', err }, 'sd_notify failed'));
   const daemon = new Daemon({ config, log, tables, version });
   const metrics = config.metrics.listen ? new MetricsServer(config.metrics.listen, daemon, log.child({ component: 'metrics' })) : undefined;

@@ -1,10 +1,10 @@
 // The JSON-lines route source on a Unix stream socket (or stdin with "-"). Each
 // connection is a session; a bad line gets one error reply and changes nothing.
-import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { dirname } from 'node:path';
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { Rfc5549Error, type ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
+import { prepareSocketPath } from '../runtime/socket-path.js';
 import { LogThrottle, type Logger } from '../log.js';
 import type { Rib } from '../rib/rib.js';
 import type { VrfRoutes } from '../rib/vrf-routes.js';
@@ -44,7 +44,7 @@ export class JsonlSource {
       this.serve(process.stdin, undefined, 'jsonl#stdin');
       return;
     }
-    await this.prepareSocketPath(this.opts.socket);
+    await prepareSocketPath(this.opts.socket, 'sources.jsonl.socket');
     const server = createServer((sock) => {
       const session = `${JSONL_SOURCE}#${++this.sessionSeq}`;
       this.sockets.add(sock);
@@ -139,23 +139,5 @@ export class JsonlSource {
         break;
       }
     }
-  }
-
-  private async prepareSocketPath(path: string): Promise<void> {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-    if (!existsSync(path)) return;
-    if (!lstatSync(path).isSocket()) {
-      throw new Rfc5549Error('SOURCE_IO', `sources.jsonl.socket: ${path} exists and is not a socket; refusing to remove it`);
-    }
-    const alive = await new Promise<boolean>((resolve) => {
-      const c = createConnection(path);
-      c.once('connect', () => {
-        c.destroy();
-        resolve(true);
-      });
-      c.once('error', () => resolve(false));
-    });
-    if (alive) throw new Rfc5549Error('SOURCE_IO', `sources.jsonl.socket: ${path} is in use (is another rfc5549d running?)`);
-    unlinkSync(path);
   }
 }

@@ -71,10 +71,12 @@ export class DaemonProcess {
     this.child = child;
     this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
     const startLine = this.logs().length;
-    await waitFor('daemon ready', () => {
-      if (child.exitCode !== null) throw new Error(`daemon exited ${child.exitCode}: ${readFileSync(this.logFile, 'utf8')}`);
-      return this.logs().slice(startLine).some((l) => l.event === 'ready');
+    // waitFor retries on a throw: an exit is returned instead, so it is reported at once
+    const outcome = await waitFor('daemon ready', () => {
+      if (child.exitCode !== null) return 'exited';
+      return this.logs().slice(startLine).some((l) => l.event === 'ready') && 'ready';
     }, 15_000);
+    if (outcome === 'exited') throw new Error(`daemon exited ${child.exitCode}: ${readFileSync(this.logFile, 'utf8')}`);
   }
 
   logs(): LogLine[] {

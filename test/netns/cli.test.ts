@@ -1,4 +1,6 @@
 // The status CLI against a running daemon in a namespace, human and JSON output.
+import { lstatSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
 import { kernelSuiteEnabled, PEER_ADDR, PEER_LL, PEER_MAC, Topology, waitFor } from '../helpers/netns.js';
@@ -52,5 +54,24 @@ describe.runIf(enabled)('rfc5549d status | routes | peers', () => {
     expect(s.routes).toMatchObject({ desired: 2, installed: 1, pending: 1, ownedInKernel: 1 });
     expect(s.links).toContainEqual(expect.objectContaining({ name: 'h0', up: true }));
     expect(daemon.cli('status')).toMatch(/routes: 2 desired, 1 installed, 1 pending/);
+  });
+
+  // issue 11: with the JSON-lines source off, a second instance used to unlink the running
+  // daemon's control socket and take it (and delete it on exit)
+  it.each([
+    ['with the JSON-lines source off', { enabled: false }],
+    ['with the JSON-lines source on the same socket', {}],
+  ])('a second daemon with the same runtime directory exits non-zero, naming the lock and its holder (%s)', async (_what, jsonl) => {
+    const second = new DaemonProcess(topo.host, { control: { socket: daemon.controlSocket }, sources: { jsonl: { ...jsonl, socket: daemon.socket } } });
+    try {
+      await expect(second.start()).rejects.toThrow(/exited 1/);
+      const log = readFileSync(second.logFile, 'utf8');
+      expect(log).toContain(`another rfc5549d (pid ${daemon.pid}) holds ${join(dirname(daemon.controlSocket), 'rfc5549d.lock')}`);
+    } finally {
+      second.cleanup();
+    }
+    // the first one still answers on its control socket, and its routes are untouched
+    expect(daemon.cli('status')).toMatch(/routes: 2 desired, 1 installed, 1 pending/);
+    expect(lstatSync(daemon.socket).isSocket()).toBe(true);
   });
 });
