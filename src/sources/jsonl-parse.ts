@@ -6,7 +6,15 @@ import { parseLinkLocal } from '../model/link-local.js';
 import { resolveTable, type TableNames } from '../model/route-table.js';
 import { sortNexthops, type PeerNexthop, type RouteUpdate } from '../rib/route.js';
 
-export type LineResult = { ok: true; update: RouteUpdate } | { ok: false; error: string };
+/**
+ * `ack` asks for one reply line `{"ack":<its line number>}`, written once every line before
+ * it has been handled (and any error reply for them written): a client that must know its
+ * lines were taken (the `rfc5549d add` CLI) waits for it. Clients that never send it get
+ * no reply for a good line, as before.
+ */
+export type JsonlLine = RouteUpdate | { readonly op: 'ack' };
+
+export type LineResult = { ok: true; update: JsonlLine } | { ok: false; error: string };
 
 export interface JsonlContext {
   readonly defaultTable: number;
@@ -22,6 +30,7 @@ const FIELDS: Record<string, readonly string[]> = {
   withdraw: ['op', 'prefix', 'table', 'vrf'],
   'sync-begin': ['op'],
   'sync-end': ['op'],
+  ack: ['op'],
 };
 
 const fail = (error: string): LineResult => ({ ok: false, error });
@@ -38,12 +47,12 @@ export function parseJsonLine(line: string, ctx: JsonlContext): LineResult {
   const o = doc as Record<string, unknown>;
   const op = o.op;
   if (typeof op !== 'string' || !(op in FIELDS)) {
-    return fail(`op: unknown op ${show(op)} (expected add, withdraw, sync-begin or sync-end)`);
+    return fail(`op: unknown op ${show(op)} (expected add, withdraw, sync-begin, sync-end or ack)`);
   }
   const allowed = FIELDS[op]!;
   const unknown = Object.keys(o).find((k) => !allowed.includes(k));
   if (unknown !== undefined) return fail(`${unknown}: unknown field for op "${op}" (value ${show(o[unknown])})`);
-  if (op === 'sync-begin' || op === 'sync-end') return { ok: true, update: { op } };
+  if (op === 'sync-begin' || op === 'sync-end' || op === 'ack') return { ok: true, update: { op } };
 
   if (typeof o.prefix !== 'string') return fail(`prefix: expected a string like "10.1.0.0/24", got ${show(o.prefix)}`);
   const prefix = parseIpv4Prefix(o.prefix);

@@ -106,12 +106,12 @@ export class JsonlSource {
         const text = line.trim();
         if (text === '') return;
         this.counters.lines++;
-        this.handle(text, lineNo, session, answer);
+        this.handle(text, lineNo, session, answer, reply);
       });
     });
   }
 
-  private handle(text: string, line: number, session: string, answer: (line: number, error: string, code?: ErrorCode) => void): void {
+  private handle(text: string, line: number, session: string, answer: (line: number, error: string, code?: ErrorCode) => void, reply: Socket | undefined): void {
     const r = parseJsonLine(text, this.opts.context);
     if (!r.ok) return answer(line, r.error);
     const u = r.update;
@@ -126,6 +126,10 @@ export class JsonlSource {
       case 'withdraw':
         this.rib.withdraw(u.table, u.prefix);
         if (u.vrf !== undefined) this.opts.vrfRoutes.withdrawn(u.vrf, u.prefix);
+        break;
+      case 'ack':
+        // lines are handled in order and at once: every earlier reply is already written
+        reply?.write(`${JSON.stringify({ ack: line })}\n`);
         break;
       case 'sync-begin':
         this.rib.beginReplay(JSONL_SOURCE);

@@ -36,6 +36,12 @@ export class DaemonProcess {
     return r.stdout;
   }
 
+  /** Runs `rfc5549d add|withdraw …` against this daemon's JSON-lines socket; never throws. */
+  routeCli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+    const r = spawnSync(process.execPath, [CLI, ...args, '--socket', this.socket], { encoding: 'utf8' });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
   get logFile(): string {
     return join(this.dir, 'daemon.log');
   }

@@ -1,4 +1,5 @@
 // The status CLI against a running daemon in a namespace, human and JSON output.
+import { spawnSync } from 'node:child_process';
 import { lstatSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,5 +74,36 @@ describe.runIf(enabled)('rfc5549d status | routes | peers', () => {
     // the first one still answers on its control socket, and its routes are untouched
     expect(daemon.cli('status')).toMatch(/routes: 2 desired, 1 installed, 1 pending/);
     expect(lstatSync(daemon.socket).isSocket()).toBe(true);
+  });
+
+  // issue 11: the quick start needs nothing but the daemon
+  it('rfc5549d add: the route is installed and stays after the command exits; withdraw removes it', async () => {
+    const table = (): { dst: string; gateway?: string; dev?: string }[] => topo.host.json('route', 'show', 'table', '100');
+    const add = daemon.routeCli('add', '10.99.5.0/24', 'via', `${PEER_LL}%h0`, '--table', '100');
+    expect(add).toMatchObject({ status: 0, stdout: expect.stringContaining('10.99.5.0/24: added') });
+    const r = await waitFor('CLI route installed', () => table().find((x) => x.dst === '10.99.5.0/24'));
+    expect(r).toMatchObject({ gateway: '169.254.0.1', dev: 'h0' });
+    // the CLI has disconnected: a resync later the route is still there
+    daemon.cli('resync');
+    expect(table().map((x) => x.dst)).toContain('10.99.5.0/24');
+    const wd = daemon.routeCli('withdraw', '10.99.5.0/24', '--table', '100');
+    expect(wd).toMatchObject({ status: 0, stdout: expect.stringContaining('withdrawn') });
+    await waitFor('CLI route withdrawn', () => !table().some((x) => x.dst === '10.99.5.0/24'));
+  });
+
+  it('rfc5549d add: the daemon\'s refusal (field and value) and exit 1; a malformed command line exits 2 and sends nothing', () => {
+    const bad = daemon.routeCli('add', '10.99.5.0/33', 'via', `${PEER_LL}%h0`);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/prefix: .*10\.99\.5\.0\/33.*INPUT_INVALID/);
+    const notLl = daemon.routeCli('add', '10.99.5.0/24', 'via', '2001:db8::1%h0');
+    expect(notLl.status).toBe(1);
+    expect(notLl.stderr).toContain('nexthops[0].via');
+    const usage = daemon.routeCli('add', '10.99.5.0/24', `${PEER_LL}%h0`);
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain('expected "via"');
+    const nobody = spawnSync(process.execPath, ['dist/src/main.js', 'withdraw', '10.99.5.0/24', '--socket', `${daemon.dir}/nobody.sock`], { encoding: 'utf8' });
+    expect(nobody.status).toBe(1);
+    expect(nobody.stderr).toContain('cannot reach the daemon');
+    expect(JSON.parse(daemon.cli('routes', '--json'))).toHaveLength(2); // nothing was added
   });
 });
