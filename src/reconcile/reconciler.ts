@@ -19,6 +19,7 @@ import { GatewayPool } from './gateway-pool.js';
 import { asHeld, NexthopObjects } from './nexthop-objects.js';
 import { RepairBackoff } from './repair-backoff.js';
 import { Resolver, type PendingCode } from './resolver.js';
+import { ResolverFindings } from './resolver-findings.js';
 
 const EEXIST = 17;
 const ESRCH = 3;
@@ -71,6 +72,8 @@ export class Reconciler {
   private readonly gateways: GatewayPool;
   private readonly nexthopObjects: NexthopObjects | undefined;
   private readonly reasons = new PendingReasons();
+  /** zebra placeholders that disagree with us, ambiguous learnt peers: once per episode */
+  readonly findings: ResolverFindings;
   private dirty: number[] = [];
   private allDirty = false;
   private neighboursDirty = false;
@@ -120,6 +123,7 @@ export class Reconciler {
     this.matches = matches;
     this.now = now;
     this.backoff = new RepairBackoff(now);
+    this.findings = new ResolverFindings(log);
     this.ownedTables.add(config.kernel.table);
     this.state = new KernelState(rib.store, this.forwardings, config.kernel.metric);
     const { first, size, text } = config.kernel.gatewayPool;
@@ -370,7 +374,7 @@ export class Reconciler {
       learntPeersOn: (ifname) => (this.rib.wantsLearntPeer(ifname) ? this.peers.learntOn(ifname) : []),
       resolvePeer: (ifname, ll) => this.peers.resolve(ifname, ll),
       placeholdersOn: (ifindex) => state.placeholdersOn(ifindex).map((n) => ({
-        gateway: n.gateway, mac: n.mac, permanent: isPermanent(n.state), ours: n.protocol === protocol,
+        gateway: n.gateway, mac: n.mac, permanent: isPermanent(n.state), ours: n.protocol === protocol, protocol: n.protocol,
       })),
     }, this.config.kernel.mode, this.gateways);
   }
@@ -418,6 +422,7 @@ export class Reconciler {
         this.noteVerdict(s, v, debug);
       },
     });
+    this.findings.notePass(resolver, full);
     // Route deletes go first so that a neighbour delete never strands a route.
     const routeOps = this.throttleRouteRepairs(routes);
     const neighAdds = this.throttleNeighbourRepairs(neigh.adds);
