@@ -98,7 +98,11 @@ export class Daemon {
     if (config.ra.enabled) {
       this.ra = new RaListener(
         (ev) => this.onRouterAdvert(ev),
-        (err) => this.log.warn({ event: 'raError', err }, 'router advertisement listener error'),
+        (err, ifindex) => {
+          const ifname = ifindex === undefined ? undefined : this.reconciler.state.links.get(ifindex)?.name ?? `#${ifindex}`;
+          this.log.warn({ event: 'raError', ...(ifname === undefined ? {} : { ifname }), err },
+            ifname === undefined ? 'router advertisement listener error' : `router advertisement listener error on ${ifname}`);
+        },
       );
       this.ra.start();
     }
@@ -368,7 +372,10 @@ export class Daemon {
     const before = this.peers.resolve(ifname, ll);
     if (this.peers.observe(ifname, ll, { mac, evidence, atMs: this.now() })) {
       const after = this.peers.resolve(ifname, ll);
-      if (after.resolved) {
+      if (after.resolved && before.resolved && before.mac === after.mac) {
+        // the same MAC on stronger evidence (ndp, then ra): nothing a reader must know
+        this.log.debug({ event: 'peerEvidence', ifname, peer: ll, mac: after.mac, evidence: after.evidence, previousEvidence: before.evidence }, 'peer MAC confirmed');
+      } else if (after.resolved) {
         const level = after.contradictsEui64 ? 'warn' : 'info';
         this.log[level](
           { event: 'peerResolved', ifname, peer: ll, mac: after.mac, evidence: after.evidence, previous: before.resolved ? before.mac : null },

@@ -27,6 +27,8 @@ const ESRCH = 3;
 const QUIET_BATCH = 5000;
 const BURST_END_MS = 250;
 const PROBE_INTERVAL_MS = 3000;
+/** a pass slower than this is logged at info even when it wrote nothing */
+const SLOW_PASS_MS = 100;
 
 export interface PendingRoute {
   readonly code: PendingCode;
@@ -455,8 +457,12 @@ export class Reconciler {
     const stats: PassStats = { full, keys, writes: attempted - failed, failed, durationMs: performance.now() - t0 };
     this.lastPass = stats;
     this.onPass?.(stats);
-    if (attempted > 0 || full) {
-      this.log[attempted > 0 ? 'info' : 'debug']({ event: 'reconcilePass', ...stats, pending: store.pendingCount, desired: this.rib.size }, 'reconcile pass');
+    // info only when the pass changed the kernel or was slow; neighbour probes (every 3 s for
+    // an unresolved peer) and converged resyncs are debug, or they drown everything else
+    const probes = afterRoutes.reduce((n, op) => n + (op.kind === 'neigh.probe' ? 1 : 0), 0);
+    const notable = attempted - probes > 0 || stats.durationMs > SLOW_PASS_MS;
+    if (notable || attempted > 0 || full) {
+      this.log[notable ? 'info' : 'debug']({ event: 'reconcilePass', ...stats, pending: store.pendingCount, desired: this.rib.size }, 'reconcile pass');
     }
   }
 

@@ -44,7 +44,11 @@ describe.runIf(enabled)('peer MAC from router advertisements and neighbour disco
     expect(placeholder()).toMatchObject({ lladdr: PEER_MAC });
     expect(topo.host.ping(PEER_ADDR)).toBe(true);
     // the RA listener heard radvd (not only the kernel's neighbour table)
-    await waitFor('RA evidence', () => daemon.logs().some((l) => l.event === 'peerResolved' && l.evidence === 'ra' && l.peer === ll), 10_000);
+    await waitFor('RA evidence', () => daemon.logs().some((l) => (l.event === 'peerResolved' || l.event === 'peerEvidence') && l.evidence === 'ra' && l.peer === ll), 10_000);
+    // issue 11: the same MAC on stronger evidence is no news (debug peerEvidence, no peerResolved)
+    const resolved = daemon.logs().filter((l) => l.event === 'peerResolved' && l.peer === ll);
+    expect(resolved).toHaveLength(1);
+    expect(resolved.filter((l) => l.previous === l.mac)).toEqual([]);
   });
 
   it('the placeholder follows a peer MAC change, and ping works again', async () => {
@@ -77,7 +81,7 @@ describe.runIf(enabled)('peer MAC from router advertisements and neighbour disco
     topo.host.ip('rule', 'add', 'pref', '100', 'lookup', '100');
     expect(topo.host.ping(PEER_ADDR)).toBe(true);
     // RA evidence arrives after ndp: still one episode
-    await waitFor('RA evidence', () => daemon.logs().some((l) => l.event === 'peerResolved' && l.evidence === 'ra' && l.peer === ll), 10_000);
+    await waitFor('RA evidence', () => daemon.logs().some((l) => (l.event === 'peerResolved' || l.event === 'peerEvidence') && l.evidence === 'ra' && l.peer === ll), 10_000);
     const warnings = daemon.logs().filter((l) => l.event === 'zebraPlaceholderWrong');
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ level: 40, ifname: 'h0', gateway: '169.254.0.1', zebraMac: ZEBRA_MAC, peer: ll, mac: PEER_MAC, ourGateway: '169.254.0.2' });
