@@ -1,6 +1,7 @@
 // The status CLI against a running daemon in a namespace, human and JSON output.
 import { spawnSync } from 'node:child_process';
-import { lstatSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
@@ -105,5 +106,23 @@ describe.runIf(enabled)('rfc5549d status | routes | peers', () => {
     expect(nobody.status).toBe(1);
     expect(nobody.stderr).toContain('cannot reach the daemon');
     expect(JSON.parse(daemon.cli('routes', '--json'))).toHaveLength(2); // nothing was added
+  });
+
+  // issue 11: the embedded default used to take zebra's main-table routes for its own
+  it('check-config and run refuse an FRR protocol in main with FPM on: exit 2, naming the keys', () => {
+    const file = join(daemon.dir, 'fights-zebra.yaml');
+    writeFileSync(file, stringify({
+      kernel: { protocol: 186, table: 254 },
+      sources: { fpm: { enabled: true }, jsonl: { socket: join(daemon.dir, 'z-routes.sock') } },
+      control: { socket: join(daemon.dir, 'z-control.sock') },
+    }));
+    const check = spawnSync(process.execPath, ['dist/src/main.js', 'check-config', file], { encoding: 'utf8' });
+    // in the test namespace: were the check missing, the daemon would start there, not in ours
+    const run = spawnSync('ip', ['netns', 'exec', topo.host.name, process.execPath, 'dist/src/main.js', 'run', '--config', file], { encoding: 'utf8', timeout: 20_000 });
+    for (const r of [check, run]) {
+      expect(r.status).toBe(2);
+      for (const key of ['kernel.protocol', 'kernel.table', 'sources.fpm.enabled']) expect(r.stderr).toContain(key);
+    }
+    expect(existsSync(join(daemon.dir, 'z-control.sock'))).toBe(false); // it never got as far as a socket
   });
 });
