@@ -5,7 +5,7 @@
 import type { LinkLocal } from '../model/link-local.js';
 import { numberToIpv4 } from '../model/ipv4-prefix.js';
 import type { Logger } from '../log.js';
-import type { Resolver, ZebraPlaceholderWrong } from './resolver.js';
+import { MAX_NAMED_PEERS, type Resolver, type ZebraPlaceholderWrong } from './resolver.js';
 
 /** Keyed findings scoped by interface; returns what began and what ended. */
 export class Episodes<T> {
@@ -63,7 +63,7 @@ export class ResolverFindings {
     const a = new Map([...resolver.ambiguous].map(([ifname, peers]) => [ifname, { scope: ifname, value: { ifname, peers } }]));
     const ar = this.ambiguity.update(a, resolver.decided, resolver.looked, full);
     for (const x of ar.started) {
-      this.log.warn({ event: 'learntPeerAmbiguous', ifname: x.ifname, peers: x.peers },
+      this.log.warn({ event: 'learntPeerAmbiguous', ifname: x.ifname, count: x.peers.length, peers: x.peers.slice(0, MAX_NAMED_PEERS) },
         `routes naming only ${x.ifname} (zebra's classic FPM encoding) stay pending: ${x.peers.length} peers were learnt there and the route does not say which; use nexthop-group mode (fpm use-next-hop-groups)`);
     }
     for (const x of ar.ended) this.log.info({ event: 'learntPeerUnambiguous', ifname: x.ifname }, 'one peer learnt again where routes name only the interface');

@@ -28,6 +28,9 @@ export interface PeerSlot {
 /** Why a leg cannot be installed; `link-down` legs keep what the kernel still has (carrier loss). */
 export type PendingCode = 'no-interface' | 'unmanaged' | 'link-down' | 'peer-unresolved' | 'peer-ambiguous' | 'pool-exhausted' | 'route-conflict' | 'kernel-error';
 
+/** how many learnt peers an ambiguity's reason and log line name */
+export const MAX_NAMED_PEERS = 8;
+
 /** NDA_PROTOCOL of the neighbour entries zebra writes (RTPROT_ZEBRA) */
 export const RTPROT_ZEBRA = 11;
 
@@ -128,10 +131,12 @@ export class Resolver {
    */
   private ambiguity(ifname: string, learnt: readonly LinkLocal[]): Unresolved {
     this.ambiguous.set(ifname, learnt);
+    // a shared segment may show many neighbours: the reason names a few
+    const named = learnt.slice(0, MAX_NAMED_PEERS).join(', ') + (learnt.length > MAX_NAMED_PEERS ? ', …' : '');
     return {
       ok: false,
       code: 'peer-ambiguous',
-      reason: `${learnt.length} peers learnt on ${ifname} (${learnt.join(', ')}) and the next hop names only the interface (zebra's classic FPM encoding, 169.254.0.1 onlink): not guessing which; use nexthop-group mode (fpm use-next-hop-groups in zebra), whose next hops name the peer`,
+      reason: `${learnt.length} peers learnt on ${ifname} (${named}) and the next hop names only the interface (zebra's classic FPM encoding, 169.254.0.1 onlink): not guessing which; use nexthop-group mode (fpm use-next-hop-groups in zebra), whose next hops name the peer`,
     };
   }
 

@@ -425,4 +425,16 @@ describe('what the resolver reports (issue 11)', () => {
     const r = resolver.legFor({ interface: 'h0', linkLocal: undefined });
     expect(r).toMatchObject({ ok: false, code: 'peer-ambiguous', reason: expect.stringContaining('fpm use-next-hop-groups') });
   });
+
+  it('a segment with many learnt neighbours: the reason names a few, not all', () => {
+    const peers = new PeerTable();
+    for (let i = 1; i <= 40; i++) peers.observe('h0', `fe80::${i.toString(16)}` as LinkLocal, { mac: `52:54:00:00:00:${i.toString(16).padStart(2, '0')}` as Mac, evidence: 'ndp', atMs: 1 });
+    const { resolver, verdicts } = run({ name: 'x', desired: [desired('10.1.0.0/24', [['h0', undefined]])], kernel: [], expectOps: [], peers });
+    expect(verdicts['254:10.1.0.0/24']).toBe('pending:peer-ambiguous');
+    const r = resolver.legFor({ interface: 'h0', linkLocal: undefined });
+    expect(r.ok).toBe(false);
+    const reason = (r as { reason: string }).reason;
+    expect(reason).toMatch(/^40 peers learnt on h0 \(.*, …\)/);
+    expect(reason.length).toBeLessThan(500);
+  });
 });
