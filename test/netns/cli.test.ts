@@ -58,6 +58,17 @@ describe.runIf(enabled)('rfc5549d status | routes | peers', () => {
     expect(daemon.cli('status')).toMatch(/routes: 2 desired, 1 installed, 1 pending/);
   });
 
+  // issue 11: a pass that only asks the kernel to solicit an unresolved peer (GHOST, every
+  // 3 s) wrote nothing a reader needs: debug, not one info line per pass
+  it('passes that only probe an unresolved peer are logged at debug', async () => {
+    const from = daemon.logs().length;
+    const since = () => daemon.logs().slice(from);
+    await waitFor('two probes of the ghost peer', () => since().filter((l) => l.event === 'peerProbed' && l.peer === GHOST).length >= 2, 15_000);
+    const passes = since().filter((l) => l.event === 'reconcilePass');
+    expect(passes.length).toBeGreaterThan(0);
+    expect(passes.filter((l) => l.level !== 20)).toEqual([]);
+  });
+
   // issue 11: with the JSON-lines source off, a second instance used to unlink the running
   // daemon's control socket and take it (and delete it on exit)
   it.each([
