@@ -101,7 +101,11 @@ export class Daemon {
     if (config.ra.enabled) {
       this.ra = new RaListener(
         (ev) => this.onRouterAdvert(ev),
-        (err) => this.log.warn({ event: 'raError', err }, 'router advertisement listener error'),
+        (err, ifindex) => {
+          const ifname = ifindex === undefined ? undefined : this.reconciler.state.links.get(ifindex)?.name ?? `#${ifindex}`;
+          this.log.warn({ event: 'raError', ...(ifname === undefined ? {} : { ifname }), err },
+            ifname === undefined ? 'router advertisement listener error' : `router advertisement listener error on ${ifname}`);
+        },
       );
       this.ra.start();
     }
@@ -112,8 +116,10 @@ export class Daemon {
 
     if (config.sources.jsonl.enabled) this.unsynced.add('jsonl');
     if (config.sources.fpm.enabled && FRR_OWN_PROTOCOLS.has(config.kernel.protocol)) {
-      this.log.warn({ event: 'protocolSharedWithZebra', protocol: config.kernel.protocol },
-        'kernel.protocol is one zebra treats as its own: a zebra in this namespace deletes our routes when it starts and adopts them; choose a protocol FRR does not use (200, say)');
+      // In main (254) this is refused at start (zebraConflicts); in another table zebra only
+      // sweeps and adopts if it ever writes there (a VRF's table, say): worth a warning.
+      this.log.warn({ event: 'protocolSharedWithZebra', protocol: config.kernel.protocol, table: config.kernel.table },
+        'kernel.protocol is one zebra treats as its own: should zebra ever write this table it deletes our routes when it starts and adopts them; choose a protocol FRR does not use (200, say)');
     }
     if (config.sources.fpm.enabled) {
       this.unsynced.add('fpm');
@@ -391,7 +397,10 @@ export class Daemon {
     const before = this.peers.resolve(ifname, ll);
     if (this.peers.observe(ifname, ll, { mac, evidence, atMs: this.now() })) {
       const after = this.peers.resolve(ifname, ll);
-      if (after.resolved) {
+      if (after.resolved && before.resolved && before.mac === after.mac) {
+        // the same MAC on stronger evidence (ndp, then ra): nothing a reader must know
+        this.log.debug({ event: 'peerEvidence', ifname, peer: ll, mac: after.mac, evidence: after.evidence, previousEvidence: before.evidence }, 'peer MAC confirmed');
+      } else if (after.resolved) {
         const level = after.contradictsEui64 ? 'warn' : 'info';
         this.log[level](
           { event: 'peerResolved', ifname, peer: ll, mac: after.mac, evidence: after.evidence, previous: before.resolved ? before.mac : null },

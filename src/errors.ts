@@ -5,6 +5,7 @@ export type ErrorCode =
   | 'INPUT_INVALID'
   // a bug: an input made the daemon throw; the input was refused, the daemon kept running
   | 'INTERNAL'
+  | 'INSTANCE_LOCKED'
   | 'KERNEL_NACK'
   | 'KERNEL_IO'
   | 'LIMIT_EXCEEDED'

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// rfc5549d command line: run the daemon, check a config file.
+// rfc5549d command line: run the daemon, check a config file, ask a running daemon, and
+// add or withdraw a route through its JSON-lines socket.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, formatProblem } from './config/config.js';
+import { assertStartable, ConfigError, formatProblem } from './config/config.js';
 import { loadConfig } from './config/load.js';
 import { askDaemon } from './cli/control-client.js';
 import { formatPeers, formatRoutes, formatStatus } from './cli/format.js';
+import { addLine, DaemonRefusal, sendRouteLine, UsageError, withdrawLine, type TableChoice } from './cli/route-client.js';
 import { errorMessage } from './errors.js';
 import { escapeText } from './excerpt.js';
 import { installLastResort } from './last-resort.js';
@@ -22,7 +24,7 @@ async function run(opts: { config?: string }): Promise<void> {
 }
 
 function checkConfig(file: string): void {
-  loadConfig(file);
+  assertStartable(loadConfig(file), file);
   process.stdout.write(`${file}: configuration OK\n`);
 }
 
@@ -75,6 +77,45 @@ clientCommand('resync', 'dump the kernel and repair any difference now; prints t
   .action((o: ClientOptions) => ask('resync', o, (a: { writes: number; failed: number; durationMs: number; wallMs: number }) =>
     `resync: ${a.writes} writes, ${a.failed} failed, pass ${Math.round(a.durationMs)} ms, ${a.wallMs} ms in all`));
 
+interface RouteOptions extends TableChoice {
+  socket?: string;
+  config?: string;
+}
+
+/** The routes socket: --socket, else sources.jsonl.socket of --config (or of the embedded default). */
+function routesSocket(opts: RouteOptions): string {
+  if (opts.socket !== undefined) return opts.socket;
+  const { jsonl } = loadConfig(opts.config).sources;
+  const from = opts.config ?? 'the embedded default';
+  if (!jsonl.enabled) throw new UsageError(`sources.jsonl.enabled is false in ${from}: the daemon takes no routes on a socket (enable it, or give --socket)`);
+  if (jsonl.socket === '-') throw new UsageError(`sources.jsonl.socket is "-" (standard input) in ${from}: there is no socket to send to`);
+  if (jsonl.withdrawOnDisconnect) process.stderr.write(`rfc5549d: note: sources.jsonl.withdraw-on-disconnect is true in ${from}: the daemon withdraws this again when the command disconnects\n`);
+  return jsonl.socket;
+}
+
+const routeCommand = (name: string, description: string) =>
+  program
+    .command(name)
+    .description(description)
+    .argument('<prefix>', 'IPv4 prefix, e.g. 10.1.0.0/24')
+    .option('--table <table>', 'routing table: number or rt_tables name (default kernel.table)')
+    .option('--vrf <name>', 'the table of this VRF device instead of --table')
+    .option('-s, --socket <path>', "the daemon's JSON-lines socket (sources.jsonl.socket)")
+    .option('-c, --config <file>', 'read sources.jsonl.socket from this configuration');
+
+routeCommand('add', 'add or replace a route: add 10.1.0.0/24 via fe80::…%eth1 [via fe80::…%eth2 …] (it stays after this command exits)')
+  .argument('<nexthops...>', 'via <link-local>%<interface>, once per ECMP leg')
+  .action(async (prefix: string, words: string[], o: RouteOptions) => {
+    const line = addLine(prefix, words, o);
+    await sendRouteLine(routesSocket(o), line);
+    process.stdout.write(`${prefix}: added (rfc5549d routes shows whether it is installed)\n`);
+  });
+routeCommand('withdraw', 'withdraw a route: withdraw 10.1.0.0/24 [--table T | --vrf V]')
+  .action(async (prefix: string, o: RouteOptions) => {
+    await sendRouteLine(routesSocket(o), withdrawLine(prefix, o));
+    process.stdout.write(`${prefix}: withdrawn\n`);
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
@@ -82,6 +123,14 @@ try {
   if (err instanceof ConfigError) {
     process.stderr.write(`rfc5549d: invalid configuration:\n${err.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`);
     process.exit(2);
+  }
+  if (err instanceof UsageError) {
+    process.stderr.write(`rfc5549d: ${escapeText(err.message)}\n`);
+    process.exit(2);
+  }
+  if (err instanceof DaemonRefusal) {
+    process.stderr.write(`rfc5549d: ${escapeText(err.message)}\n`);
+    process.exit(1);
   }
   process.stderr.write(`rfc5549d: ${escapeText(errorMessage(err))}\n`);
   process.exit(1);

@@ -1,12 +1,13 @@
 // The daemon as a service: signals (SIGTERM/SIGINT stop, SIGHUP reload), systemd
 // notification (READY/RELOADING/STOPPING/STATUS, watchdog) and the metrics endpoint.
-import { ConfigError, formatProblem } from './config/config.js';
+import { assertStartable, ConfigError, formatProblem } from './config/config.js';
 import { loadConfig, readTableNames } from './config/load.js';
 import { loadConfigOffThread } from './config/load-off-thread.js';
 import { Daemon } from './daemon.js';
 import { errorMessage } from './errors.js';
 import { escapeText } from './excerpt.js';
 import { createLogger } from './log.js';
+import { RunLock, runtimeDirectories } from './runtime/run-lock.js';
 import { MetricsServer } from './status/metrics.js';
 import { SystemdNotifier } from './systemd/notify.js';
 
@@ -15,8 +16,11 @@ const STATUS_EVERY_MS = 10_000;
 export async function runService(configFile: string | undefined, version: string): Promise<void> {
   const tables = readTableNames();
   const config = loadConfig(configFile, tables);
+  assertStartable(config, configFile ?? 'embedded default');
+  // Before any socket is touched: a second daemon must not unlink the first one's sockets.
+  const lock = RunLock.acquire(runtimeDirectories(config));
   const log = createLogger(config.logLevel);
-  log.info({ event: 'starting', version, config: configFile ?? 'embedded default' }, 'rfc5549d starting');
+  log.info({ event: 'starting', version, config: configFile ?? 'embedded default', locks: lock.paths }, 'rfc5549d starting');
   const notifier = new SystemdNotifier(process.env, (err) => log.warn({ event: 'notifyFailed', err }, 'sd_notify failed'));
   const daemon = new Daemon({ config, log, tables, version });
   const metrics = config.metrics.listen ? new MetricsServer(config.metrics.listen, daemon, log.child({ component: 'metrics' })) : undefined;

@@ -14,8 +14,12 @@ export function formatRoutes(routes: RouteStatus[]): string {
 export function formatPeers(peers: PeerStatus[]): string {
   if (peers.length === 0) return 'no peers';
   return table([
-    ['INTERFACE', 'LINK-LOCAL', 'MAC', 'PLACEHOLDER', 'EVIDENCE', 'LAST RA', 'STATE'],
-    ...peers.map((p) => [p.interface, p.linkLocal, p.mac ?? '-', p.placeholder ?? '-', p.evidence ?? '-', p.lastRaAgoS === null ? '-' : `${p.lastRaAgoS}s ago`, p.reason ? `${p.state}: ${p.reason}` : p.state]),
+    ['INTERFACE', 'LINK-LOCAL', 'MAC', 'PLACEHOLDER', 'EVIDENCE', 'LAST RA', 'ZEBRA PLACEHOLDER', 'STATE'],
+    ...peers.map((p) => [
+      p.interface, p.linkLocal, p.mac ?? '-', p.placeholder ?? '-', p.evidence ?? '-', p.lastRaAgoS === null ? '-' : `${p.lastRaAgoS}s ago`,
+      p.zebraPlaceholder ? `${p.zebraPlaceholder.gateway} ${p.zebraPlaceholder.mac} (wrong MAC)` : '-',
+      p.reason ? `${p.state}: ${p.reason}` : p.state,
+    ]),
   ]);
 }
 

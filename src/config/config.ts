@@ -98,6 +98,38 @@ const KERNEL_RULE_PRIORITIES: ReadonlyMap<number, string> = new Map([
   [32767, 'preference 32767 is the kernel\'s "lookup default" rule'],
 ]);
 
+/** The table zebra writes its own routes into (main). */
+export const ZEBRA_TABLE = 254;
+
+const protocolName = (n: number): string => {
+  const name = Object.entries(ZEBRA_PROTOCOLS).find(([, v]) => v === n)?.[0];
+  return name === undefined ? String(n) : `${n} (${name})`;
+};
+
+/**
+ * A configuration that would fight a zebra in the same namespace: routes of a protocol
+ * zebra takes for its own, in the table zebra writes, while zebra feeds us over FPM. zebra
+ * deletes such routes when it starts and adopts them as its own, and we would take its
+ * routes for ours. Refused at start and by check-config (not when a CLI client only reads
+ * a socket path); an FRR protocol in another table is only warned about (the daemon).
+ */
+export function zebraConflicts(config: Config): ConfigProblem[] {
+  const { protocol, table } = config.kernel;
+  if (!config.sources.fpm.enabled || !FRR_OWN_PROTOCOLS.has(protocol) || table !== ZEBRA_TABLE) return [];
+  return [{
+    path: 'kernel.protocol',
+    value: protocol,
+    message: `${protocolName(protocol)} is a protocol FRR's zebra takes for its own, and kernel.table ${table} (main) is the table zebra writes, with sources.fpm.enabled true: `
+      + 'zebra would delete and adopt our routes and we would take its routes for ours. Set kernel.protocol to one FRR does not use (200, say) and kernel.table to a table of our own, or sources.fpm.enabled: false',
+  }];
+}
+
+/** Throws the problems of zebraConflicts as CONFIG_INVALID (exit 2). */
+export function assertStartable(config: Config, source: string): void {
+  const problems = zebraConflicts(config);
+  if (problems.length > 0) throw new ConfigError(source, problems);
+}
+
 export interface ConfigProblem {
   readonly path: string;
   readonly value: unknown;

@@ -10,7 +10,7 @@ interface NativeIcmp6Socket {
   send(data: Buffer, dst: Buffer, ifindex: number): void;
   close(): void;
 }
-type NativeCtor = new (
+export type NativeCtor = new (
   types: number[],
   onMessage: (data: Buffer, src: Buffer, ifindex: number, hopLimit: number) => void,
   onError: (err: Error) => void,
@@ -37,19 +37,43 @@ export interface RaCounters {
   accepted: number;
   ignored: Partial<Record<RaRejection, number>>;
   solicitationsSent: number;
+  /** sends retried because the link-local was still tentative right after link up */
+  solicitationsRetried: number;
 }
+
+/**
+ * errnos of a send from a link-local that is still tentative (duplicate address detection
+ * runs for about a second after link up): "Cannot assign requested address" and "Network is
+ * unreachable". Retried, not reported.
+ */
+const EADDRNOTAVAIL = 99;
+const ENETUNREACH = 101;
+const TENTATIVE_ERRNOS = new Set([EADDRNOTAVAIL, ENETUNREACH]);
+
+export interface RaListenerOptions {
+  /** the socket implementation (tests); the native addon otherwise */
+  readonly native?: NativeCtor;
+  /** solicitation retries while the link-local is tentative, and the delay between them */
+  readonly solicitRetries?: number;
+  readonly solicitRetryMs?: number;
+}
+
+/** An error of the listener, with the interface it concerns when there is one. */
+export type RaErrorHandler = (err: Error, ifindex?: number) => void;
 
 export class RaListener {
   private sock: NativeIcmp6Socket | undefined;
-  readonly counters: RaCounters = { received: 0, accepted: 0, ignored: {}, solicitationsSent: 0 };
+  private readonly retries = new Set<NodeJS.Timeout>();
+  readonly counters: RaCounters = { received: 0, accepted: 0, ignored: {}, solicitationsSent: 0, solicitationsRetried: 0 };
 
   constructor(
     private readonly onAdvert: (ev: RouterAdvertEvent) => void,
-    private readonly onError: (err: Error) => void,
+    private readonly onError: RaErrorHandler,
+    private readonly options: RaListenerOptions = {},
   ) {}
 
   start(): void {
-    const Native = loadNative();
+    const Native = this.options.native ?? loadNative();
     this.sock = new Native(
       [ND_ROUTER_ADVERT],
       (data, src, ifindex, hopLimit) => {
@@ -64,25 +88,44 @@ export class RaListener {
           this.onAdvert({ ifindex, source: linkLocalFromBytes(src), sourceMac: v.sourceMac, routerLifetimeS: v.routerLifetimeS });
         } catch (err) {
           // never let one packet take the listener down
-          this.onError(err instanceof Error ? err : new Error(String(err)));
+          this.onError(err instanceof Error ? err : new Error(String(err)), ifindex);
         }
       },
       (err) => this.onError(err),
     );
   }
 
-  /** Asks the routers on a link to advertise now (best effort). */
-  solicit(ifindex: number, ourMac: Uint8Array): void {
+  /**
+   * Asks the routers on a link to advertise now (best effort). Right after link up our
+   * link-local is not yet usable (tentative while DAD runs, about 1-2 s) and the send fails:
+   * it is retried every 500 ms up to 8 times, and only
+   * reported (with the interface) if it still fails after that.
+   */
+  solicit(ifindex: number, ourMac: Uint8Array, attempt = 0): void {
     if (!this.sock) return;
     try {
       this.sock.send(routerSolicitation(ourMac), ALL_ROUTERS, ifindex);
       this.counters.solicitationsSent++;
     } catch (err) {
-      this.onError(err instanceof Error ? err : new Error(String(err)));
+      const e = err instanceof Error ? err : new Error(String(err));
+      const errno = (e as Error & { errno?: unknown }).errno;
+      if (typeof errno === 'number' && TENTATIVE_ERRNOS.has(errno) && attempt < (this.options.solicitRetries ?? 8)) {
+        this.counters.solicitationsRetried++;
+        const t = setTimeout(() => {
+          this.retries.delete(t);
+          this.solicit(ifindex, ourMac, attempt + 1);
+        }, this.options.solicitRetryMs ?? 500);
+        t.unref();
+        this.retries.add(t);
+        return;
+      }
+      this.onError(e, ifindex);
     }
   }
 
   stop(): void {
+    for (const t of this.retries) clearTimeout(t);
+    this.retries.clear();
     this.sock?.close();
     this.sock = undefined;
   }

@@ -13,6 +13,8 @@ export interface HeldPlaceholder {
   readonly permanent: boolean;
   /** written by us (our protocol) */
   readonly ours: boolean;
+  /** its NDA_PROTOCOL, where known (zebra's is RTPROT_ZEBRA, 11) */
+  readonly protocol?: number;
 }
 
 export interface ResolvedPeer {

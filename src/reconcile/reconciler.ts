@@ -24,6 +24,7 @@ import { OwnTable, type OwnTablePlan } from './own-table.js';
 import { asHeld, NexthopObjects } from './nexthop-objects.js';
 import { RepairBackoff } from './repair-backoff.js';
 import { Resolver, type PendingCode } from './resolver.js';
+import { ResolverFindings } from './resolver-findings.js';
 
 const EEXIST = 17;
 const ESRCH = 3;
@@ -34,6 +35,8 @@ const BURST_END_MS = 250;
 const PROBE_INTERVAL_MS = 3000;
 /** main tables smaller than this are re-read after every big write burst */
 const MAIN_REREAD_AFTER_BURST = 50_000;
+/** a pass slower than this is logged at info even when it wrote nothing */
+const SLOW_PASS_MS = 100;
 
 export interface PendingRoute {
   readonly code: PendingCode;
@@ -81,6 +84,8 @@ export class Reconciler {
   private readonly gateways: GatewayPool;
   private readonly nexthopObjects: NexthopObjects | undefined;
   private readonly reasons = new PendingReasons();
+  /** zebra placeholders that disagree with us, ambiguous learnt peers: once per episode */
+  readonly findings: ResolverFindings;
   private dirty: number[] = [];
   private allDirty = false;
   private neighboursDirty = false;
@@ -132,6 +137,7 @@ export class Reconciler {
     this.matches = matches;
     this.now = now;
     this.backoff = new RepairBackoff(now);
+    this.findings = new ResolverFindings(log);
     this.ownedTables.add(config.kernel.table);
     this.state = new KernelState(rib.store, this.forwardings, config.kernel.metric);
     const { first, size, text } = config.kernel.gatewayPool;
@@ -453,7 +459,7 @@ export class Reconciler {
       learntPeersOn: (ifname) => (this.rib.wantsLearntPeer(ifname) ? this.peers.learntOn(ifname) : []),
       resolvePeer: (ifname, ll) => this.peers.resolve(ifname, ll),
       placeholdersOn: (ifindex) => state.placeholdersOn(ifindex).map((n) => ({
-        gateway: n.gateway, mac: n.mac, permanent: isPermanent(n.state), ours: n.protocol === protocol,
+        gateway: n.gateway, mac: n.mac, permanent: isPermanent(n.state), ours: n.protocol === protocol, protocol: n.protocol,
       })),
     }, this.config.kernel.mode, this.gateways);
   }
@@ -501,6 +507,7 @@ export class Reconciler {
         this.noteVerdict(s, v, debug);
       },
     });
+    this.findings.notePass(resolver, full);
     // Route deletes go first so that a neighbour delete never strands a route.
     const routeOps = this.throttleRouteRepairs(routes);
     const neighAdds = this.throttleNeighbourRepairs(neigh.adds);
@@ -538,8 +545,12 @@ export class Reconciler {
     const stats: PassStats = { full, keys, writes: attempted - failed, failed, durationMs: performance.now() - t0 };
     this.lastPass = stats;
     this.onPass?.(stats);
-    if (attempted > 0 || full) {
-      this.log[attempted > 0 ? 'info' : 'debug']({ event: 'reconcilePass', ...stats, pending: store.pendingCount, desired: this.rib.size }, 'reconcile pass');
+    // info only when the pass changed the kernel or was slow; neighbour probes (every 3 s for
+    // an unresolved peer) and converged resyncs are debug, or they drown everything else
+    const probes = afterRoutes.reduce((n, op) => n + (op.kind === 'neigh.probe' ? 1 : 0), 0);
+    const notable = attempted - probes > 0 || stats.durationMs > SLOW_PASS_MS;
+    if (notable || attempted > 0 || full) {
+      this.log[notable ? 'info' : 'debug']({ event: 'reconcilePass', ...stats, pending: store.pendingCount, desired: this.rib.size }, 'reconcile pass');
     }
   }
 

@@ -3,6 +3,7 @@
 import type { KernelMode } from '../config/config.js';
 import { RTNH_F_ONLINK, type RouteLeg } from '../kernel/rtnetlink-codec.js';
 import { linkLocalToBytes, type LinkLocal } from '../model/link-local.js';
+import { macFromLinkLocal } from '../model/eui64.js';
 import type { Mac } from '../model/mac.js';
 import type { Evidence, PeerResolution } from '../peers/peer-table.js';
 import type { PeerNexthop } from '../rib/route.js';
@@ -25,7 +26,29 @@ export interface PeerSlot {
 }
 
 /** Why a leg cannot be installed; `link-down` legs keep what the kernel still has (carrier loss). */
-export type PendingCode = 'no-interface' | 'unmanaged' | 'link-down' | 'peer-unresolved' | 'pool-exhausted' | 'route-conflict' | 'kernel-error';
+export type PendingCode = 'no-interface' | 'unmanaged' | 'link-down' | 'peer-unresolved' | 'peer-ambiguous' | 'pool-exhausted' | 'route-conflict' | 'kernel-error';
+
+/** how many learnt peers an ambiguity's reason and log line name */
+export const MAX_NAMED_PEERS = 8;
+
+/** NDA_PROTOCOL of the neighbour entries zebra writes (RTPROT_ZEBRA) */
+export const RTPROT_ZEBRA = 11;
+
+/**
+ * zebra's placeholder for one of our peers holds a MAC other than ours: zebra derived it from
+ * a link-local that is not EUI-64 (FRR issue 2205), or the peer's MAC changed. We keep ours at
+ * another pool address; traffic that follows zebra's own routes goes to the wrong MAC.
+ */
+export interface ZebraPlaceholderWrong {
+  readonly ifname: string;
+  readonly gateway: number;
+  readonly zebraMac: Mac;
+  readonly peer: LinkLocal;
+  readonly ourMac: Mac;
+  readonly evidence: Evidence;
+  /** the pool address our placeholder for the peer is at, when it has one */
+  readonly ourGateway: number | undefined;
+}
 
 export type SlotResult =
   | { readonly ok: true; readonly slot: PeerSlot }
@@ -54,6 +77,12 @@ export type LegResult = { readonly ok: true; readonly leg: RouteLeg } | Unresolv
 export class Resolver {
   private readonly byInterface = new Map<string, InterfacePeers>();
   private readonly legs = new Map<string, LegResult>();
+  /** interfaces whose peers this pass looked at, and those of them whose link was usable */
+  readonly looked = new Set<string>();
+  readonly decided = new Set<string>();
+  /** interfaces where a next hop naming only the interface met more than one learnt peer */
+  readonly ambiguous = new Map<string, readonly LinkLocal[]>();
+  readonly zebraWrong: ZebraPlaceholderWrong[] = [];
 
   /** `pool` numbers the placeholders in neighbor mode (unused in via mode) */
   constructor(private readonly inputs: ResolverInputs, private readonly mode: KernelMode, private readonly pool: GatewayPool) {}
@@ -83,9 +112,32 @@ export class Resolver {
     const down = this.linkProblem(nh.interface, link);
     if (down || !link) return down!;
     // "169.254.0.1 onlink" next hops name no peer: the one learnt on the interface.
-    const ll = nh.linkLocal ?? [...this.inputs.learntPeersOn(nh.interface)].sort()[0];
+    let ll = nh.linkLocal;
+    if (ll === undefined) {
+      const learnt = [...this.inputs.learntPeersOn(nh.interface)].sort();
+      this.looked.add(nh.interface);
+      this.decided.add(nh.interface);
+      if (learnt.length > 1) return this.ambiguity(nh.interface, learnt);
+      ll = learnt[0];
+    }
     if (ll === undefined) return { ok: false, code: 'peer-unresolved', reason: `no peer learnt on ${nh.interface} yet (no router advertisement or neighbour entry)` };
     return { ok: true, leg: { ifindex: link.ifindex, via6: linkLocalToBytes(ll), flags: 0 } };
+  }
+
+  /**
+   * A next hop that names only the interface (zebra's classic FPM encoding: 169.254.0.1 +
+   * ifindex) where more than one peer was learnt: any choice black-holes the other peers'
+   * prefixes, so none is made.
+   */
+  private ambiguity(ifname: string, learnt: readonly LinkLocal[]): Unresolved {
+    this.ambiguous.set(ifname, learnt);
+    // a shared segment may show many neighbours: the reason names a few
+    const named = learnt.slice(0, MAX_NAMED_PEERS).join(', ') + (learnt.length > MAX_NAMED_PEERS ? ', …' : '');
+    return {
+      ok: false,
+      code: 'peer-ambiguous',
+      reason: `${learnt.length} peers learnt on ${ifname} (${named}) and the next hop names only the interface (zebra's classic FPM encoding, 169.254.0.1 onlink): not guessing which; use nexthop-group mode (fpm use-next-hop-groups in zebra), whose next hops name the peer`,
+    };
   }
 
   private linkProblem(ifname: string, link: LinkView | undefined): Unresolved | undefined {
@@ -116,15 +168,19 @@ export class Resolver {
     const byPeer = new Map<LinkLocal, SlotResult>();
     const link = this.inputs.link(ifname);
     const problem = this.linkProblem(ifname, link);
+    this.looked.add(ifname);
     if (problem || !link) {
       if (link) this.pool.keep(link.ifindex);
       return { byPeer, anyPeer: problem! };
     }
-    // Peers that routes name; where none is named, the first peer learnt there.
+    this.decided.add(ifname);
+    // Peers that routes name; where none is named, the one peer learnt there.
     let peers = [...this.inputs.peersOn(ifname)].sort();
+    const learnt = [...this.inputs.learntPeersOn(ifname)].sort();
+    const ambiguous = learnt.length > 1 ? this.ambiguity(ifname, learnt) : undefined;
     let unresolvedReason: string | undefined;
-    if (peers.length === 0) {
-      for (const ll of [...this.inputs.learntPeersOn(ifname)].sort()) {
+    if (peers.length === 0 && !ambiguous) {
+      for (const ll of learnt) {
         const r = this.inputs.resolvePeer(ifname, ll);
         if (r.resolved) {
           peers = [ll];
@@ -156,6 +212,29 @@ export class Resolver {
       code: 'peer-unresolved',
       reason: unresolvedReason ?? `no peer learnt on ${ifname} yet (no router advertisement or neighbour entry)`,
     };
-    return { byPeer, anyPeer };
+    this.noteZebraPlaceholders(ifname, resolved, held, gateways);
+    return { byPeer, anyPeer: ambiguous ?? anyPeer };
+  }
+
+  /**
+   * zebra's PERMANENT placeholders on this interface whose MAC is none of our peers'. The peer
+   * it stands for is the one whose EUI-64 derivation gives zebra's MAC (that is how zebra got
+   * it), else the interface's only peer; with several peers and no such match, none is named.
+   */
+  private noteZebraPlaceholders(
+    ifname: string,
+    resolved: readonly (ResolvedPeer & { evidence: Evidence })[],
+    held: readonly HeldPlaceholder[],
+    gateways: ReadonlyMap<LinkLocal, { ok: boolean; gateway?: number }>,
+  ): void {
+    if (resolved.length === 0) return;
+    for (const h of held) {
+      if (h.ours || !h.permanent || h.protocol !== RTPROT_ZEBRA || !h.mac) continue;
+      if (resolved.some((p) => p.mac === h.mac)) continue;
+      const peer = resolved.find((p) => macFromLinkLocal(p.linkLocal) === h.mac) ?? (resolved.length === 1 ? resolved[0] : undefined);
+      if (!peer) continue;
+      const g = gateways.get(peer.linkLocal);
+      this.zebraWrong.push({ ifname, gateway: h.gateway, zebraMac: h.mac, peer: peer.linkLocal, ourMac: peer.mac, evidence: peer.evidence, ourGateway: g?.ok ? g.gateway : undefined });
+    }
   }
 }

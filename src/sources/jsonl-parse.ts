@@ -10,8 +10,16 @@ import { jsonDepthExcess } from './json-depth.js';
 import { MAX_LEGS_CEILING } from '../rib/route-validation.js';
 import { sortNexthops, type PeerNexthop, type RouteUpdate } from '../rib/route.js';
 
+/**
+ * `ack` asks for one reply line `{"ack":<its line number>}`, written once every line before
+ * it has been handled (and any error reply for them written): a client that must know its
+ * lines were taken (the `rfc5549d add` CLI) waits for it. Clients that never send it get
+ * no reply for a good line, as before.
+ */
+export type JsonlLine = RouteUpdate | { readonly op: 'ack' };
+
 /** A refusal names the field (`op`, `nexthops[2].via`, `line` for the line as a whole). */
-export type LineResult = { ok: true; update: RouteUpdate } | { ok: false; field: string; error: string };
+export type LineResult = { ok: true; update: JsonlLine } | { ok: false; field: string; error: string };
 
 export interface JsonlContext {
   readonly defaultTable: number;
@@ -33,6 +41,7 @@ const FIELDS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
   ['withdraw', new Set(['op', 'prefix', 'table', 'vrf'])],
   ['sync-begin', new Set(['op'])],
   ['sync-end', new Set(['op'])],
+  ['ack', new Set(['op'])],
 ]);
 const NEXTHOP_FIELDS: ReadonlySet<string> = new Set(['via', 'dev']);
 
@@ -60,11 +69,11 @@ export function parseJsonLine(line: string, ctx: JsonlContext): LineResult {
   const op = own(o, 'op');
   const allowed = typeof op === 'string' ? FIELDS.get(op) : undefined;
   if (typeof op !== 'string' || allowed === undefined) {
-    return fail('op', `unknown op ${show(op)} (expected add, withdraw, sync-begin or sync-end)`);
+    return fail('op', `unknown op ${show(op)} (expected add, withdraw, sync-begin, sync-end or ack)`);
   }
   const unknown = Object.keys(o).find((k) => !allowed.has(k));
   if (unknown !== undefined) return fail(escapeText(unknown, 64), `unknown field for op ${show(op)} (value ${show(o[unknown])})`);
-  if (op === 'sync-begin' || op === 'sync-end') return { ok: true, update: { op } };
+  if (op === 'sync-begin' || op === 'sync-end' || op === 'ack') return { ok: true, update: { op } };
 
   const prefixText = own(o, 'prefix');
   if (typeof prefixText !== 'string') return fail('prefix', `expected a string like "10.1.0.0/24", got ${show(prefixText)}`);

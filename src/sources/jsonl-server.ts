@@ -1,11 +1,11 @@
 // The JSON-lines route source on a Unix stream socket (or stdin with "-"). Each
 // connection is a session; a bad line gets one error reply and changes nothing.
-import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { dirname } from 'node:path';
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { errorMessage, Rfc5549Error, type ErrorCode } from '../errors.js';
 import { escapeText, excerpt } from '../excerpt.js';
+import { prepareSocketPath } from '../runtime/socket-path.js';
 import { LogThrottle, type Logger } from '../log.js';
 import type { Rib } from '../rib/rib.js';
 import type { VrfRoutes } from '../rib/vrf-routes.js';
@@ -61,7 +61,7 @@ export class JsonlSource {
       this.serve(process.stdin, undefined, 'jsonl#stdin');
       return;
     }
-    await this.prepareSocketPath(this.opts.socket);
+    await prepareSocketPath(this.opts.socket, 'sources.jsonl.socket');
     const server = createServer((sock) => {
       const session = `${JSONL_SOURCE}#${++this.sessionSeq}`;
       this.sockets.add(sock);
@@ -143,7 +143,7 @@ export class JsonlSource {
       this.counters.lines++;
       // The guard per input: whatever one line does, it costs a reply, not the process.
       try {
-        this.handle(text, lineNo, session, answer);
+        this.handle(text, lineNo, session, answer, send);
       } catch (err) {
         this.counters.failed++;
         const code: ErrorCode = err instanceof Rfc5549Error ? err.code : 'INTERNAL';
@@ -156,7 +156,7 @@ export class JsonlSource {
     });
   }
 
-  private handle(text: string, line: number, session: string, answer: Answer): void {
+  private handle(text: string, line: number, session: string, answer: Answer, send: (text: string) => void): void {
     const r = parseJsonLine(text, this.opts.context);
     if (!r.ok) return answer(line, r.field, r.error);
     const u = r.update;
@@ -172,6 +172,10 @@ export class JsonlSource {
         this.rib.withdraw(u.table, u.prefix);
         if (u.vrf !== undefined) this.opts.vrfRoutes.withdrawn(u.vrf, u.prefix);
         break;
+      case 'ack':
+        // lines are handled in order and at once: every earlier reply is already written
+        send(`${JSON.stringify({ ack: line })}\n`);
+        break;
       case 'sync-begin':
         this.rib.beginReplay(JSONL_SOURCE);
         this.log.info({ event: 'replayBegin', session }, 'replay begins');
@@ -184,23 +188,5 @@ export class JsonlSource {
         break;
       }
     }
-  }
-
-  private async prepareSocketPath(path: string): Promise<void> {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-    if (!existsSync(path)) return;
-    if (!lstatSync(path).isSocket()) {
-      throw new Rfc5549Error('SOURCE_IO', `sources.jsonl.socket: ${path} exists and is not a socket; refusing to remove it`);
-    }
-    const alive = await new Promise<boolean>((resolve) => {
-      const c = createConnection(path);
-      c.once('connect', () => {
-        c.destroy();
-        resolve(true);
-      });
-      c.once('error', () => resolve(false));
-    });
-    if (alive) throw new Rfc5549Error('SOURCE_IO', `sources.jsonl.socket: ${path} is in use (is another rfc5549d running?)`);
-    unlinkSync(path);
   }
 }

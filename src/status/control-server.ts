@@ -1,9 +1,9 @@
 // The control socket: one JSON request line in ({"command":"status"|"routes"|"peers", ...}),
 // one JSON answer line out. Read-only but for `resync`; the CLI (src/cli/) is its client.
-import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { dirname } from 'node:path';
 import type { Logger } from '../log.js';
+import { prepareSocketPath } from '../runtime/socket-path.js';
 
 export type ControlHandler = (request: { command: string; pending?: boolean }) => unknown;
 
@@ -13,8 +13,8 @@ export class ControlServer {
   constructor(private readonly path: string, private readonly handle: ControlHandler, private readonly log: Logger) {}
 
   async start(): Promise<void> {
-    mkdirSync(dirname(this.path), { recursive: true, mode: 0o755 });
-    if (existsSync(this.path)) unlinkSync(this.path); // the jsonl check for a live owner covers the run dir
+    // the run lock (src/runtime/run-lock.ts) keeps a second daemon out; this keeps anyone's live socket
+    await prepareSocketPath(this.path, 'control.socket');
     const server = createServer((sock) => {
       let buf = '';
       sock.on('data', (d) => {

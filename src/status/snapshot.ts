@@ -2,6 +2,7 @@
 import { isLinkUp } from '../kernel/kernel-state.js';
 import type { Daemon } from '../daemon.js';
 import type { LinkLocal } from '../model/link-local.js';
+import { numberToIpv4 } from '../model/ipv4-prefix.js';
 import { peerKey } from '../peers/peer-table.js';
 
 export interface RouteStatus {
@@ -21,6 +22,8 @@ export interface PeerStatus {
   readonly placeholder: string | null;
   readonly evidence: string | null;
   readonly lastRaAgoS: number | null;
+  /** zebra's placeholder for this peer when its MAC is not ours (FRR issue 2205), else null */
+  readonly zebraPlaceholder: { readonly gateway: string; readonly mac: string } | null;
   readonly state: 'resolved' | 'unresolved';
   readonly reason?: string;
 }
@@ -49,7 +52,7 @@ export function routeStatuses(d: Daemon, pendingOnly: boolean): RouteStatus[] {
     out.push({
       table: r.table,
       prefix: r.prefix.key,
-      nexthops: r.nexthops.map((n) => `${n.linkLocal ?? '(learnt peer)'}%${n.interface}`),
+      nexthops: r.nexthops.map((n) => (n.linkLocal === undefined ? interfaceOnly(d, n.interface) : `${n.linkLocal}%${n.interface}`)),
       state: pending ? 'pending' : 'installed',
       ...(pending ? { reason: pending.reason } : {}),
     });
@@ -66,6 +69,18 @@ export function routeStatuses(d: Daemon, pendingOnly: boolean): RouteStatus[] {
   return out.sort((a, b) => a.table - b.table || (a.prefix < b.prefix ? -1 : 1));
 }
 
+/**
+ * A next hop that names only the interface (zebra's classic FPM encoding): the peer learnt
+ * there, or why there is none to take.
+ */
+function interfaceOnly(d: Daemon, ifname: string): string {
+  const ambiguous = d.reconciler.findings.ambiguousOn(ifname);
+  const learnt = ambiguous ?? d.peers.learntOn(ifname);
+  if (learnt.length === 1) return `${learnt[0]}%${ifname} (learnt)`;
+  if (learnt.length === 0) return `?%${ifname} (no peer learnt)`;
+  return `?%${ifname} (${learnt.length} peers learnt: ambiguous)`;
+}
+
 export function peerStatuses(d: Daemon, nowMs: number): PeerStatus[] {
   const seen = new Set<string>();
   const out: PeerStatus[] = [];
@@ -75,6 +90,7 @@ export function peerStatuses(d: Daemon, nowMs: number): PeerStatus[] {
     seen.add(k);
     const r = d.peers.resolve(ifname, ll);
     const ra = d.lastRaAt.get(k);
+    const zebra = d.reconciler.findings.zebraPlaceholderFor(ifname, ll);
     out.push({
       interface: ifname,
       linkLocal: ll,
@@ -82,6 +98,7 @@ export function peerStatuses(d: Daemon, nowMs: number): PeerStatus[] {
       placeholder: d.reconciler.placeholderOf(ifname, ll) ?? null,
       evidence: r.resolved ? r.evidence : null,
       lastRaAgoS: ra === undefined ? null : Math.round((nowMs - ra) / 1000),
+      zebraPlaceholder: zebra ? { gateway: numberToIpv4(zebra.gateway), mac: zebra.zebraMac } : null,
       state: r.resolved ? 'resolved' : 'unresolved',
       ...(r.resolved ? {} : { reason: r.reason }),
     });

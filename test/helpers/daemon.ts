@@ -36,6 +36,12 @@ export class DaemonProcess {
     return r.stdout;
   }
 
+  /** Runs `rfc5549d add|withdraw …` against this daemon's JSON-lines socket; never throws. */
+  routeCli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+    const r = spawnSync(process.execPath, [CLI, ...args, '--socket', this.socket], { encoding: 'utf8' });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
   get logFile(): string {
     return join(this.dir, 'daemon.log');
   }
@@ -72,10 +78,12 @@ export class DaemonProcess {
     this.child = child;
     this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
     const startLine = this.logs().length;
-    await waitFor('daemon ready', () => {
-      if (child.exitCode !== null) throw new Error(`daemon exited ${child.exitCode}: ${readFileSync(this.logFile, 'utf8')}`);
-      return this.logs().slice(startLine).some((l) => l.event === 'ready');
+    // waitFor retries on a throw: an exit is returned instead, so it is reported at once
+    const outcome = await waitFor('daemon ready', () => {
+      if (child.exitCode !== null) return 'exited';
+      return this.logs().slice(startLine).some((l) => l.event === 'ready') && 'ready';
     }, 15_000);
+    if (outcome === 'exited') throw new Error(`daemon exited ${child.exitCode}: ${readFileSync(this.logFile, 'utf8')}`);
   }
 
   logs(): LogLine[] {

@@ -14,6 +14,7 @@ describe.runIf(enabled)('link events and drift repair', () => {
   let daemon: DaemonProcess;
   const ownRoutes = () => topo.host.json<RouteJson>('route', 'show', 'table', 'all', 'proto', OUR_PROTOCOL);
   const placeholder = () => topo.host.json<NeighJson>('neigh', 'show', '169.254.0.1', 'dev', 'h0')[0];
+  const raCounters = () => (JSON.parse(daemon.cli('status', '--json')) as { sources: { ra: { solicitationsSent: number; solicitationsRetried: number } } }).sources.ra;
   const converged = (mac = PEER_MAC) => () => ownRoutes().length === 2 && placeholder()?.lladdr === mac && placeholder()?.state?.includes('PERMANENT');
 
   beforeEach(async () => {
@@ -38,9 +39,15 @@ describe.runIf(enabled)('link events and drift repair', () => {
     topo.host.ip('link', 'set', 'h0', 'down');
     await waitFor('kernel dropped them', () => ownRoutes().length === 0 && placeholder() === undefined);
     await waitFor('pending: link down', () => daemon.logs().some((l) => l.event === 'linkDown'));
+    const sentBefore = raCounters().solicitationsSent;
     topo.host.ip('link', 'set', 'h0', 'up');
     await waitFor('back after link up', converged());
     expect(topo.host.ping(PEER_ADDR)).toBe(true);
+    // issue 11: the router solicitation on link up goes out once our link-local is usable
+    // (retried while it is tentative), and no raError is logged for it
+    await waitFor('solicitation sent', () => raCounters().solicitationsSent > sentBefore);
+    console.log(`[events] link up: router solicitation retried ${raCounters().solicitationsRetried} time(s) while the link-local was tentative`);
+    expect(daemon.logs().filter((l) => l.event === 'raError')).toEqual([]);
   });
 
   it('carrier loss keeps neighbour and routes (linkdown); ping works after carrier returns', async () => {

@@ -44,7 +44,11 @@ describe.runIf(enabled)('peer MAC from router advertisements and neighbour disco
     expect(placeholder()).toMatchObject({ lladdr: PEER_MAC });
     expect(topo.host.ping(PEER_ADDR)).toBe(true);
     // the RA listener heard radvd (not only the kernel's neighbour table)
-    await waitFor('RA evidence', () => daemon.logs().some((l) => l.event === 'peerResolved' && l.evidence === 'ra' && l.peer === ll), 10_000);
+    await waitFor('RA evidence', () => daemon.logs().some((l) => (l.event === 'peerResolved' || l.event === 'peerEvidence') && l.evidence === 'ra' && l.peer === ll), 10_000);
+    // issue 11: the same MAC on stronger evidence is no news (debug peerEvidence, no peerResolved)
+    const resolved = daemon.logs().filter((l) => l.event === 'peerResolved' && l.peer === ll);
+    expect(resolved).toHaveLength(1);
+    expect(resolved.filter((l) => l.previous === l.mac)).toEqual([]);
   });
 
   it('the placeholder follows a peer MAC change, and ping works again', async () => {
@@ -55,5 +59,35 @@ describe.runIf(enabled)('peer MAC from router advertisements and neighbour disco
     topo.restorePeerReturnPath(); // the peer's MAC change flushed its own neighbours
     await waitFor('placeholder follows', () => placeholder()?.lladdr === newMac, 10_000);
     expect(topo.host.ping(PEER_ADDR)).toBe(true);
+  });
+
+  // issue 11 item 4 (FRR issue 2205): zebra derives the MAC from a link-local that is not EUI-64
+  it('zebra\'s placeholder with a wrong MAC: ours goes to the next address, a ping crosses, one warning, peers shows it', async () => {
+    topo = Topology.create({ randomLinkLocal: true });
+    const ll = topo.peerLinkLocal();
+    const ZEBRA_MAC = '02:00:00:00:09:09';
+    // what zebra writes for this peer, by hand: zebra itself is in the FRR suite
+    topo.host.ip('neigh', 'replace', '169.254.0.1', 'lladdr', ZEBRA_MAC, 'nud', 'permanent', 'dev', 'h0', 'proto', 'zebra');
+    daemon = new DaemonProcess(topo.host, { kernel: { protocol: 200, table: 100 } });
+    await daemon.start();
+    startRadvd(topo, daemon.dir);
+    const feed = await daemon.connect();
+    feed.send({ op: 'add', prefix: `${PEER_ADDR}/32`, nexthops: [{ via: ll, dev: 'h0' }] });
+    feed.close();
+    const route = await waitFor('route via our own placeholder', () => topo.host.json<{ dst: string; gateway?: string }>('route', 'show', 'table', '100').find((r) => r.dst === PEER_ADDR));
+    expect(route.gateway).toBe('169.254.0.2');
+    expect(topo.host.json<NeighJson>('neigh', 'show', '169.254.0.2', 'dev', 'h0')[0]).toMatchObject({ lladdr: PEER_MAC });
+    expect(topo.host.json<NeighJson>('neigh', 'show', '169.254.0.1', 'dev', 'h0')[0]).toMatchObject({ lladdr: ZEBRA_MAC }); // never overwritten
+    topo.host.ip('rule', 'add', 'pref', '100', 'lookup', '100');
+    expect(topo.host.ping(PEER_ADDR)).toBe(true);
+    // RA evidence arrives after ndp: still one episode
+    await waitFor('RA evidence', () => daemon.logs().some((l) => (l.event === 'peerResolved' || l.event === 'peerEvidence') && l.evidence === 'ra' && l.peer === ll), 10_000);
+    const warnings = daemon.logs().filter((l) => l.event === 'zebraPlaceholderWrong');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 40, ifname: 'h0', gateway: '169.254.0.1', zebraMac: ZEBRA_MAC, peer: ll, mac: PEER_MAC, ourGateway: '169.254.0.2' });
+    expect(['ndp', 'ra']).toContain(warnings[0]!.evidence);
+    const peers = JSON.parse(daemon.cli('peers', '--json')) as { linkLocal: string; zebraPlaceholder: unknown }[];
+    expect(peers.find((p) => p.linkLocal === ll)).toMatchObject({ zebraPlaceholder: { gateway: '169.254.0.1', mac: ZEBRA_MAC } });
+    expect(daemon.cli('peers')).toContain(`169.254.0.1 ${ZEBRA_MAC} (wrong MAC)`);
   });
 });

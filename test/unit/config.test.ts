@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, configFromDocument, configFromYaml, FRR_OWN_PROTOCOLS } from '../../src/config/config.js';
+import { assertStartable, ConfigError, configFromDocument, configFromYaml, formatProblem, FRR_OWN_PROTOCOLS, zebraConflicts } from '../../src/config/config.js';
 import { parseRtTables } from '../../src/model/route-table.js';
 
 const tables = parseRtTables('100 blue\n');
@@ -108,5 +108,40 @@ describe('configuration', () => {
   it('reports every problem at once, and bad YAML with its line', () => {
     expect(problems({ kernel: { protocol: 1, metric: 'x' }, log: { level: 3 } }).map((p) => p.path).sort()).toEqual(['kernel.metric', 'kernel.protocol', 'log.level']);
     expect(() => configFromYaml('kernel:\n  table: [\n', tables)).toThrow(/not valid YAML at line/);
+  });
+
+  describe('a configuration that would fight zebra (issue 11)', () => {
+    const fpmOn = { enabled: true };
+    it.each([
+      [186, 254],
+      [186, 'main'],
+      [11, 254],
+      [196, 254],
+      [198, 254],
+    ])('protocol %s in table %s with FPM on is refused, naming the keys', (protocol, table) => {
+      const c = configFromDocument({ kernel: { protocol, table }, sources: { fpm: fpmOn } }, tables);
+      const p = zebraConflicts(c);
+      expect(p).toHaveLength(1);
+      expect(p[0]).toMatchObject({ path: 'kernel.protocol', value: protocol });
+      const text = formatProblem(p[0]!);
+      for (const key of ['kernel.protocol', 'kernel.table', 'sources.fpm.enabled']) expect(text).toContain(key);
+      expect(() => assertStartable(c, 'test.yaml')).toThrow(ConfigError);
+      try {
+        assertStartable(c, 'test.yaml');
+      } catch (err) {
+        expect((err as ConfigError).code).toBe('CONFIG_INVALID');
+        expect((err as ConfigError).message).toMatch(/^test\.yaml: kernel\.protocol: /);
+      }
+    });
+
+    it.each([
+      ['an FRR protocol in a table of our own (warned at start, not refused)', { kernel: { protocol: 186, table: 1000 }, sources: { fpm: fpmOn } }],
+      ['a protocol FRR does not use in main', { kernel: { protocol: 200, table: 254 }, sources: { fpm: fpmOn } }],
+      ['an FRR protocol in main without FPM (no zebra feeding us)', { kernel: { protocol: 186, table: 254 }, sources: { fpm: { enabled: false } } }],
+    ])('%s is accepted', (_what, doc) => {
+      const c = configFromDocument(doc, tables);
+      expect(zebraConflicts(c)).toEqual([]);
+      expect(() => assertStartable(c, 'test.yaml')).not.toThrow();
+    });
   });
 });

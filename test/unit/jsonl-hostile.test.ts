@@ -17,7 +17,7 @@ const nestObj = (n: number) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
 
 describe('JSON lines from a hostile client', () => {
   it.each(PROTO_NAMES)('op %j (an Object.prototype member) is an unknown op', (name) => {
-    expect(refusal(JSON.stringify({ op: name })).error).toBe(`op: unknown op ${JSON.stringify(name)} (expected add, withdraw, sync-begin or sync-end)`);
+    expect(refusal(JSON.stringify({ op: name })).error).toBe(`op: unknown op ${JSON.stringify(name)} (expected add, withdraw, sync-begin, sync-end or ack)`);
     expect(refusal(`{"op":${JSON.stringify(name)},"prefix":"10.1.0.0/24"}`).field).toBe('op');
   });
 

@@ -28,6 +28,8 @@ describe('JSON-lines parsing', () => {
     expect(parse({ op: 'withdraw', prefix: '10.1.0.0/24', table: 254 })).toMatchObject({ ok: true, update: { op: 'withdraw', table: 254 } });
     expect(parse({ op: 'sync-begin' })).toEqual({ ok: true, update: { op: 'sync-begin' } });
     expect(parse({ op: 'sync-end' })).toEqual({ ok: true, update: { op: 'sync-end' } });
+    expect(parse({ op: 'ack' })).toEqual({ ok: true, update: { op: 'ack' } });
+    expect(parse({ op: 'ack', id: 1 })).toMatchObject({ ok: false, error: expect.stringContaining('id: unknown field') });
   });
 
   it.each([

@@ -72,7 +72,7 @@ function run(s: Scenario) {
     learntPeersOn: (ifname) => peers.learntOn(ifname),
     resolvePeer: (ifname, ll) => peers.resolve(ifname, ll),
     placeholdersOn: (ifindex) => [...placeholders.values()].filter((p) => p.ifindex === ifindex)
-      .map((p) => ({ gateway: p.gateway, mac: p.mac, permanent: (p.state & 0x80) !== 0, ours: p.protocol === 186 })),
+      .map((p) => ({ gateway: p.gateway, mac: p.mac, permanent: (p.state & 0x80) !== 0, ours: p.protocol === 186, protocol: p.protocol })),
   }, s.mode ?? 'neighbor', s.pool ?? new GatewayPool(G1, 254, '169.254.0.0/24'));
   const neigh = planNeighbours({
     interfaces: s.mode === 'via' ? [] : rib.interfaces(), resolver, observed: placeholders, protocol: 186,
@@ -100,7 +100,7 @@ function run(s: Scenario) {
     ...routeOps,
     ...neigh.deletes.map((o) => `${o.kind} ${o.ifname}${gatewayText(o)}`),
   ];
-  return { ops, verdicts };
+  return { ops, verdicts, resolver };
 }
 
 /** "2" for a leg via 169.254.0.1 on ifindex 2, "2@.2" via 169.254.0.2, "2 via <hex>" for RTA_VIA */
@@ -112,6 +112,14 @@ function legText(l: { ifindex: number; gateway?: number; via6?: Buffer }): strin
 /** neighbour ops at 169.254.0.1 print as before; other pool addresses name their last octet */
 function gatewayText(o: { gateway?: number }): string {
   return o.gateway === undefined || o.gateway === G1 ? '' : ` .${o.gateway & 0xff}`;
+}
+
+/** two routers heard by RA on h0 */
+function twoRouters(): PeerTable {
+  const p = new PeerTable();
+  p.observe('h0', EUI_PEER, { mac: PEER_MAC, evidence: 'ra', atMs: 1 });
+  p.observe('h0', RANDOM_PEER, { mac: '52:54:00:12:34:56' as Mac, evidence: 'ra', atMs: 1 });
+  return p;
 }
 
 const withEvidence = (ifname: string, ll: LinkLocal, mac: string) => {
@@ -297,6 +305,40 @@ const scenarios: Scenario[] = [
     expectVerdicts: { '254:10.1.0.0/24': 'pending:peer-unresolved' },
   },
   {
+    name: 'classic FPM next hop (interface only) with two peers learnt there: pending, not guessed (issue 11)',
+    desired: [desired('10.1.0.0/24', [['h0', undefined]])],
+    kernel: [],
+    peers: twoRouters(),
+    expectOps: [],
+    expectVerdicts: { '254:10.1.0.0/24': 'pending:peer-ambiguous' },
+  },
+  {
+    name: 'classic FPM next hop: a route installed via one of two learnt peers (an earlier guess) is withdrawn, then its placeholder',
+    desired: [desired('10.1.0.0/24', [['h0', undefined]])],
+    kernel: [kernelRoute('10.1.0.0/24', [[2]])],
+    placeholders: [{ ifindex: 2, mac: PEER_MAC, gateway: G1, state: 0x80, protocol: 186 }],
+    peers: twoRouters(),
+    expectOps: ['route.delete 254:10.1.0.0/24 metric 20', 'neigh.delete h0'],
+    expectVerdicts: { '254:10.1.0.0/24': 'pending:peer-ambiguous' },
+  },
+  {
+    name: 'classic FPM next hop with two learnt peers beside a route naming one: the named one installs, the other is pending',
+    desired: [desired('10.1.0.0/24', [['h0', undefined]]), desired('10.2.0.0/24', [['h0', EUI_PEER]])],
+    kernel: [],
+    peers: twoRouters(),
+    expectOps: ['neigh.replace h0 02:00:00:00:01:01', 'route.create 254:10.2.0.0/24 2'],
+    expectVerdicts: { '254:10.1.0.0/24': 'pending:peer-ambiguous', '254:10.2.0.0/24': 'installed:create' },
+  },
+  {
+    name: 'via mode: classic FPM next hop with two learnt peers is pending too',
+    mode: 'via',
+    desired: [desired('10.1.0.0/24', [['h0', undefined]])],
+    kernel: [],
+    peers: twoRouters(),
+    expectOps: [],
+    expectVerdicts: { '254:10.1.0.0/24': 'pending:peer-ambiguous' },
+  },
+  {
     name: 'tables above 255 are kept apart',
     desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]], 1000)],
     kernel: [kernelRoute('10.1.0.0/24', [[2]])],
@@ -335,5 +377,64 @@ describe('reconcile plan', () => {
     const { ops, verdicts } = run(s);
     expect(ops).toEqual(s.expectOps);
     if (s.expectVerdicts) expect(verdicts).toMatchObject(s.expectVerdicts);
+  });
+});
+
+describe('what the resolver reports (issue 11)', () => {
+  const ZEBRA_WRONG = '02:00:00:00:09:09' as Mac;
+  const base = {
+    desired: [desired('10.1.0.0/24', [['h0', RANDOM_PEER]])],
+    kernel: [],
+    expectOps: [],
+  };
+  it('zebra\'s placeholder with a MAC other than our peer\'s: named with interface, both MACs and our evidence', () => {
+    const { ops, resolver } = run({
+      ...base,
+      name: 'zebra wrong',
+      peers: withEvidence('h0', RANDOM_PEER, '52:54:00:12:34:56'),
+      placeholders: [{ ifindex: 2, mac: ZEBRA_WRONG, gateway: G1, state: 0x80, protocol: 11 }],
+    });
+    expect(ops).toEqual(['neigh.replace h0 .2 52:54:00:12:34:56', 'route.create 254:10.1.0.0/24 2@.2']);
+    expect(resolver.zebraWrong).toEqual([
+      { ifname: 'h0', gateway: G1, zebraMac: ZEBRA_WRONG, peer: RANDOM_PEER, ourMac: '52:54:00:12:34:56', evidence: 'ndp', ourGateway: G2 },
+    ]);
+  });
+
+  it.each([
+    ['zebra agrees', PEER_MAC, 11],
+    ['another writer (not zebra) with another MAC: moved away from, not reported as zebra\'s', ZEBRA_WRONG, 0],
+  ])('%s: nothing reported', (_what, mac, protocol) => {
+    const { resolver } = run({ ...base, name: 'x', desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]])], placeholders: [{ ifindex: 2, mac, gateway: G1, state: 0x80, protocol }] });
+    expect(resolver.zebraWrong).toEqual([]);
+  });
+
+  it('two peers: zebra\'s entry is attributed to the peer whose EUI-64 derivation gives its MAC', () => {
+    const peers = new PeerTable();
+    peers.observe('h0', EUI_PEER, { mac: '52:54:00:00:00:01' as Mac, evidence: 'ra', atMs: 1 }); // not the derived 02:00:00:00:01:01
+    const { resolver } = run({
+      name: 'x', kernel: [], expectOps: [], peers,
+      desired: [desired('10.1.0.0/24', [['h0', EUI_PEER]]), desired('10.2.0.0/24', [['h0', 'fe80::ff:fe00:102' as LinkLocal]])],
+      placeholders: [{ ifindex: 2, mac: PEER_MAC, gateway: G1, state: 0x80, protocol: 11 }],
+    });
+    expect(resolver.zebraWrong).toMatchObject([{ peer: EUI_PEER, zebraMac: PEER_MAC, ourMac: '52:54:00:00:00:01', evidence: 'ra' }]);
+  });
+
+  it('ambiguity names the interface and its learnt peers, and the reason says to use nexthop-group mode', () => {
+    const { resolver } = run({ name: 'x', desired: [desired('10.1.0.0/24', [['h0', undefined]])], kernel: [], expectOps: [], peers: twoRouters() });
+    expect([...resolver.ambiguous]).toEqual([['h0', [RANDOM_PEER, EUI_PEER].sort()]]);
+    const r = resolver.legFor({ interface: 'h0', linkLocal: undefined });
+    expect(r).toMatchObject({ ok: false, code: 'peer-ambiguous', reason: expect.stringContaining('fpm use-next-hop-groups') });
+  });
+
+  it('a segment with many learnt neighbours: the reason names a few, not all', () => {
+    const peers = new PeerTable();
+    for (let i = 1; i <= 40; i++) peers.observe('h0', `fe80::${i.toString(16)}` as LinkLocal, { mac: `52:54:00:00:00:${i.toString(16).padStart(2, '0')}` as Mac, evidence: 'ndp', atMs: 1 });
+    const { resolver, verdicts } = run({ name: 'x', desired: [desired('10.1.0.0/24', [['h0', undefined]])], kernel: [], expectOps: [], peers });
+    expect(verdicts['254:10.1.0.0/24']).toBe('pending:peer-ambiguous');
+    const r = resolver.legFor({ interface: 'h0', linkLocal: undefined });
+    expect(r.ok).toBe(false);
+    const reason = (r as { reason: string }).reason;
+    expect(reason).toMatch(/^40 peers learnt on h0 \(.*, …\)/);
+    expect(reason.length).toBeLessThan(500);
   });
 });
