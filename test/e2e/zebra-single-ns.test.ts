@@ -115,7 +115,7 @@ describe.runIf(enabled)('beside zebra in one namespace: ECMP over two unnumbered
   let peer: Frr;
   let host: Frr;
   const ours = () => topo.host.json<RouteJson>('route', 'show', 'table', TABLE, 'proto', PROTO);
-  const show = () => `table ${TABLE}: ${JSON.stringify(ours())}; zebra: ${JSON.stringify(zebraLegs(host, PEER_ADDR))}; kernel main: ${JSON.stringify(topo.host.json('route', 'show', 'table', 'main', 'proto', 'bgp'))}`;
+  const show = () => `table ${TABLE}: ${JSON.stringify(ours())}; zebra: ${JSON.stringify(zebraLegs(host, PEER_ADDR))}; kernel main: ${JSON.stringify(topo.host.json('route', 'show', 'table', 'main', 'proto', 'bgp'))}\nzebra's route: ${host.vtysh(`show ip route ${PEER_ADDR}/32 json`)}\nzebra's nexthop groups: ${host.vtysh('show nexthop-group rib')}`;
   /** our route has exactly these legs, and they are the ones zebra has selected */
   const legsAre = (dst: string, want: string[]) => () => {
     const mine = legsOf(ours(), dst);
