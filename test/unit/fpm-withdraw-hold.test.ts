@@ -8,7 +8,7 @@ import { writeDelRoute, writeNewRoute } from '../../src/kernel/rtnetlink-codec.j
 import { makePrefix } from '../../src/model/ipv4-prefix.js';
 import { Rib } from '../../src/rib/rib.js';
 import { FpmSource } from '../../src/sources/fpm/fpm-server.js';
-import { WithdrawHold } from '../../src/sources/fpm/withdraw-hold.js';
+import { CAP_FACTOR, WithdrawHold } from '../../src/sources/fpm/withdraw-hold.js';
 import { fpmFrame, fpmRoute, PEER_VIA } from '../helpers/fpm-frames.js';
 
 const A = makePrefix(0x0a000100, 24);
@@ -17,21 +17,34 @@ const B = makePrefix(0x0a000200, 24);
 describe('WithdrawHold', () => {
   afterEach(() => vi.useRealTimers());
 
-  it('applies a withdrawal once its hold has passed, in arrival order', () => {
+  it('applies a burst once no withdrawal has come for the hold, in arrival order', () => {
     vi.useFakeTimers();
     const applied: string[] = [];
     const hold = new WithdrawHold(1000, (t, p) => applied.push(`${t}:${p.key}`));
     hold.withdraw(1000, A);
     vi.advanceTimersByTime(400);
     hold.withdraw(1000, B);
-    vi.advanceTimersByTime(599);
+    vi.advanceTimersByTime(999);
     expect(applied).toEqual([]);
     expect(hold.size).toBe(2);
+    expect(hold.oldestAgeMs()).toBe(1399);
     vi.advanceTimersByTime(1);
-    expect(applied).toEqual(['1000:10.0.1.0/24']);
-    vi.advanceTimersByTime(400);
     expect(applied).toEqual(['1000:10.0.1.0/24', '1000:10.0.2.0/24']);
     expect(hold.size).toBe(0);
+  });
+
+  it(`a burst that never pauses is applied at the latest ${CAP_FACTOR} holds after each withdrawal`, () => {
+    vi.useFakeTimers();
+    const applied: string[] = [];
+    const hold = new WithdrawHold(100, (t, p) => applied.push(p.key));
+    for (let i = 0; i < 30; i++) {
+      hold.withdraw(1000, makePrefix(0x0a000000 + (i << 8), 24));
+      vi.advanceTimersByTime(50);
+    }
+    // t = 1500: withdrawals 0..10 (made at 0..500 ms) have waited 1000 ms or more
+    expect(applied).toEqual(Array.from({ length: 11 }, (_, i) => `10.0.${i}.0/24`));
+    vi.advanceTimersByTime(100); // quiet for a hold: the rest
+    expect(applied).toHaveLength(30);
   });
 
   it('an add supersedes a held withdrawal; a repeated withdrawal starts its hold again', () => {

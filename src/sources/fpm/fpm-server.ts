@@ -193,8 +193,9 @@ export class FpmSource {
 
   /** zebra went away within the hold of some withdrawals: FRR is stopping (bgpd first), not BGP withdrawing. */
   private dropHeldWithdrawals(generation: number): void {
+    const oldestMs = this.hold.oldestAgeMs();
     const n = this.hold.dropAll();
-    if (n > 0) this.log.info({ event: 'fpmWithdrawalsDropped', session: `${FPM_SOURCE}#${generation}`, dropped: n, holdMs: this.opts.withdrawHoldMs }, 'zebra disconnected within sources.fpm.withdraw-hold of these withdrawals: their routes are held with the rest of its generation');
+    if (n > 0) this.log.info({ event: 'fpmWithdrawalsDropped', session: `${FPM_SOURCE}#${generation}`, dropped: n, oldestMs, holdMs: this.opts.withdrawHoldMs }, 'zebra disconnected within sources.fpm.withdraw-hold of these withdrawals: their routes are held with the rest of its generation');
   }
 
   /** Holds the routes of a generation that went away for graceful.stale-time. */
