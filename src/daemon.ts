@@ -131,6 +131,7 @@ export class Daemon {
           protocols: new Set(f.protocols),
           mainTable: config.kernel.table,
           settleTimeMs: f.settleTimeMs,
+          withdrawHoldMs: f.withdrawHoldMs,
           staleTimeMs: config.graceful.staleTimeMs,
           allowReplace: f.allowReplace,
           ifname: (ifindex) => this.reconciler.state.links.get(ifindex)?.name,

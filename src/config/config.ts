@@ -47,6 +47,7 @@ export interface Config {
       readonly port: number;
       readonly protocols: readonly number[];
       readonly settleTimeMs: number;
+      readonly withdrawHoldMs: number;
       readonly allowReplace: boolean;
     };
     readonly gobgp: {
@@ -248,6 +249,7 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
         port: fpmListen.port,
         protocols,
         settleTimeMs: Math.round(fpm['settle-time'] * 1000),
+        withdrawHoldMs: Math.round(fpm['withdraw-hold'] * 1000),
         allowReplace: fpm['allow-replace'],
       },
       gobgp: {

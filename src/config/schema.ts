@@ -62,6 +62,9 @@ export const configFileSchema = z.strictObject({
           // zebra route protocols to take (names from rt_protos or numbers)
           protocols: z.array(z.union([z.string(), z.number().int().min(0).max(255)])).min(1).max(MAX_FPM_PROTOCOLS, atMost(MAX_FPM_PROTOCOLS, 'protocols')).default(['bgp']),
           'settle-time': seconds(3),
+          // FPM withdrawals wait this long; zebra disconnecting meanwhile (FRR stopping, bgpd
+          // first) cancels them. 0: applied at once
+          'withdraw-hold': z.number().min(0).max(60).default(1),
           // a second zebra connection replaces the first instead of being refused
           'allow-replace': z.boolean().default(false),
         })

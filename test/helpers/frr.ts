@@ -1,10 +1,45 @@
 // Real FRR (Debian's frr package) in a test namespace: zebra + bgpd with their own vty
 // sockets and pid files in a throwaway directory.
-import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { sh, type Netns } from './netns.js';
+import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { sh, sleep, type Netns } from './netns.js';
 
 const FRR = '/usr/lib/frr';
+// the project root, from test/helpers
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/**
+ * One of the FRR configurations docs/operations.md quotes (docs/frr/), as written, with only
+ * the interface names it uses (swp1, swp2) replaced by the test's.
+ */
+export function docsFrrConf(file: string, ifaces: Record<string, string>): string {
+  let text = readFileSync(join(ROOT, 'docs/frr', file), 'utf8');
+  for (const [from, to] of Object.entries(ifaces)) text = text.replace(new RegExp(`\\b${from}\\b`, 'g'), to);
+  return text;
+}
+
+/** zebra's options from docs/frr/daemons (zebra_options="..."), split into arguments. */
+export function docsZebraOptions(): string[] {
+  const m = /^zebra_options="([^"]*)"/m.exec(readFileSync(join(ROOT, 'docs/frr/daemons'), 'utf8'));
+  if (!m) throw new Error('docs/frr/daemons has no zebra_options line');
+  // -A (vty address) and -s (netlink buffer) do not matter here; -P 0 below turns the vty off
+  const args = m[1]!.trim().split(/\s+/);
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '-A') i++;
+    else out.push(args[i]!);
+  }
+  return out;
+}
+
+/** Whether a process runs (a zombie no longer does; a daemonised FRR is reaped lazily). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 export class Frr {
   readonly dir: string;
@@ -28,6 +63,43 @@ export class Frr {
     writeFileSync(join(this.dir, 'bgpd.conf'), conf);
     this.ns.exec(`${FRR}/bgpd`, ['-d', '-f', join(this.dir, 'bgpd.conf'), '-i', join(this.dir, 'bgpd.pid'), '-z', join(this.dir, 'zserv.api'),
       '--vty_socket', this.dir, '-P', '0', '--log', `file:${join(this.dir, 'bgpd.log')}`]);
+  }
+
+  /**
+   * FRR started the way frrinit.sh (systemctl start frr) does it with the integrated config:
+   * zebra, then bgpd, each with no configuration of its own, then `vtysh -b` applies frr.conf.
+   */
+  startIntegrated(frrConf: string, zebraArgs: readonly string[]): void {
+    writeFileSync(join(this.dir, 'frr.conf'), frrConf);
+    writeFileSync(join(this.dir, 'vtysh.conf'), 'service integrated-vtysh-config\n');
+    this.startZebra('', ...zebraArgs);
+    this.startBgpd('');
+    // -b reads frr.conf from --config_dir and sends each daemon its part
+    sh('vtysh', ['--vty_socket', this.dir, '--config_dir', this.dir, '-b']);
+  }
+
+  /**
+   * FRR stopped the way frrinit.sh (systemctl stop/restart frr) does it: SIGINT to bgpd and
+   * wait until it is gone (polling every 0.1 s), then the same for zebra.
+   */
+  async stopLikeSystemd(): Promise<void> {
+    for (const d of ['bgpd', 'zebra'] as const) {
+      const pid = this.pid(d);
+      process.kill(pid, 'SIGINT');
+      for (let i = 0; alive(pid); i++) {
+        if (i > 300) throw new Error(`${this.name} ${d} (pid ${pid}) still runs 30 s after SIGINT`);
+        await sleep(100);
+      }
+    }
+  }
+
+  /** The tail of a daemon's log, for a failure message. */
+  logTail(daemon: 'zebra' | 'bgpd', chars = 3000): string {
+    try {
+      return readFileSync(join(this.dir, `${daemon}.log`), 'utf8').slice(-chars);
+    } catch {
+      return '(no log)';
+    }
   }
 
   pid(daemon: 'zebra' | 'bgpd'): number {

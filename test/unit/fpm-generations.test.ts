@@ -35,7 +35,7 @@ describe('FPM generations (zebra restarts)', () => {
   async function startSource(): Promise<void> {
     rib = new Rib();
     source = new FpmSource({
-      host: '127.0.0.1', port: 0, protocols: new Set([186]), mainTable: 1000, settleTimeMs: SETTLE, staleTimeMs: STALE, allowReplace: false,
+      host: '127.0.0.1', port: 0, protocols: new Set([186]), mainTable: 1000, settleTimeMs: SETTLE, staleTimeMs: STALE, allowReplace: false, withdrawHoldMs: 0,
       ifname: (i) => (i === 2 ? 'h0' : undefined),
     }, rib, pino({ level: 'silent' }));
     await source.start();

@@ -18,6 +18,7 @@ import type { Rib } from '../../rib/rib.js';
 import { decodeFpmFrame } from './fpm-decode.js';
 import { FpmFrameError, FpmFrameReader } from './fpm-framing.js';
 import { FpmSession, type FpmCounters, type PendingNexthopRoute } from './fpm-session.js';
+import { WithdrawHold } from './withdraw-hold.js';
 
 export const FPM_SOURCE = 'fpm';
 
@@ -43,6 +44,8 @@ export interface FpmSourceOptions {
   readonly settleTimeMs: number;
   readonly staleTimeMs: number;
   readonly allowReplace: boolean;
+  /** FPM withdrawals wait this long; a disconnect meanwhile drops them (withdraw-hold.ts) */
+  readonly withdrawHoldMs: number;
   ifname(ifindex: number): string | undefined;
   /** tests shorten these; FRAME_STALL_MS and STALLED_REPLACE_MS otherwise */
   readonly frameStallMs?: number;
@@ -72,6 +75,8 @@ export interface FpmStatus {
   pendingNexthopRoutes: number;
   /** nexthop ids the current connection holds (capped per connection) */
   nexthopIds: number;
+  /** withdrawals waiting out sources.fpm.withdraw-hold */
+  heldWithdrawals: number;
   counters: FpmCounters | undefined;
 }
 
@@ -93,7 +98,14 @@ export class FpmSource {
   /** called when a replay ends (the first one ends the source's initial sync) */
   onSynced: () => void = () => {};
 
-  constructor(private readonly opts: FpmSourceOptions, private readonly rib: Rib, private readonly log: Logger) {}
+  private readonly hold: WithdrawHold;
+
+  constructor(private readonly opts: FpmSourceOptions, private readonly rib: Rib, private readonly log: Logger) {
+    this.hold = new WithdrawHold(opts.withdrawHoldMs, (t, p) => {
+      const change = this.rib.withdraw(t, p);
+      if (this.log.isLevelEnabled('debug')) this.log.debug({ event: 'fpmRoute', session: this.active?.session.session, table: t, prefix: p.key, change }, 'FPM route');
+    });
+  }
 
   status(): FpmStatus {
     return {
@@ -106,6 +118,7 @@ export class FpmSource {
       routesRefused: this.routesRefused,
       pendingNexthopRoutes: this.active?.session.pendingNexthopRoutes ?? 0,
       nexthopIds: this.active?.session.nexthopIds ?? 0,
+      heldWithdrawals: this.hold.size,
       counters: this.active?.session.counters,
     };
   }
@@ -134,6 +147,7 @@ export class FpmSource {
 
   stop(): void {
     for (const t of [this.settleTimer, this.staleTimer]) if (t) clearTimeout(t);
+    this.hold.dropAll(); // our routes stay in the kernel over our own restart anyway
     const active = this.active;
     this.active = undefined; // its close is ours, not zebra going away
     active?.sock.destroy();
@@ -155,6 +169,7 @@ export class FpmSource {
       this.log.warn({ event: 'fpmConnectionReplaced', peer, why: givesWay ?? 'sources.fpm.allow-replace' }, 'a new FPM connection replaces the current one');
       holder.sock.destroy();
       this.active = undefined;
+      this.dropHeldWithdrawals(this.generation);
       // one that never sent a frame held no routes: nothing to keep for graceful.stale-time
       if (holder.frames > 0) this.armStale();
     }
@@ -163,6 +178,7 @@ export class FpmSource {
     const id = `${FPM_SOURCE}#${++this.generation}`;
     const session = new FpmSession(id, { protocols: this.opts.protocols, mainTable: this.opts.mainTable, ifname: this.opts.ifname }, {
       add: (s, r) => {
+        this.hold.supersede(r.table, r.prefix);
         const change = this.rib.add(s, r);
         if (change === 'refused') {
           this.routesRefused++;
@@ -175,8 +191,8 @@ export class FpmSource {
         if (this.log.isLevelEnabled('debug')) this.log.debug({ event: 'fpmRoute', session: s, table: r.table, prefix: r.prefix.key, change }, 'FPM route');
       },
       withdraw: (t, p) => {
-        const change = this.rib.withdraw(t, p);
-        if (this.log.isLevelEnabled('debug')) this.log.debug({ event: 'fpmRoute', session: id, table: t, prefix: p.key, change }, 'FPM route');
+        if (this.log.isLevelEnabled('debug')) this.log.debug({ event: 'fpmWithdrawHeld', session: id, table: t, prefix: p.key, holdMs: this.opts.withdrawHoldMs }, 'FPM withdrawal');
+        this.hold.withdraw(t, p);
       },
     }, (episode) => {
       // once per episode, not per route: zebra without kernel nexthops names thousands of ids
@@ -248,6 +264,7 @@ export class FpmSource {
       if (this.settleTimer) clearTimeout(this.settleTimer);
       this.settleTimer = undefined;
       this.replaying = false;
+      this.dropHeldWithdrawals(this.generation);
       this.log.warn({ event: 'sourceDisconnected', session: id, staleTimeMs: this.opts.staleTimeMs }, 'zebra disconnected; its routes stay for graceful.stale-time');
       this.armStale();
     });
@@ -265,6 +282,13 @@ export class FpmSource {
       return 'the current connection is stuck on half a frame';
     }
     return undefined;
+  }
+
+  /** zebra went away within the hold of some withdrawals: FRR is stopping (bgpd first), not BGP withdrawing. */
+  private dropHeldWithdrawals(generation: number): void {
+    const oldestMs = this.hold.oldestAgeMs();
+    const n = this.hold.dropAll();
+    if (n > 0) this.log.info({ event: 'fpmWithdrawalsDropped', session: `${FPM_SOURCE}#${generation}`, dropped: n, oldestMs, holdMs: this.opts.withdrawHoldMs }, 'zebra disconnected within sources.fpm.withdraw-hold of these withdrawals: their routes are held with the rest of its generation');
   }
 
   /** Holds the routes of a generation that went away for graceful.stale-time. */
