@@ -29,8 +29,15 @@ export interface PeerRecord {
   readonly ra?: PeerObservation;
 }
 
+interface PeerEntry {
+  interface: string;
+  linkLocal: LinkLocal;
+  ndp?: PeerObservation;
+  ra?: PeerObservation;
+}
+
 export class PeerTable {
-  private readonly peers = new Map<string, { interface: string; linkLocal: LinkLocal; ndp?: PeerObservation; ra?: PeerObservation }>();
+  private readonly peers = new Map<string, PeerEntry>();
 
   /** Records what the wire said; returns true when the peer's resolved MAC may have changed. */
   observe(ifname: string, ll: LinkLocal, obs: PeerObservation): boolean {
@@ -61,16 +68,30 @@ export class PeerTable {
     return { resolved: false, reason: `peer ${ll} on ${ifname}: link-local is not EUI-64 and no router advertisement or neighbour entry has given its MAC yet` };
   }
 
-  /** Peers the wire told us about on an interface, routers (RA) first. */
+  /**
+   * Peers the wire told us about on an interface, routers (RA) first; one per MAC. A peer
+   * that changed its link-local (a manual address replacing the EUI-64 one, a reboot with
+   * stable-privacy) keeps sending from the same MAC: it is one neighbour, not two, and the
+   * newest link-local heard from that MAC stands for it. Only different MACs make an
+   * interface-only next hop ambiguous.
+   */
   learntOn(ifname: string): LinkLocal[] {
-    const ra: LinkLocal[] = [];
-    const ndp: LinkLocal[] = [];
+    const ra: PeerEntry[] = [];
+    const ndp: PeerEntry[] = [];
     for (const p of this.peers.values()) {
       if (p.interface !== ifname) continue;
-      if (p.ra) ra.push(p.linkLocal);
-      else if (p.ndp) ndp.push(p.linkLocal);
+      if (p.ra) ra.push(p);
+      else if (p.ndp) ndp.push(p);
     }
-    return ra.length > 0 ? ra : ndp;
+    const newestByMac = new Map<Mac, { ll: LinkLocal; atMs: number }>();
+    for (const p of ra.length > 0 ? ra : ndp) {
+      const r = this.resolve(ifname, p.linkLocal);
+      if (!r.resolved) continue;
+      const atMs = Math.max(p.ra?.atMs ?? -Infinity, p.ndp?.atMs ?? -Infinity);
+      const held = newestByMac.get(r.mac);
+      if (!held || atMs > held.atMs) newestByMac.set(r.mac, { ll: p.linkLocal, atMs });
+    }
+    return [...newestByMac.values()].map((v) => v.ll);
   }
 
   forget(ifname: string): void {

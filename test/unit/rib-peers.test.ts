@@ -53,6 +53,19 @@ describe('RIB', () => {
 });
 
 describe('peer evidence', () => {
+  it('learnt peers are one per MAC: a peer that changed its link-local is not two peers', () => {
+    const t = new PeerTable();
+    const mac = '02:00:00:00:01:02' as Mac;
+    const oldLl = 'fe80::ff:fe00:102' as LinkLocal;
+    const newLl = 'fe80::1234:5678:9abc:def0' as LinkLocal;
+    t.observe('h1', oldLl, { mac, evidence: 'ra', atMs: 1000 });
+    t.observe('h1', newLl, { mac, evidence: 'ra', atMs: 5000 });
+    expect(t.learntOn('h1')).toEqual([newLl]);
+    // another MAC on the same segment is another neighbour: both count (ambiguous for classic FPM)
+    t.observe('h1', 'fe80::2' as LinkLocal, { mac: '02:00:00:00:09:09' as Mac, evidence: 'ra', atMs: 6000 });
+    expect(t.learntOn('h1').sort()).toEqual(['fe80::2', newLl].sort());
+  });
+
   const mac = (s: string) => s as Mac;
   it('EUI-64 alone resolves; the wire overrides it; the newest wire evidence wins', () => {
     const peers = new PeerTable();
