@@ -18,6 +18,7 @@ import { Reconciler } from './reconcile/reconciler.js';
 import { Rib } from './rib/rib.js';
 import { VrfRoutes } from './rib/vrf-routes.js';
 import { FpmSource } from './sources/fpm/fpm-server.js';
+import { KERNEL_TABLE_SOURCE, KernelTableSource } from './sources/kernel-table/kernel-table-source.js';
 import { ControlServer } from './status/control-server.js';
 import { daemonStatus, peerStatuses, routeStatuses } from './status/snapshot.js';
 import { JsonlSource } from './sources/jsonl-server.js';
@@ -43,6 +44,7 @@ export class Daemon {
   private control: ControlServer | undefined;
   private startedAtMs = 0;
   fpm: FpmSource | undefined;
+  kernelTables: KernelTableSource | undefined;
   /** enabled sources that have not finished their first replay */
   private readonly unsynced = new Set<string>();
   private ra: RaListener | undefined;
@@ -69,10 +71,12 @@ export class Daemon {
     this.reconciler = new Reconciler(this.kernel, this.rib, this.peers, config, this.childLog('reconciler'), this.manages, this.now);
     this.rib.onChange = (slot) => this.reconciler.markDesiredChanged(slot);
     this.rib.setPolicy(new RoutePolicy(config.filters, config.limits.maxRoutes));
-    this.reconciler.onDumped = (links, neighbours) => {
+    this.reconciler.onDumped = async (links, neighbours) => {
       // a VRF re-created while events were lost (an overrun) is followed here
       for (const l of links) if (l.vrfTable !== undefined) this.followVrf(l.name, l.vrfTable);
       for (const n of neighbours) this.notePeerEvidence(n);
+      // every dump replays the source tables: what vanished while events were lost goes
+      if (this.kernelTables) await this.kernelTables.dump(this.kernel);
     };
   }
 
@@ -86,6 +90,7 @@ export class Daemon {
       neighbour: (change, n) => this.onNeighbour(change, n),
       route: (change, r) => {
         if (r.protocol === config.kernel.protocol) this.reconciler.noteKernelRoute(change, r);
+        else if (this.kernelTables?.covers(r.table)) this.kernelTables.noteRoute(change, r);
       },
       nexthop: (change, nh) => this.reconciler.noteKernelNexthop(change, nh),
       overrun: () => {
@@ -102,18 +107,34 @@ export class Daemon {
       );
       this.ra.start();
     }
+    // Every enabled source is counted before the first dump: the kernel-table source syncs in it.
+    if (config.sources.jsonl.enabled) this.unsynced.add('jsonl');
+    if (config.sources.fpm.enabled) this.unsynced.add('fpm');
+    if (config.sources.kernel.tables.length > 0) {
+      this.unsynced.add(KERNEL_TABLE_SOURCE);
+      this.kernelTables = new KernelTableSource(
+        {
+          tables: config.sources.kernel.tables,
+          destTable: config.kernel.table,
+          ownProtocol: config.kernel.protocol,
+          ifname: (ifindex) => this.reconciler.state.links.get(ifindex)?.name,
+        },
+        this.rib,
+        this.childLog(KERNEL_TABLE_SOURCE),
+      );
+      this.kernelTables.onSynced = () => this.sourceSynced(KERNEL_TABLE_SOURCE);
+      this.kernelTables.onNeedDump = () => this.reconciler.requestResync();
+    }
     this.reconciler.requestResync();
     await this.reconciler.idle();
     const s = this.reconciler.state;
     this.log.info({ event: 'kernelDumped', links: s.links.size, ownedRoutes: s.ownedRouteCount, placeholders: s.placeholders.size }, 'kernel state dumped');
 
-    if (config.sources.jsonl.enabled) this.unsynced.add('jsonl');
     if (config.sources.fpm.enabled && FRR_OWN_PROTOCOLS.has(config.kernel.protocol)) {
       this.log.warn({ event: 'protocolSharedWithZebra', protocol: config.kernel.protocol },
         'kernel.protocol is one zebra treats as its own: a zebra in this namespace deletes our routes when it starts and adopts them; choose a protocol FRR does not use (200, say)');
     }
     if (config.sources.fpm.enabled) {
-      this.unsynced.add('fpm');
       const f = config.sources.fpm;
       this.fpm = new FpmSource(
         {
@@ -258,6 +279,7 @@ export class Daemon {
     const out: Record<string, unknown> = {};
     if (this.jsonl) out.jsonl = { ...this.jsonl.counters, synced: !this.unsynced.has('jsonl') };
     if (this.fpm) out.fpm = { ...this.fpm.status(), synced: !this.unsynced.has('fpm') };
+    if (this.kernelTables) out[KERNEL_TABLE_SOURCE] = { ...this.kernelTables.status(), synced: !this.unsynced.has(KERNEL_TABLE_SOURCE) };
     if (this.ra) out.ra = this.ra.counters;
     return out;
   }

@@ -464,6 +464,8 @@ export interface ScannedRoute {
   dstLen: number;
   protocol: number;
   metric: number;
+  /** rtm_type: RTN_UNICAST, RTN_LOCAL, RTN_BLACKHOLE … */
+  type: number;
   /** rtm_flags' ONLINK bit and the OIF, gateway, VIA, MULTIPATH and NH_ID attributes, verbatim */
   forwardingBytes: string;
 }
@@ -481,6 +483,7 @@ export function scanRoute(m: NetlinkMessage, out: ScannedRoute): boolean {
   out.dstLen = buf[start + 1]!;
   out.table = buf[start + 4]!;
   out.protocol = buf[start + 5]!;
+  out.type = buf[start + 7]!;
   out.dst = 0;
   out.metric = 0;
   let fwd = String.fromCharCode(buf.readUInt32LE(start + 8) & RTNH_F_ONLINK);

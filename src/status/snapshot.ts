@@ -8,6 +8,8 @@ export interface RouteStatus {
   readonly table: number;
   readonly prefix: string;
   readonly nexthops: string[];
+  /** the source session that holds it ("jsonl#3", "fpm#1", "kernel-table#100"); null when refused */
+  readonly source: string | null;
   /** refused: not held at all (filters or limits.max-routes); the latest refusals only */
   readonly state: 'installed' | 'pending' | 'refused';
   readonly reason?: string;
@@ -47,13 +49,14 @@ export function routeStatuses(d: Daemon, pendingOnly: boolean): RouteStatus[] {
       table: r.table,
       prefix: r.prefix.key,
       nexthops: r.nexthops.map((n) => `${n.linkLocal ?? '(learnt peer)'}%${n.interface}`),
+      source: d.rib.sessionAt(s),
       state: pending ? 'pending' : 'installed',
       ...(pending ? { reason: pending.reason } : {}),
     });
   }
   for (const [key, r] of d.rib.refusals) {
     const colon = key.indexOf(':');
-    out.push({ table: Number(key.slice(0, colon)), prefix: key.slice(colon + 1), nexthops: [], state: 'refused', reason: r.message });
+    out.push({ table: Number(key.slice(0, colon)), prefix: key.slice(colon + 1), nexthops: [], source: null, state: 'refused', reason: r.message });
   }
   return out.sort((a, b) => a.table - b.table || (a.prefix < b.prefix ? -1 : 1));
 }

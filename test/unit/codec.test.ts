@@ -79,7 +79,7 @@ describe('route codec', () => {
       writeStoredRoute(b, 4, 'delete', r.table, r.dst, r.dstLen, r.protocol, r.metric, undefined, false);
       const bytes = b.take();
       expect(bytes.toString('hex')).toBe(a.take().toString('hex'));
-      const scanned: ScannedRoute = { table: 0, dst: 0, dstLen: 0, protocol: 0, metric: 0, forwardingBytes: '' };
+      const scanned: ScannedRoute = { table: 0, dst: 0, dstLen: 0, protocol: 0, metric: 0, type: 0, forwardingBytes: '' };
       expect(scanRoute(splitMessages(bytes).messages[0]!, scanned)).toBe(true);
       expect(scanned).toMatchObject({ table: r.table, dst: r.dst, dstLen: r.dstLen, protocol: 186, metric: 20 });
     }
