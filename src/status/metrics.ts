@@ -78,6 +78,7 @@ export function buildRegistry(d: Daemon): Registry {
     const out: Array<[Labels, number]> = [];
     if (d.jsonlSource) out.push([{ source: 'jsonl' }, d.jsonlSource.counters.lines]);
     if (d.fpm) out.push([{ source: 'fpm' }, d.fpm.totals.messages]);
+    if (d.kernelTables) out.push([{ source: 'kernel-table' }, d.kernelTables.status().events]);
     return out;
   });
   mirroredCounter(r, 'rfc5549d_source_rejects_total', 'Input from route sources that was rejected, by reason.', ['source', 'reason'], () => {
@@ -89,6 +90,12 @@ export function buildRegistry(d: Daemon): Registry {
         [{ source: 'fpm', reason: 'connection-refused' }, st.refused], [{ source: 'fpm', reason: 'route-refused' }, st.routesRefused]);
     }
     return out;
+  });
+  gauge(r, 'rfc5549d_kernel_table_routes', 'Routes in sources.kernel.tables at the last dump: taken, or not and why.', ['verdict'], () => {
+    if (!d.kernelTables) return [];
+    const st = d.kernelTables.status();
+    return [[{ verdict: 'taken' }, st.taken], [{ verdict: 'shadowed' }, st.shadowed], [{ verdict: 'refused' }, st.refused],
+      ...Object.entries(st.ignored).map(([reason, n]): [Labels, number] => [{ verdict: reason }, n])];
   });
   gauge(r, 'rfc5549d_source_connected', 'Whether zebra is connected over FPM.', ['source'], () => (d.fpm ? [[{ source: 'fpm' }, d.fpm.status().connected ? 1 : 0]] : []));
   mirroredCounter(r, 'rfc5549d_router_adverts_received_total', 'Router advertisements received, accepted as peer evidence or ignored.', ['result'], () => {
