@@ -132,6 +132,9 @@ export class KernelTableSource {
   }
 
   private scannedVerdict(r: ScannedRoute, decode: () => KernelRoute, cache: Map<string, KernelTableVerdict>): KernelTableVerdict {
+    // Runs of routes via the same peer are the common case: compare with the last one first.
+    const last = this.lastScan;
+    if (last.cache === cache && last.protocol === r.protocol && last.type === r.type && last.bytes === r.forwardingBytes) return last.verdict!;
     // protocol and type are outside the forwarding bytes: the cache key carries them
     const key = `${r.protocol}/${r.type}/${r.forwardingBytes}`;
     let v = cache.get(key);
@@ -140,8 +143,13 @@ export class KernelTableSource {
       if (cache.size >= VERDICT_CACHE_MAX) cache.clear();
       cache.set(key, v);
     }
+    this.lastScan = { cache, protocol: r.protocol, type: r.type, bytes: r.forwardingBytes, verdict: v };
     return v;
   }
+
+  private lastScan: { cache: unknown; protocol: number; type: number; bytes: string; verdict: KernelTableVerdict | undefined } = {
+    cache: undefined, protocol: -1, type: -1, bytes: '', verdict: undefined,
+  };
 
   /** A route event in a source table (any protocol but ours). */
   noteRoute(change: 'new' | 'del', r: KernelRoute): void {
