@@ -19,6 +19,7 @@ import { Rib } from './rib/rib.js';
 import { VrfRoutes } from './rib/vrf-routes.js';
 import { FpmSource } from './sources/fpm/fpm-server.js';
 import { GobgpSource } from './sources/gobgp/gobgp-source.js';
+import { KERNEL_TABLE_SOURCE, KernelTableSource } from './sources/kernel-table/kernel-table-source.js';
 import { ControlServer } from './status/control-server.js';
 import { daemonStatus, peerStatuses, routeStatuses } from './status/snapshot.js';
 import { JsonlSource } from './sources/jsonl-server.js';
@@ -46,6 +47,7 @@ export class Daemon {
   private startedAtMs = 0;
   fpm: FpmSource | undefined;
   gobgp: GobgpSource | undefined;
+  kernelTables: KernelTableSource | undefined;
   /** enabled sources that have not finished their first replay */
   private readonly unsynced = new Set<string>();
   private ra: RaListener | undefined;
@@ -72,10 +74,12 @@ export class Daemon {
     this.reconciler = new Reconciler(this.kernel, this.rib, this.peers, config, this.childLog('reconciler'), this.manages, this.now);
     this.rib.onChange = (slot) => this.reconciler.markDesiredChanged(slot);
     this.rib.setPolicy(new RoutePolicy(config.filters, config.limits.maxRoutes, config.limits.maxLegs));
-    this.reconciler.onDumped = (links, neighbours) => {
+    this.reconciler.onDumped = async (links, neighbours) => {
       // a VRF re-created while events were lost (an overrun) is followed here
       for (const l of links) if (l.vrfTable !== undefined) this.followVrf(l.name, l.vrfTable);
       for (const n of neighbours) this.notePeerEvidence(n);
+      // every dump replays the source tables: what vanished while events were lost goes
+      if (this.kernelTables) await this.kernelTables.dump(this.kernel);
     };
   }
 
@@ -87,8 +91,12 @@ export class Daemon {
     this.kernel.subscribe({
       link: (change, l) => this.onLink(change, l),
       neighbour: (change, n) => this.onNeighbour(change, n),
-      // ours, and main's (a more specific route there needs a throw in our table)
-      route: (change, r) => this.reconciler.noteKernelRoute(change, r),
+      // ours, and main's (a more specific route there needs a throw in our table); a source
+      // table's routes of other protocols are routes offered to us
+      route: (change, r) => {
+        this.reconciler.noteKernelRoute(change, r);
+        if (r.protocol !== config.kernel.protocol && this.kernelTables?.covers(r.table)) this.kernelTables.noteRoute(change, r);
+      },
       nexthop: (change, nh) => this.reconciler.noteKernelNexthop(change, nh),
       rule: (change, r) => this.reconciler.noteKernelRule(change, r),
       overrun: () => {
@@ -109,12 +117,30 @@ export class Daemon {
       );
       this.ra.start();
     }
+    // Every enabled source is counted before the first dump: the kernel-table source syncs in it.
+    if (config.sources.jsonl.enabled) this.unsynced.add('jsonl');
+    if (config.sources.fpm.enabled) this.unsynced.add('fpm');
+    if (config.sources.gobgp.enabled) this.unsynced.add('gobgp');
+    if (config.sources.kernel.tables.length > 0) {
+      this.unsynced.add(KERNEL_TABLE_SOURCE);
+      this.kernelTables = new KernelTableSource(
+        {
+          tables: config.sources.kernel.tables,
+          destTable: config.kernel.table,
+          ownProtocol: config.kernel.protocol,
+          ifname: (ifindex) => this.reconciler.state.links.get(ifindex)?.name,
+        },
+        this.rib,
+        this.childLog(KERNEL_TABLE_SOURCE),
+      );
+      this.kernelTables.onSynced = () => this.sourceSynced(KERNEL_TABLE_SOURCE);
+      this.kernelTables.onNeedDump = () => this.reconciler.requestResync();
+    }
     this.reconciler.requestResync();
     await this.reconciler.idle();
     const s = this.reconciler.state;
     this.log.info({ event: 'kernelDumped', links: s.links.size, ownedRoutes: s.ownedRouteCount, placeholders: s.placeholders.size }, 'kernel state dumped');
 
-    if (config.sources.jsonl.enabled) this.unsynced.add('jsonl');
     if (config.sources.fpm.enabled && FRR_OWN_PROTOCOLS.has(config.kernel.protocol)) {
       // In main (254) this is refused at start (zebraConflicts); in another table zebra only
       // sweeps and adopts if it ever writes there (a VRF's table, say): worth a warning.
@@ -122,7 +148,6 @@ export class Daemon {
         'kernel.protocol is one zebra treats as its own: should zebra ever write this table it deletes our routes when it starts and adopts them; choose a protocol FRR does not use (200, say)');
     }
     if (config.sources.fpm.enabled) {
-      this.unsynced.add('fpm');
       const f = config.sources.fpm;
       this.fpm = new FpmSource(
         {
@@ -143,7 +168,6 @@ export class Daemon {
       await this.fpm.start();
     }
     if (config.sources.gobgp.enabled) {
-      this.unsynced.add('gobgp');
       const g = config.sources.gobgp;
       this.gobgp = new GobgpSource(
         {
@@ -290,6 +314,7 @@ export class Daemon {
     if (this.jsonl) out.jsonl = { ...this.jsonl.counters, queuedReplyBytes: this.jsonl.queuedReplyBytes, synced: !this.unsynced.has('jsonl') };
     if (this.fpm) out.fpm = { ...this.fpm.status(), synced: !this.unsynced.has('fpm') };
     if (this.gobgp) out.gobgp = { ...this.gobgp.status(), synced: !this.unsynced.has('gobgp') };
+    if (this.kernelTables) out[KERNEL_TABLE_SOURCE] = { ...this.kernelTables.status(), synced: !this.unsynced.has(KERNEL_TABLE_SOURCE) };
     if (this.ra) out.ra = this.ra.counters;
     return out;
   }

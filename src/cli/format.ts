@@ -8,7 +8,10 @@ function table(rows: string[][]): string {
 
 export function formatRoutes(routes: RouteStatus[]): string {
   if (routes.length === 0) return 'no routes';
-  return table([['TABLE', 'PREFIX', 'STATE', 'NEXT HOPS', 'REASON'], ...routes.map((r) => [String(r.table), r.prefix, r.state, r.nexthops.join(' '), r.reason ?? ''])]);
+  return table([
+    ['TABLE', 'PREFIX', 'STATE', 'SOURCE', 'NEXT HOPS', 'REASON'],
+    ...routes.map((r) => [String(r.table), r.prefix, r.state, r.source ?? '-', r.nexthops.join(' '), r.reason ?? '']),
+  ]);
 }
 
 export function formatPeers(peers: PeerStatus[]): string {

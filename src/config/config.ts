@@ -58,6 +58,10 @@ export interface Config {
       readonly maxPaths: number;
       readonly reconnectMaxMs: number;
     };
+    readonly kernel: {
+      /** tables whose routes are read as a source; never one the daemon writes */
+      readonly tables: readonly number[];
+    };
   };
   readonly control: { readonly socket: string };
   readonly ra: { readonly enabled: boolean; readonly solicitOnLinkUp: boolean };
@@ -220,6 +224,7 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
   if (f.kernel.mode === 'via' && f.limits['max-legs'] > MAX_VIA_LEGS) {
     problems.push({ path: 'limits.max-legs', value: f.limits['max-legs'], message: `at most ${MAX_VIA_LEGS} with kernel.mode via: a longer RTA_VIA route is left out of kernel dumps` });
   }
+  const sourceTables = kernelSourceTables(f.sources.kernel.tables, tables, table.ok ? table.value : undefined, problems);
   if (problems.length > 0) throw new ConfigError(source, problems);
   return deepFreeze({
     logLevel: f.log.level,
@@ -259,6 +264,7 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
         maxPaths: gobgp['max-paths'],
         reconnectMaxMs: Math.round(gobgp['reconnect-max'] * 1000),
       },
+      kernel: { tables: sourceTables },
     },
     control: { socket: f.control.socket },
     ra: { enabled: f.ra.enabled, solicitOnLinkUp: f.ra['solicit-on-link-up'] },
@@ -268,6 +274,28 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
     filters: { defaultAction: f.filters.default, rules },
     metrics: { listen: metricsListen },
   });
+}
+
+/** 0 unspec, 253 default, 254 main, 255 local: tables the kernel forwards from or means itself */
+const RESERVED_SOURCE_TABLES = new Set([0, 253, 254, 255]);
+
+/**
+ * sources.kernel.tables: read, never written. A table the daemon writes (kernel.table) would
+ * feed our own routes back to us; main, default and local are forwarded from, so the
+ * speaker's own routes there already forward and ours would only sit beside them.
+ */
+function kernelSourceTables(values: readonly (number | string)[], names: TableNames, writeTable: number | undefined, problems: ConfigProblem[]): number[] {
+  const out: number[] = [];
+  values.forEach((v, i) => {
+    const path = `sources.kernel.tables.${i}`;
+    const t = resolveTable(v, names);
+    if (!t.ok) problems.push({ path, value: v, message: t.error });
+    else if (RESERVED_SOURCE_TABLES.has(t.value)) problems.push({ path, value: v, message: 'must not be 0, 253 (default), 254 (main) or 255 (local): a source table is one nobody forwards from' });
+    else if (t.value === writeTable) problems.push({ path, value: v, message: `is kernel.table (${writeTable}), the table the daemon writes; sources.kernel.tables must name tables it only reads` });
+    else if (out.includes(t.value)) problems.push({ path, value: v, message: `table ${t.value} is named twice` });
+    else out.push(t.value);
+  });
+  return out;
 }
 
 const LINK_LOCAL_V4 = 0xa9fe0000; // 169.254.0.0/16

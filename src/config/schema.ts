@@ -82,6 +82,13 @@ export const configFileSchema = z.strictObject({
           'reconnect-max': seconds(30),
         })
         .prefault({}),
+      kernel: z
+        .strictObject({
+          // tables another speaker writes (BIRD's `kernel table 100`) and nobody forwards from:
+          // their IPv4 routes via an IPv6 link-local are installed in our form in kernel.table
+          tables: z.array(z.union([z.number(), z.string()])).max(64).default([]),
+        })
+        .prefault({}),
     })
     .prefault({}),
   control: z

@@ -44,6 +44,8 @@ export interface KernelPort {
   dumpNeighbours(): Promise<KernelNeighbour[]>;
   /** streams every IPv4 route of `protocol`, in all tables (begin() again on a retried dump) */
   dumpRoutes(protocol: number, sink: RouteDumpSink): Promise<void>;
+  /** streams every IPv4 route of one table, of any protocol (the kernel-table source) */
+  dumpTable(table: number, sink: RouteDumpSink): Promise<void>;
   dumpNexthops(): Promise<NexthopObject[]>;
   /** every IPv4 policy rule */
   dumpRules(): Promise<KernelRule[]>;
@@ -119,7 +121,17 @@ export class NetlinkKernel implements KernelPort {
     }, () => sink.begin());
   }
 
-  async dumpRoutes(protocol: number, sink: RouteDumpSink): Promise<void> {
+  dumpRoutes(protocol: number, sink: RouteDumpSink): Promise<void> {
+    return this.scanRoutes({ protocol }, sink);
+  }
+
+  dumpTable(table: number, sink: RouteDumpSink): Promise<void> {
+    return this.scanRoutes({ table }, sink);
+  }
+
+  /** A dump the kernel filters (NETLINK_GET_STRICT_CHK); checked here again, should it not. */
+  private async scanRoutes(filter: { protocol?: number; table?: number }, sink: RouteDumpSink): Promise<void> {
+    const { protocol, table } = filter;
     const scanned: ScannedRoute = { table: 0, dst: 0, dstLen: 0, protocol: 0, metric: 0, type: 0, forwardingBytes: '' };
     let current: NetlinkMessage | undefined;
     const decode = (): KernelRoute => {
@@ -127,8 +139,9 @@ export class NetlinkKernel implements KernelPort {
       if (!r) throw new Rfc5549Error('NETLINK_DECODE', 'route dump: decode() called outside its route');
       return r;
     };
-    await this.dumpAll((w, seq) => writeRouteDump(w, seq, { protocol }), (m) => {
-      if (m.type !== RTM_NEWROUTE || !scanRoute(m, scanned) || scanned.protocol !== protocol) return;
+    await this.dumpAll((w, seq) => writeRouteDump(w, seq, filter), (m) => {
+      if (m.type !== RTM_NEWROUTE || !scanRoute(m, scanned)) return;
+      if ((protocol !== undefined && scanned.protocol !== protocol) || (table !== undefined && scanned.table !== table)) return;
       current = m;
       sink.route(scanned, decode);
       current = undefined;

@@ -504,7 +504,7 @@ export interface ScannedRoute {
   dstLen: number;
   protocol: number;
   metric: number;
-  /** rtm_type: RTN_UNICAST, RTN_THROW, ... */
+  /** rtm_type: RTN_UNICAST, RTN_THROW, RTN_LOCAL, RTN_BLACKHOLE … */
   type: number;
   /** rtm_flags' ONLINK bit and the OIF, gateway, VIA, MULTIPATH and NH_ID attributes, verbatim */
   forwardingBytes: string;

@@ -376,7 +376,8 @@ export class Reconciler {
         'routes of our protocol in tables no source of ours names (zebra\'s own bgp routes, say): left alone');
     }
     this.foreignRoutes = foreign;
-    this.onDumped?.(links, neighbours);
+    // awaited: a source reading kernel tables (sources.kernel.tables) replays here, before the plan
+    await this.onDumped?.(links, neighbours);
   }
 
   /**
@@ -397,8 +398,8 @@ export class Reconciler {
     });
   }
 
-  /** lets the daemon take what a dump shows besides our state: VRF tables, peer evidence */
-  onDumped: ((links: readonly KernelLink[], neighbours: readonly KernelNeighbour[]) => void) | undefined;
+  /** lets the daemon take what a dump shows besides our state: VRF tables, peer evidence, source tables */
+  onDumped: ((links: readonly KernelLink[], neighbours: readonly KernelNeighbour[]) => void | Promise<void>) | undefined;
 
   private hasWork(): boolean {
     return this.needDump || this.allDirty || this.neighboursDirty || this.dirty.length > 0 || this.ownTable.needsPlan;

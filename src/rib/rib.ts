@@ -44,6 +44,11 @@ class Sessions {
     this.freeIds.push(id);
   }
 
+  /** the session's name ('' for none): an array read, cheap enough for a million-route listing */
+  name(id: number): string {
+    return this.names[id] ?? '';
+  }
+
   /** ids whose name passes the test */
   matching(test: (name: string) => boolean): Set<number> {
     const out = new Set<number>();
@@ -106,6 +111,17 @@ export class Rib {
     const id = this.store.desired[slot]!;
     if (id === NONE) return undefined;
     return { table: this.store.table[slot]!, prefix: this.prefixOf(slot), nexthops: this.nexthopSets.get(id) };
+  }
+
+  /** the source session that holds the route at a slot ("jsonl#3", "fpm#1", "kernel-table#100"); '' when none */
+  sessionAt(slot: number): string {
+    return this.sessions.name(this.store.session[slot]!);
+  }
+
+  /** the slot of a held route, or -1 */
+  slotOf(table: number, prefix: Ipv4Prefix): number {
+    const s = this.store.find(table, prefix.addr, prefix.len);
+    return s >= 0 && this.store.desired[s] !== NONE ? s : -1;
   }
 
   get(table: number, prefix: Ipv4Prefix): DesiredRoute | undefined {

@@ -83,6 +83,7 @@ export function buildRegistry(d: Daemon): Registry {
     if (d.jsonlSource) out.push([{ source: 'jsonl' }, d.jsonlSource.counters.lines]);
     if (d.fpm) out.push([{ source: 'fpm' }, d.fpm.totals.messages]);
     if (d.gobgp) out.push([{ source: 'gobgp' }, d.gobgp.messages]);
+    if (d.kernelTables) out.push([{ source: 'kernel-table' }, d.kernelTables.status().events]);
     return out;
   });
   mirroredCounter(r, 'rfc5549d_source_rejects_total', 'Input from route sources that was rejected, by reason.', ['source', 'reason'], () => {
@@ -114,6 +115,12 @@ export function buildRegistry(d: Daemon): Registry {
   });
   mirroredCounter(r, 'rfc5549d_source_replies_dropped_total', 'Error replies not sent to a JSON-lines client that did not read them.', ['source'], () =>
     d.jsonlSource ? [[{ source: 'jsonl' }, d.jsonlSource.counters.repliesDropped]] : []);
+  gauge(r, 'rfc5549d_kernel_table_routes', 'Routes in sources.kernel.tables at the last dump: taken, or not and why.', ['verdict'], () => {
+    if (!d.kernelTables) return [];
+    const st = d.kernelTables.status();
+    return [[{ verdict: 'taken' }, st.taken], [{ verdict: 'shadowed' }, st.shadowed], [{ verdict: 'refused' }, st.refused],
+      ...Object.entries(st.ignored).map(([reason, n]): [Labels, number] => [{ verdict: reason }, n])];
+  });
   mirroredCounter(r, 'rfc5549d_router_adverts_received_total', 'Router advertisements received, accepted as peer evidence or ignored.', ['result'], () => {
     const c = d.raListener?.counters;
     if (!c) return [];

@@ -9,6 +9,8 @@ export interface RouteStatus {
   readonly table: number;
   readonly prefix: string;
   readonly nexthops: string[];
+  /** the source session that holds it ("jsonl#3", "fpm#1", "kernel-table#100"); null when refused */
+  readonly source: string | null;
   /** refused: not held at all (invalid, filters, limits); the latest refusals only */
   readonly state: 'installed' | 'pending' | 'refused';
   readonly reason?: string;
@@ -53,18 +55,20 @@ export function routeStatuses(d: Daemon, pendingOnly: boolean): RouteStatus[] {
       table: r.table,
       prefix: r.prefix.key,
       nexthops: r.nexthops.map((n) => (n.linkLocal === undefined ? interfaceOnly(d, n.interface) : `${n.linkLocal}%${n.interface}`)),
+      source: d.rib.sessionAt(s),
       state: pending ? 'pending' : 'installed',
       ...(pending ? { reason: pending.reason } : {}),
     });
   }
   // Routes zebra named by a nexthop id that cannot be resolved are not in the RIB (nothing
   // may stay installed for them), but they are pending all the same: status counts them too.
+  const fpmSession = d.fpm ? `fpm#${d.fpm.status().generation}` : null;
   for (const p of d.fpm?.pendingRoutes() ?? []) {
-    out.push({ table: p.table, prefix: p.prefix.key, nexthops: [`nhid ${p.nhId}`], state: 'pending', reason: p.reason });
+    out.push({ table: p.table, prefix: p.prefix.key, nexthops: [`nhid ${p.nhId}`], source: fpmSession, state: 'pending', reason: p.reason });
   }
   for (const [key, r] of d.rib.refusals) {
     const colon = key.indexOf(':');
-    out.push({ table: Number(key.slice(0, colon)), prefix: key.slice(colon + 1), nexthops: [], state: 'refused', reason: r.message });
+    out.push({ table: Number(key.slice(0, colon)), prefix: key.slice(colon + 1), nexthops: [], source: null, state: 'refused', reason: r.message });
   }
   return out.sort((a, b) => a.table - b.table || (a.prefix < b.prefix ? -1 : 1));
 }

@@ -59,7 +59,8 @@ export class DaemonProcess {
       control: { socket: this.controlSocket },
       ...this.config,
       sources: {
-        ...((this.config.sources as object | undefined) ?? {}),
+        // other sources (kernel tables, …) as the test gives them
+        ...((this.config.sources as Record<string, unknown> | undefined) ?? {}),
         jsonl: { socket: this.socket, ...((this.config.sources as { jsonl?: object } | undefined)?.jsonl ?? {}) },
         // zebra is only there in the FRR suite; elsewhere FPM would hold the sweep for stale-time
         fpm: { enabled: false, ...((this.config.sources as { fpm?: object } | undefined)?.fpm ?? {}) },

@@ -36,12 +36,12 @@ describe.runIf(enabled)('rfc5549d status | routes | peers', () => {
       const r = JSON.parse(daemon.cli('routes', '--json')) as { prefix: string; state: string; reason?: string }[];
       return r.length === 2 && r.some((x) => x.state === 'pending') ? r : undefined;
     });
-    expect(routes.find((r) => r.prefix === `${PEER_ADDR}/32`)).toMatchObject({ state: 'installed', table: Number(OUR_TABLE) });
+    expect(routes.find((r) => r.prefix === `${PEER_ADDR}/32`)).toMatchObject({ state: 'installed', table: Number(OUR_TABLE), source: expect.stringMatching(/^jsonl#\d+$/) });
     expect(routes.find((r) => r.prefix === '10.99.7.0/24')).toMatchObject({ state: 'pending', reason: expect.stringContaining('not EUI-64') });
     expect(JSON.parse(daemon.cli('routes', '--pending', '--json'))).toHaveLength(1);
     const human = daemon.cli('routes');
-    expect(human).toMatch(/^TABLE\s+PREFIX\s+STATE/);
-    expect(human).toMatch(/10\.99\.7\.0\/24\s+pending/);
+    expect(human).toMatch(/^TABLE\s+PREFIX\s+STATE\s+SOURCE\s+NEXT HOPS/);
+    expect(human).toMatch(/10\.99\.7\.0\/24\s+pending\s+jsonl#\d+\s/);
   });
 
   it('peers: MAC with its evidence, unresolved peers with why', () => {
