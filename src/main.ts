@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, formatProblem } from './config/config.js';
 import { loadConfig } from './config/load.js';
 import { askDaemon } from './cli/control-client.js';
+import { runExabgpCommand, type ExabgpCommandOptions } from './cli/exabgp-command.js';
 import { formatPeers, formatRoutes, formatStatus } from './cli/format.js';
 import { errorMessage } from './errors.js';
 import { runService } from './service.js';
@@ -68,6 +69,15 @@ clientCommand('peers', 'peers: interface, link-local, MAC and its evidence').act
 clientCommand('resync', 'dump the kernel and repair any difference now; prints the pass it took')
   .action((o: ClientOptions) => ask('resync', o, (a: { writes: number; failed: number; durationMs: number; wallMs: number }) =>
     `resync: ${a.writes} writes, ${a.failed} failed, pass ${Math.round(a.durationMs)} ms, ${a.wallMs} ms in all`));
+
+program
+  .command('exabgp')
+  .description("bridge for ExaBGP 4.2: run it as ExaBGP's process (encoder json); feeds the daemon's JSON-lines socket")
+  .option('-s, --socket <path>', "the daemon's JSON-lines socket (sources.jsonl.socket)")
+  .option('-c, --config <file>', 'read the JSON-lines socket path from this configuration')
+  .option('-n, --neighbor <address=ifname...>', "a neighbour's peer or local address and the interface its routes use (repeatable)")
+  .option('--table <number>', 'put the routes in this table (default: the daemon\'s kernel.table)')
+  .action((o: ExabgpCommandOptions) => runExabgpCommand(o));
 
 try {
   await program.parseAsync(process.argv);
