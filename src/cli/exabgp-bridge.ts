@@ -53,6 +53,8 @@ class DaemonLink {
   private delayMs = RECONNECT_FIRST_MS;
   private timer: NodeJS.Timeout | undefined;
   private closing = false;
+  /** one line per outage, not one per retry */
+  private outageReported = false;
 
   constructor(
     private readonly path: string,
@@ -103,6 +105,7 @@ class DaemonLink {
     const replies = new LineSplitter(65536);
     sock.on('connect', () => {
       this.connected = true;
+      this.outageReported = false;
       this.delayMs = RECONNECT_FIRST_MS;
       const first = !this.everConnected;
       this.everConnected = true;
@@ -118,7 +121,11 @@ class DaemonLink {
         this.say('reply', `the daemon refused a line: ${line.slice(0, 300)}`);
       }),
     );
-    sock.on('error', (err) => this.say('link', `${this.path}: ${err.message}; retrying`));
+    sock.on('error', (err) => {
+      if (this.outageReported) return;
+      this.outageReported = true;
+      this.say('link', `${this.path}: ${err.message}; retrying every ${RECONNECT_MAX_MS / 1000} s at most, replaying on return`);
+    });
     sock.on('close', () => {
       const was = this.connected;
       this.connected = false;
