@@ -96,8 +96,13 @@ class Exabgp {
     }
   }
 
-  stop(): void {
-    if (this.child && this.child.exitCode === null) this.child.kill('SIGKILL');
+  /** `ip netns exec` and `env` exec, so the child is ExaBGP itself. */
+  stop(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.child && this.child.exitCode === null) this.child.kill(signal);
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null;
   }
 }
 
@@ -200,5 +205,37 @@ describe.runIf(enabled)('ExaBGP 4.2 -> rfc5549d exabgp -> rfc5549d', () => {
     expect(exabgp.text()).toMatch(/connected to .*routes\.sock, replaying 1 routes/);
     peer.vtysh('conf t', 'router bgp 65001', 'address-family ipv4 unicast', 'network 10.99.2.0/24');
     await waitFor('re-announced', () => has('10.99.2.0/24'), 30_000, 100);
+  });
+
+  const cmdlines = () => topo.host.pids().map((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    } catch {
+      return '';
+    }
+  });
+  // the worktree's path may hold "exabgp" too: match the programs, not the word
+  const exabgpProcesses = () => cmdlines().filter((c) => /\/usr\/sbin\/exabgp |main\.js exabgp /.test(c));
+
+  it('ExaBGP stopped (SIGTERM): its neighbour-down messages withdraw everything, and the bridge exits', async () => {
+    expect(ours().length).toBeGreaterThanOrEqual(2);
+    exabgp.stop('SIGTERM');
+    await waitFor('all withdrawn', () => ours().length === 0, 20_000, 100).catch((err: unknown) => Promise.reject(new Error(`${String(err)}\n${why()}`)));
+    await waitFor('ExaBGP and the bridge gone', () => !exabgp.running && exabgpProcesses().length === 0, 10_000, 100)
+      .catch((err: unknown) => Promise.reject(new Error(`${String(err)}: ${JSON.stringify(cmdlines())}`)));
+    // ExaBGP 4.2 on SIGTERM: state "down" per neighbour ("stop, message (shutting down)"), then
+    // SIGTERM to its processes
+    expect(exabgp.text()).toMatch(/rfc5549d exabgp: neighbour fe80::ff:fe00:101 down \(stop[^\n]*withdrawing its 2 prefixes\n(.*\n)*rfc5549d exabgp: (SIGTERM|ExaBGP closed our input); withdrew 0 prefixes/);
+  });
+
+  it('ExaBGP killed (SIGKILL: it says nothing): the bridge\'s input closes and it withdraws everything itself', async () => {
+    exabgp.start(daemon.socket);
+    await waitFor('routes back through a new ExaBGP', () => has(PEER_ADDR) && has('10.99.2.0/24'), 60_000, 200)
+      .catch((err: unknown) => Promise.reject(new Error(`${String(err)}\n${why()}`)));
+    exabgp.stop('SIGKILL');
+    await waitFor('all withdrawn', () => ours().length === 0, 20_000, 100).catch((err: unknown) => Promise.reject(new Error(`${String(err)}\n${why()}`)));
+    expect(exabgp.text()).toMatch(/rfc5549d exabgp: ExaBGP closed our input; withdrew 2 prefixes/);
+    await waitFor('the bridge gone', () => exabgpProcesses().length === 0, 10_000, 100)
+      .catch((err: unknown) => Promise.reject(new Error(`${String(err)}: ${JSON.stringify(cmdlines())}`)));
   });
 });

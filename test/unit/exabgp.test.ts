@@ -70,6 +70,29 @@ describe('captured ExaBGP 4.2 session (FRR peer, 32-byte next hop, MED change, s
   });
 });
 
+describe('captured [global, link-local] next hop (a global address on the peer\'s interface), ExaBGP shutdown', () => {
+  const captured = readFileSync(new URL('../fixtures/exabgp/global-ll.jsonl', import.meta.url), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  it('takes the link-local, never the global; the shutdown notification withdraws what is left', () => {
+    const b = book();
+    const ops = captured.map((l) => sortOps(b.apply(parseExabgpLine(l))));
+    expect(ops).toEqual([
+      [],
+      [],
+      [add('10.99.1.1/32', [PEER, 'h0']), add('10.99.2.0/24', [PEER, 'h0'])],
+      [add('10.99.3.0/24', [PEER, 'h0'])],
+      [withdraw('10.99.3.0/24')],
+      [withdraw('10.99.1.1/32'), withdraw('10.99.2.0/24')], // neighbor p0 shutdown
+      [], // ExaBGP's SIGTERM: nothing left to withdraw
+    ]);
+    expect(b.counters.unusable).toEqual({});
+  });
+  it('ExaBGP shutting down with routes held withdraws them all', () => {
+    const b = book();
+    const ops = [captured[2]!, captured[6]!].map((l) => sortOps(b.apply(parseExabgpLine(l))));
+    expect(ops[1]).toEqual([withdraw('10.99.1.1/32'), withdraw('10.99.2.0/24')]);
+  });
+});
+
 describe('next-hop forms of a 32-byte next hop in ExaBGP 4.2 JSON', () => {
   const P = { nlri: '10.1.0.0/24' };
   it('[global, LL]: listed under both; the link-local is taken', () => {
