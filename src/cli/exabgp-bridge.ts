@@ -181,7 +181,7 @@ export async function runExabgpBridge(opts: BridgeOptions, io: BridgeIo = { inpu
     splitter.push(chunk, (line, long) => {
       if (long) {
         tooLong++;
-        say('long', `ignored a message longer than ${opts.maxLineBytes} bytes (--max-line-bytes)`);
+        say('long', `ignored a message longer than ${opts.maxLineBytes} bytes`);
         return;
       }
       const text = line.trim();

@@ -4,7 +4,7 @@ import { loadConfig } from '../config/load.js';
 import { Rfc5549Error } from '../errors.js';
 import { parseNeighbourArgs } from '../exabgp/neighbour-map.js';
 import { excerpt } from '../exabgp/message.js';
-import { runExabgpBridge } from './exabgp-bridge.js';
+import { runExabgpBridge, type BridgeOptions } from './exabgp-bridge.js';
 
 export interface ExabgpCommandOptions {
   socket?: string;
@@ -17,7 +17,8 @@ export interface ExabgpCommandOptions {
 // NLRI listed twice for a 32-byte next hop, stays well under this.
 const MAX_LINE_BYTES = 4 << 20;
 
-export async function runExabgpCommand(o: ExabgpCommandOptions): Promise<void> {
+/** The command's options, checked; an error names the option and the value. */
+export function bridgeOptionsFrom(o: ExabgpCommandOptions): BridgeOptions {
   const neighbours = parseNeighbourArgs(o.neighbor ?? []);
   if (!neighbours.ok) throw new Rfc5549Error('INPUT_INVALID', neighbours.error);
   let table: number | undefined;
@@ -29,13 +30,16 @@ export async function runExabgpCommand(o: ExabgpCommandOptions): Promise<void> {
   }
   const socket = o.socket ?? loadConfig(o.config).sources.jsonl.socket;
   if (socket === '-') throw new Rfc5549Error('INPUT_INVALID', 'sources.jsonl.socket is "-" (stdin): the bridge needs the daemon\'s socket; give --socket');
-  const code = await runExabgpBridge({
+  return {
     socket,
     neighbours: neighbours.value,
     maxLineBytes: MAX_LINE_BYTES,
     maxRoutes: 1_000_000,
     maxNeighbours: 4096,
     ...(table === undefined ? {} : { table }),
-  });
-  process.exit(code);
+  };
+}
+
+export async function runExabgpCommand(o: ExabgpCommandOptions): Promise<void> {
+  process.exit(await runExabgpBridge(bridgeOptionsFrom(o)));
 }

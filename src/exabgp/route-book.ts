@@ -188,7 +188,7 @@ export class RouteBook {
     if (!paths?.has(pathId)) {
       if (this.held >= this.opts.maxRoutes) {
         this.counters.refused++;
-        this.note('max-routes', `neighbour ${n.id.peer}: ${prefix} refused: ${this.opts.maxRoutes} routes held (--max-routes)`);
+        this.note('max-routes', `neighbour ${n.id.peer}: ${prefix} refused: ${this.opts.maxRoutes} routes held, the most the bridge keeps`);
         return false;
       }
       this.held++;

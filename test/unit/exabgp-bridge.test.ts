@@ -1,12 +1,13 @@
 // The bridge's I/O shell against a stand-in daemon on a real Unix socket (no root): what the
 // daemon is sent on the first connection, while it is away, on its return, and at the end.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runExabgpBridge } from '../../src/cli/exabgp-bridge.js';
+import { bridgeOptionsFrom } from '../../src/cli/exabgp-command.js';
 import { waitFor } from '../helpers/netns.js';
 
 const lines = readFileSync(new URL('../fixtures/exabgp/updates.jsonl', import.meta.url), 'utf8').split('\n').filter((l) => l.trim() !== '');
@@ -101,5 +102,24 @@ describe('rfc5549d exabgp: the bridge between ExaBGP and the daemon socket', () 
     expect(daemon.take()).toEqual([{ op: 'add', prefix: '10.99.1.1/32', nexthops: nh }, { op: 'withdraw', prefix: '10.99.1.1/32' }]);
     expect(errors).toMatch(/ExaBGP closed our input; withdrew 1 prefixes; 8 messages, 4 announced, 1 withdrawn, 1 neighbour downs, 2 invalid/);
     await daemon.close();
+  });
+});
+
+describe('rfc5549d exabgp options', () => {
+  it('--socket, or sources.jsonl.socket from --config, or the embedded default', () => {
+    expect(bridgeOptionsFrom({ socket: '/x/r.sock' }).socket).toBe('/x/r.sock');
+    const cfg = join(dir, 'd.yaml');
+    writeFileSync(cfg, 'sources:\n  jsonl:\n    socket: /y/routes.sock\n');
+    expect(bridgeOptionsFrom({ config: cfg }).socket).toBe('/y/routes.sock');
+    expect(bridgeOptionsFrom({}).socket).toBe('/run/rfc5549d/routes.sock');
+    writeFileSync(cfg, "sources:\n  jsonl:\n    socket: '-'\n");
+    expect(() => bridgeOptionsFrom({ config: cfg })).toThrow(/sources.jsonl.socket is "-"/);
+  });
+  it('--neighbor and --table are checked, naming the value', () => {
+    const o = bridgeOptionsFrom({ socket: '/s', neighbor: ['fe80::ff:fe00:101=h0'], table: '1000' });
+    expect([...o.neighbours]).toEqual([['fe80::ff:fe00:101', 'h0']]);
+    expect(o.table).toBe(1000);
+    expect(() => bridgeOptionsFrom({ socket: '/s', neighbor: ['h0'] })).toThrow('--neighbor: expected ADDRESS=IFNAME, got "h0"');
+    for (const t of ['0', '255', 'main', '-1', '99999999999']) expect(() => bridgeOptionsFrom({ socket: '/s', table: t })).toThrow(`--table: expected a table number (not 0 or 255), got "${t}"`);
   });
 });
