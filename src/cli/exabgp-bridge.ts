@@ -31,6 +31,7 @@ export interface BridgeIo {
 const RECONNECT_FIRST_MS = 200;
 const RECONNECT_MAX_MS = 5000;
 const FLUSH_ON_EXIT_MS = 2000;
+const WRITE_SLICE = 1000;
 
 /** The interfaces holding an IPv6 address, as the kernel has them now. */
 function interfacesHolding(addr: string): string[] {
@@ -75,8 +76,13 @@ class DaemonLink {
   /** false: the socket's buffer is full, wait for onDrain. Ops while disconnected are not
    * kept: the book holds the state and the next connection gets it whole. */
   send(ops: readonly JsonlOp[]): boolean {
-    if (!this.connected || !this.sock || ops.length === 0) return true;
-    return this.sock.write(ops.map((o) => `${JSON.stringify(o)}\n`).join(''));
+    if (!this.connected || !this.sock) return true;
+    let room = true;
+    // in slices: a replay of a million routes as one string would be ~100 MB at once
+    for (let i = 0; i < ops.length; i += WRITE_SLICE) {
+      room = this.sock.write(ops.slice(i, i + WRITE_SLICE).map((o) => `${JSON.stringify(o)}\n`).join(''));
+    }
+    return room;
   }
 
   /** Ends the connection after what was written has gone, or after a bound. */
