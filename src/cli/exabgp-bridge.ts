@@ -192,7 +192,15 @@ export async function runExabgpBridge(opts: BridgeOptions, io: BridgeIo = { inpu
       }
       const text = line.trim();
       if (text === '') return;
-      if (!link.send(book.apply(parseExabgpLine(text, DEFAULT_MESSAGE_LIMITS)))) io.input.pause();
+      let ops: JsonlOp[];
+      try {
+        ops = book.apply(parseExabgpLine(text, DEFAULT_MESSAGE_LIMITS));
+      } catch (err) {
+        // a fault of ours on some input must not take down what the other lines hold
+        say('fault', `could not handle a message (${(err as Error).message}): ${text.slice(0, 200)}`);
+        return;
+      }
+      if (!link.send(ops)) io.input.pause();
     });
     flushNotes();
   });
