@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { assertStartable, ConfigError, formatProblem } from './config/config.js';
 import { loadConfig } from './config/load.js';
 import { askDaemon } from './cli/control-client.js';
+import { runExabgpCommand, type ExabgpCommandOptions } from './cli/exabgp-command.js';
 import { formatPeers, formatRoutes, formatStatus } from './cli/format.js';
 import { addLine, DaemonRefusal, sendRouteLine, UsageError, withdrawLine, type TableChoice } from './cli/route-client.js';
 import { errorMessage } from './errors.js';
@@ -115,6 +116,15 @@ routeCommand('withdraw', 'withdraw a route: withdraw 10.1.0.0/24 [--table T | --
     await sendRouteLine(routesSocket(o), withdrawLine(prefix, o));
     process.stdout.write(`${prefix}: withdrawn\n`);
   });
+
+program
+  .command('exabgp')
+  .description("bridge for ExaBGP 4.2: run it as ExaBGP's process (encoder json); feeds the daemon's JSON-lines socket")
+  .option('-s, --socket <path>', "the daemon's JSON-lines socket (sources.jsonl.socket)")
+  .option('-c, --config <file>', 'read the JSON-lines socket path from this configuration')
+  .option('-n, --neighbor <address=ifname...>', "a neighbour's peer or local address and the interface its routes use (repeatable)")
+  .option('--table <number>', 'put the routes in this table (default: the daemon\'s kernel.table)')
+  .action((o: ExabgpCommandOptions) => runExabgpCommand(o));
 
 try {
   await program.parseAsync(process.argv);
