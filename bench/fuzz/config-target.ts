@@ -146,8 +146,6 @@ export function configTarget(root: string): FuzzTarget<string> {
       } catch (err) {
         if (!(err instanceof Rfc5549Error)) throw err;
         // what check-config prints: each problem on its own line, to a terminal
-        const lines = err instanceof ConfigError ? err.problems.map(formatProblem) : [err.message];
-        for (const l of lines) checkErrorText(l, 'config-error', { controls: true });
         if (err instanceof ConfigError) {
           for (const p of err.problems) {
             const m = /^unknown keys? (.*)$/.exec(p.message);
@@ -158,6 +156,8 @@ export function configTarget(root: string): FuzzTarget<string> {
             }
           }
         }
+        const lines = err instanceof ConfigError ? err.problems.map(formatProblem) : [err.message];
+        for (const l of lines) checkErrorText(l, 'config-error', { controls: true });
         return;
       } finally {
         process.emitWarning = emitWarning;

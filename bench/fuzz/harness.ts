@@ -41,6 +41,8 @@ export interface ViolationGroup {
   readonly signature: string;
   count: number;
   readonly first: { readonly index: number; readonly message: string; readonly stack?: string; readonly file?: string };
+  /** up to 5 more inputs that break it differently (another message kind, another field) */
+  readonly others: { readonly index: number; readonly message: string; readonly variant: string }[];
 }
 
 export interface MemoryReport {
@@ -106,7 +108,7 @@ function gc(): void {
 export const reproCommand = (target: string, seed: number, index: number): string => `npm run fuzz -- --target ${target} --seed ${seed} --index ${index}`;
 
 function signatureOf(kind: ViolationKind, err: unknown): string {
-  if (err instanceof PropertyViolation) return `${err.property}${err.group ? ` (${err.group})` : ''}`;
+  if (err instanceof PropertyViolation) return err.property;
   if (!(err instanceof Error)) return `${kind}: non-Error thrown: ${String(err).slice(0, 100)}`;
   const msg = (err.message.split('\n')[0] ?? '').replace(/\d+/g, 'N').replace(/"[^"]{12,}"/g, '"…"').slice(0, 140);
   // where in the project it was thrown, so two bugs with one message stay apart
@@ -125,14 +127,21 @@ export function runTarget<I>(target: FuzzTarget<I>, opts: FuzzOptions): TargetRe
     return file;
   };
   const groups = new Map<string, ViolationGroup>();
-  const record = (kind: ViolationKind, signature: string, index: number, message: string, input: I | undefined, stack?: string): void => {
+  const variants = new Map<string, Set<string>>();
+  const record = (kind: ViolationKind, signature: string, index: number, message: string, input: I | undefined, stack?: string, variant = ''): void => {
     const g = groups.get(signature);
     if (g) {
       g.count++;
+      const seen = variants.get(signature)!;
+      if (!seen.has(variant) && g.others.length < 5) {
+        seen.add(variant);
+        g.others.push({ index, message: message.slice(0, 300), variant });
+      }
       return;
     }
+    variants.set(signature, new Set([variant]));
     const file = input === undefined ? undefined : save(index, input);
-    groups.set(signature, { kind, signature, count: 1, first: { index, message: message.slice(0, 2000), ...(stack ? { stack } : {}), ...(file ? { file } : {}) } });
+    groups.set(signature, { kind, signature, count: 1, first: { index, message: message.slice(0, 2000), ...(stack ? { stack } : {}), ...(file ? { file } : {}) }, others: [] });
   };
 
   gc();
@@ -176,7 +185,7 @@ export function runTarget<I>(target: FuzzTarget<I>, opts: FuzzOptions): TargetRe
     if (threw) {
       const kind: ViolationKind = thrown instanceof PropertyViolation ? 'property' : 'crash';
       const err = thrown instanceof Error ? thrown : new Error(String(thrown));
-      record(kind, signatureOf(kind, err), index, `${err.name}: ${err.message}`, input, kind === 'crash' ? err.stack?.split('\n').slice(0, 8).join('\n') : undefined);
+      record(kind, signatureOf(kind, err), index, `${err.name}: ${err.message}`, input, kind === 'crash' ? err.stack?.split('\n').slice(0, 8).join('\n') : undefined, err instanceof PropertyViolation ? err.group : undefined);
     }
     if (ms > report.slowest.ms) {
       report.slowest = { index, ms };
@@ -236,11 +245,18 @@ export function formatReport(r: TargetReport, slowMs = 100): string {
   ];
   for (const v of r.violations) {
     lines.push(`  VIOLATION ${v.kind} x${v.count}: ${v.signature}`);
-    lines.push(`    first: input ${v.first.index}: ${v.first.message.slice(0, 300).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}`);
+    lines.push(`    first: input ${v.first.index}: ${escapeControls(v.first.message.slice(0, 300))}`);
     if (v.first.file) lines.push(`    input saved: ${v.first.file}`);
     lines.push(`    reproduce: ${reproCommand(r.target, r.seed, v.first.index)}`);
+    for (const o of v.others) lines.push(`    also input ${o.index}: ${escapeControls(o.message.slice(0, 160))}`);
   }
   return lines.join('\n');
 }
+
+const escapeControls = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
+/** One line per violation kind, for an assertion message. */
+export const violationLines = (r: TargetReport): string[] =>
+  r.violations.map((v) => `${v.kind} x${v.count}: ${v.signature}; first: ${reproCommand(r.target, r.seed, v.first.index)}`);
 
 export const violationCount = (reports: readonly TargetReport[]): number => reports.reduce((n, r) => n + r.violations.reduce((k, v) => k + v.count, 0), 0);
