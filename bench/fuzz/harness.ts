@@ -180,7 +180,19 @@ export function runTarget<I>(target: FuzzTarget<I>, opts: FuzzOptions): TargetRe
       threw = true;
       thrown = err;
     }
-    const ms = performance.now() - s;
+    let ms = performance.now() - s;
+    if (ms > slowMs && !threw) {
+      // a GC pause or a busy neighbour is not the input's fault: it is slow only if it stays slow
+      for (let again = 0; again < 2 && ms > slowMs; again++) {
+        const s2 = performance.now();
+        try {
+          target.run(input);
+        } catch {
+          /* it did not throw the first time; the timing is what is measured here */
+        }
+        ms = Math.min(ms, performance.now() - s2);
+      }
+    }
     report.inputs++;
     if (threw) {
       const kind: ViolationKind = thrown instanceof PropertyViolation ? 'property' : 'crash';
