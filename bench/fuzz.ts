@@ -28,13 +28,13 @@ function num(a: Map<string, string>, key: string, dflt: number): number {
 
 const a = args();
 if (a.has('help')) {
-  process.stdout.write(`npm run fuzz -- [--seed N] [--inputs N per target, default 1000000] [--seconds S per target, default 300]\n  [--target ${TARGET_NAMES.join(',')}] [--slow-ms 100] [--index I: one input] [--file F --target T: a saved input]\n`);
+  process.stdout.write(`npm run fuzz -- [--seed N] [--inputs N per target, default 1000000] [--seconds S per target, default 300]\n  [--target ${TARGET_NAMES.join(',')}] [--slow-ms 100] [--save-dir /tmp/rfc5549d-fuzz] [--index I: one input] [--from I: first index] [--file F --target T: a saved input]\n`);
   process.exit(0);
 }
 const seed = num(a, 'seed', Math.floor(Math.random() * 0x7fffffff)) >>> 0;
 const names = (a.get('target') ?? TARGET_NAMES.join(',')).split(',').filter(Boolean);
 const targets = makeTargets(names);
-const slowMs = num(a, 'slow-ms', 100);
+const slowMs = a.has('slow-ms') ? num(a, 'slow-ms', 100) : undefined;
 process.stdout.write(`rfc5549d fuzz: seed ${seed} (rerun with --seed ${seed}), node ${process.version}\n`);
 
 if (a.has('file')) {
@@ -57,11 +57,13 @@ const reports = runFuzz(targets, {
   seed,
   inputs: num(a, 'inputs', 1_000_000),
   seconds: num(a, 'seconds', 300),
-  slowMs,
+  ...(slowMs === undefined ? {} : { slowMs }),
   ...(index === undefined ? {} : { index }),
+  ...(a.has('from') ? { from: num(a, 'from', 0) } : {}),
+  ...(a.has('save-dir') ? { saveDir: a.get('save-dir')! } : {}),
   progress: (l) => process.stdout.write(`${l}\n`),
 }, (r) => {
-  process.stdout.write(`${formatReport(r, slowMs)}\n`);
+  process.stdout.write(`${formatReport(r)}\n`);
   if (index !== undefined) for (const v of r.violations) if (v.first.stack) process.stdout.write(`${v.first.stack}\n`);
 });
 const total = violationCount(reports);

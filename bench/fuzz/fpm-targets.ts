@@ -1,14 +1,12 @@
 // Fuzz targets for the FPM source: framing (FpmFrameReader), decoding (decodeFpmFrame) and
 // the session (FpmSession.handle into a sink), the same path fpm-server.ts runs per chunk.
-import type { Ipv4Prefix } from '../../src/model/ipv4-prefix.js';
-import type { DesiredRoute } from '../../src/rib/route.js';
 import { Rfc5549Error } from '../../src/errors.js';
 import { decodeFpmFrame, type FpmItem } from '../../src/sources/fpm/fpm-decode.js';
 import { FpmFrameError, FpmFrameReader } from '../../src/sources/fpm/fpm-framing.js';
 import { FpmSession } from '../../src/sources/fpm/fpm-session.js';
 import { PropertyViolation, type FuzzTarget } from './harness.js';
 import { FPM_IFNAMES, generateMessages, generateStream, layoutMessages, loadFixtureFrames, mutate, splitChunks } from './fpm-gen.js';
-import { checkRoute } from './properties.js';
+import { checkingRib } from './properties.js';
 
 export interface FpmStreamInput {
   readonly chunks: readonly Buffer[];
@@ -95,15 +93,12 @@ export function fpmDecodeTarget(root: string): FuzzTarget<FpmPayloadInput> {
   };
 }
 
-/** The whole per-connection path: frames, decode, session; every route the sink gets is checked. */
+/** The whole per-connection path: frames, decode, session, RIB; every route the RIB takes is checked. */
 export function fpmSessionTarget(root: string): FuzzTarget<FpmStreamInput> {
   return streamTarget('fpm-session', root, (chunks) => {
     // both mappings of zebra's main table, chosen by the input so a rerun takes the same one
     const mainTable = chunks.reduce((s, c) => s + c.length, 0) % 2 === 0 ? 254 : 5549;
-    const sink = {
-      add: (_session: string, r: DesiredRoute) => checkRoute(r, 'fpm'),
-      withdraw: (_table: number, _prefix: Ipv4Prefix) => {},
-    };
+    const sink = checkingRib('fpm');
     const session = new FpmSession('fpm#1', { protocols: new Set([186]), mainTable, ifname: (i) => FPM_IFNAMES[i] }, sink);
     const reader = new FpmFrameReader();
     for (const c of chunks) {

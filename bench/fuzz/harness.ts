@@ -13,6 +13,8 @@ export interface FuzzTarget<I> {
   readonly name: string;
   /** what the reproducer file holds: .bin, .txt, .yaml */
   readonly fileExt: string;
+  /** this target's per-input budget when the run sets none (FuzzOptions.slowMs); default 100 ms */
+  readonly slowMs?: number;
   /** A pure function of the rng: the same (seed, index) gives the same input. */
   generate(rng: Rng): I;
   /**
@@ -58,6 +60,8 @@ export interface MemoryReport {
 export interface TargetReport {
   readonly target: string;
   readonly seed: number;
+  /** the per-input budget this run held it to */
+  readonly slowMs: number;
   inputs: number;
   seconds: number;
   stoppedBy: 'inputs' | 'time';
@@ -79,6 +83,8 @@ export interface FuzzOptions {
   readonly maxHeapGrowthMb?: number;
   /** run this one index only (a reproducer) */
   readonly index?: number;
+  /** the first index of the run (default 0): two runs with one seed can split a range */
+  readonly from?: number;
   /** where reproducer inputs are written */
   readonly saveDir?: string;
   readonly progress?: (line: string) => void;
@@ -117,7 +123,7 @@ function signatureOf(kind: ViolationKind, err: unknown): string {
 }
 
 export function runTarget<I>(target: FuzzTarget<I>, opts: FuzzOptions): TargetReport {
-  const slowMs = opts.slowMs ?? 100;
+  const slowMs = opts.slowMs ?? target.slowMs ?? 100;
   const saveDir = opts.saveDir ?? '/tmp/rfc5549d-fuzz';
   const stream = nameHash(target.name);
   const save = (index: number, input: I): string => {
@@ -155,10 +161,10 @@ export function runTarget<I>(target: FuzzTarget<I>, opts: FuzzOptions): TargetRe
     }
   };
   const report: TargetReport = {
-    target: target.name, seed: opts.seed, inputs: 0, seconds: 0, stoppedBy: 'inputs',
+    target: target.name, seed: opts.seed, slowMs, inputs: 0, seconds: 0, stoppedBy: 'inputs',
     slowest: { index: -1, ms: 0 }, slowInputs: 0, violations: [], memory,
   };
-  const first = opts.index ?? 0;
+  const first = opts.index ?? opts.from ?? 0;
   const count = opts.index === undefined ? opts.inputs : 1;
   const warmAt = Math.min(2000, Math.floor(count / 10));
   let slowestInput: I | undefined;
@@ -245,7 +251,8 @@ export function runFuzz(targets: readonly FuzzTarget<unknown>[], opts: FuzzOptio
   });
 }
 
-export function formatReport(r: TargetReport, slowMs = 100): string {
+export function formatReport(r: TargetReport): string {
+  const slowMs = r.slowMs;
   const rate = r.seconds > 0 ? Math.round(r.inputs / r.seconds) : 0;
   const crashes = r.violations.filter((v) => v.kind === 'crash').reduce((n, v) => n + v.count, 0);
   const props = r.violations.filter((v) => v.kind === 'property').reduce((n, v) => n + v.count, 0);

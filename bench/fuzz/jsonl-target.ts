@@ -7,7 +7,7 @@ import { parseJsonLine, type JsonlContext } from '../../src/sources/jsonl-parse.
 import { LineSplitter } from '../../src/sources/line-splitter.js';
 import { Rfc5549Error } from '../../src/errors.js';
 import { PropertyViolation, type FuzzTarget } from './harness.js';
-import { checkErrorText, checkRoute } from './properties.js';
+import { checkErrorText, checkingRib } from './properties.js';
 
 export const JSONL_MAX_LINE_BYTES = 65536; // the default sources.jsonl.max-line-bytes
 
@@ -167,6 +167,7 @@ export function jsonlTarget(): FuzzTarget<JsonlInput> {
     },
     run: ({ chunks }) => {
       const splitter = new LineSplitter(JSONL_MAX_LINE_BYTES);
+      const rib = checkingRib('jsonl');
       const lines: string[] = [];
       for (const c of chunks) splitter.push(c, (text, tooLong) => { if (!tooLong) lines.push(text); });
       for (const l of lines) {
@@ -187,7 +188,7 @@ export function jsonlTarget(): FuzzTarget<JsonlInput> {
           continue;
         }
         const u = r.update;
-        if (u.op === 'add') checkRoute(u.route, 'jsonl');
+        if (u.op === 'add') rib.add('jsonl#1', u.route);
         else if (u.op === 'withdraw' && (u.table === 0 || u.table === 255 || u.prefix.len > 32)) {
           throw new PropertyViolation('jsonl-withdraw-invalid', `withdraw of ${u.table}:${u.prefix.key} accepted`);
         }

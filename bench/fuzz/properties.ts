@@ -1,6 +1,8 @@
 // What every source must hand the RIB, whatever it was fed: the checks the shared route
 // validation is meant to make (issue 12), applied to the output of each parser.
 import { maskOf } from '../../src/model/ipv4-prefix.js';
+import type { Ipv4Prefix } from '../../src/model/ipv4-prefix.js';
+import { Rib } from '../../src/rib/rib.js';
 import type { DesiredRoute } from '../../src/rib/route.js';
 import { PropertyViolation } from './harness.js';
 
@@ -12,7 +14,25 @@ export const MAX_ERROR_CHARS = 1024;
 // tab and newline are layout; the rest (ESC, CR, BEL, NUL, C1 …) can rewrite a terminal
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 
-export function checkRoute(r: DesiredRoute, source: string): void {
+/**
+ * A sink into a fresh RIB, the one place every source's routes go through: a route it takes
+ * (not 'refused') must pass checkRoute, whichever layer (source or RIB) does the validating.
+ */
+export function checkingRib(source: string): { add(session: string, r: DesiredRoute): void; withdraw(table: number, prefix: Ipv4Prefix): void } {
+  const rib = new Rib();
+  // the RIB's own leg cap where it has one (limits.max-legs), else JSON lines' 256
+  const maxLegs = (rib.policy as unknown as { maxLegs?: number }).maxLegs ?? MAX_LEGS;
+  return {
+    add: (session, r) => {
+      if (rib.add(session, r) !== 'refused') checkRoute(r, source, maxLegs);
+    },
+    withdraw: (table, prefix) => {
+      rib.withdraw(table, prefix);
+    },
+  };
+}
+
+export function checkRoute(r: DesiredRoute, source: string, maxLegs = MAX_LEGS): void {
   const bad = (what: string): never => {
     throw new PropertyViolation(`${source}-route-invalid`, `${what} (route ${r.table}:${r.prefix.key}, ${r.nexthops.length} legs)`, what.replace(/\d+/g, 'N'));
   };
@@ -22,7 +42,7 @@ export function checkRoute(r: DesiredRoute, source: string): void {
   if (!Number.isInteger(len) || len < 0 || len > 32) bad(`prefix length ${len} reached the RIB`);
   else if (((addr & ~maskOf(len)) >>> 0) !== 0) bad('prefix with host bits set reached the RIB');
   if (r.nexthops.length === 0) bad('route without next hops reached the RIB');
-  if (r.nexthops.length > MAX_LEGS) bad(`route with ${r.nexthops.length} legs (over ${MAX_LEGS}) reached the RIB`);
+  if (r.nexthops.length > maxLegs) bad(`route with ${r.nexthops.length} legs (over ${maxLegs}) reached the RIB`);
   const seen = new Set<string>();
   for (const n of r.nexthops) {
     if (typeof n.interface !== 'string' || n.interface.length === 0 || n.interface.length > 15) bad(`interface name ${JSON.stringify(n.interface)}`);
