@@ -123,6 +123,11 @@ export function configTarget(root: string): FuzzTarget<string> {
   return {
     name: 'config',
     fileExt: 'yaml',
+    // A file is parsed at start, by check-config and on SIGHUP, not per packet: the budget is
+    // what a file at the size cap may cost in the yaml package (a 150 KB list takes ~200 ms
+    // here), while deep nesting, complex keys and alias games that take seconds stay caught.
+    // Where a reload still parses on the event loop, that is the event loop's budget too.
+    slowMs: 1000,
     generate: (rng) => {
       if (rng.chance(0.0005)) {
         // the list bomb, smaller: many interface entries
