@@ -71,7 +71,12 @@ export function fpmDecodeTarget(root: string): FuzzTarget<FpmPayloadInput> {
     name: 'fpm-decode',
     fileExt: 'bin',
     generate: (rng) => {
-      let payload: Buffer = Buffer.concat(generateMessages(rng, fixtures, BOMB_RATE));
+      // what one FPM frame can carry (its length is 16 bits): whole messages up to 65531 bytes
+      const msgs = generateMessages(rng, fixtures, BOMB_RATE);
+      let size = 0;
+      let n = 0;
+      while (n < msgs.length && size + msgs[n]!.length <= 0xffff - 4) size += msgs[n++]!.length;
+      let payload: Buffer = Buffer.concat(msgs.slice(0, Math.max(n, 1))).subarray(0, 0xffff - 4);
       if (rng.chance(0.7)) payload = mutate(rng, payload, layoutMessages(payload), rng.range(1, 8));
       return { payload };
     },
