@@ -46,8 +46,6 @@ describe.runIf(enabled)('BIRD 2 (kernel table 100) -> rfc5549d', () => {
 
   beforeAll(async () => {
     topo = Topology.create();
-    // TODO(kernel.rule-priority): the daemon will keep this rule itself; drop it then.
-    topo.host.ip('rule', 'add', 'pref', '100', 'lookup', TABLE);
     daemon = new DaemonProcess(topo.host, {
       kernel: { table: Number(TABLE), protocol: Number(PROTO) },
       interfaces: ['h0'],

@@ -126,8 +126,6 @@ describe.runIf(enabled)('ExaBGP 4.2 -> rfc5549d exabgp -> rfc5549d', () => {
   beforeAll(async () => {
     topo = Topology.create();
     try {
-      // TODO(kernel.rule-priority): the daemon will keep this rule itself
-      topo.host.ip('rule', 'add', 'pref', '100', 'lookup', TABLE);
       daemon = new DaemonProcess(topo.host, {
         kernel: { table: Number(TABLE), protocol: Number(PROTO) },
         interfaces: ['h0'],

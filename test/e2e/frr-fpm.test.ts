@@ -37,7 +37,6 @@ describe.runIf(enabled).each([
 
   beforeAll(async () => {
     topo = Topology.create({ secondLink: true, noReturnPath: true });
-    topo.host.ip('rule', 'add', 'pref', '100', 'lookup', TABLE);
     daemon = new DaemonProcess(topo.host, {
       kernel: { table: Number(TABLE), protocol: Number(PROTO) },
       interfaces: ['h0', 'h1'],

@@ -49,7 +49,6 @@ describe.runIf(enabled)('gobgpd (gRPC) -> rfc5549d', () => {
 
   beforeAll(async () => {
     topo = Topology.create();
-    topo.host.ip('rule', 'add', 'pref', '100', 'lookup', TABLE);
     daemon = new DaemonProcess(topo.host, {
       kernel: { table: Number(TABLE), protocol: Number(PROTO) },
       interfaces: ['h0'],

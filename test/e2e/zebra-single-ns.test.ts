@@ -131,9 +131,6 @@ describe.runIf(enabled)('beside zebra in one namespace: ECMP over two unnumbered
     topo.peer.ip('-6', 'addr', 'flush', 'dev', 'p1');
     topo.peer.ip('link', 'set', 'p1', 'up');
     topo.peer.ip('addr', 'add', `${MANUAL_LL}/64`, 'dev', 'p1');
-    // TODO(kernel.rule-priority): once the daemon manages its rule, drop this and set
-    // kernel['rule-priority'] instead (the documented set-up has no hand step then).
-    topo.host.ip('rule', 'add', 'pref', '100', 'lookup', TABLE);
     daemon = new DaemonProcess(topo.host, {
       kernel: KERNEL,
       interfaces: ['h0', 'h1'],
@@ -289,8 +286,6 @@ describe.runIf(enabled)('beside zebra in one namespace: two BGP peers on one bri
 
   beforeAll(async () => {
     seg = SharedSegment.create();
-    // TODO(kernel.rule-priority): drop this once the daemon manages its rule
-    seg.host.ip('rule', 'add', 'pref', '100', 'lookup', TABLE);
     seg.peers.forEach((p, i) => p.ns.ip('addr', 'add', `fd00:5549::${'ab'[i]}/64`, 'dev', 'e0', 'nodad'));
     daemon = new DaemonProcess(seg.host, {
       kernel: KERNEL,

@@ -33,8 +33,6 @@ describe.runIf(enabled)('kernel-table source', () => {
     topo = Topology.create({ secondLink: true });
     const t = topo;
     // The test namespace forwards from table 1000; nothing forwards from table 100.
-    // TODO(kernel.rule-priority): the daemon will manage this rule itself; drop it then.
-    t.host.ip('rule', 'add', 'pref', '100', 'lookup', '1000');
     // present before the daemon starts (the first dump takes it) ...
     t.host.ip('route', 'add', '10.99.1.1/32', 'via', 'inet6', PEER_LL, 'dev', 'h0', 'table', '100');
     // ... and things it must ignore
