@@ -63,6 +63,8 @@ const EXCERPT = 80;
 export function excerpt(v: unknown): string {
   let s: string;
   try {
+    // String() only for a function or symbol, the values JSON.stringify leaves undefined
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string
     s = v === undefined ? 'missing' : JSON.stringify(v) ?? String(v);
   } catch {
     s = String(v);

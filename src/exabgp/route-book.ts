@@ -193,7 +193,7 @@ export class RouteBook {
       }
       this.held++;
     }
-    if (!paths) n.routes.set(prefix, (paths = new Map()));
+    if (!paths) n.routes.set(prefix, (paths = new Map<string, readonly JsonlNexthop[]>()));
     paths.set(pathId, nexthops);
     return true;
   }

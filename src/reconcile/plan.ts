@@ -173,15 +173,18 @@ export interface NeighbourPlanInput {
   mayDelete(ifindex: number, gateway: number): boolean;
 }
 
+/** The neighbour writes a plan holds: placeholder entries replaced or deleted. */
+export type NeighbourOp = Extract<KernelOp, { readonly kind: 'neigh.replace' | 'neigh.delete' }>;
+
 export interface NeighbourPlan {
-  readonly adds: KernelOp[];
-  readonly deletes: KernelOp[];
+  readonly adds: NeighbourOp[];
+  readonly deletes: NeighbourOp[];
 }
 
 /** One placeholder per resolved peer on each interface; ours that no peer wants go. */
 export function planNeighbours(input: NeighbourPlanInput, isPermanent: (state: number) => boolean): NeighbourPlan {
-  const adds: KernelOp[] = [];
-  const deletes: KernelOp[] = [];
+  const adds: NeighbourOp[] = [];
+  const deletes: NeighbourOp[] = [];
   const wanted = new Set<number>();
   for (const ifname of input.interfaces) {
     for (const slot of input.resolver.peersOn(ifname).byPeer.values()) {

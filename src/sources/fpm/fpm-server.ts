@@ -46,7 +46,7 @@ export interface FpmSourceOptions {
   readonly allowReplace: boolean;
   /** FPM withdrawals wait this long; a disconnect meanwhile drops them (withdraw-hold.ts) */
   readonly withdrawHoldMs: number;
-  ifname(ifindex: number): string | undefined;
+  readonly ifname: (ifindex: number) => string | undefined;
   /** tests shorten these; FRAME_STALL_MS and STALLED_REPLACE_MS otherwise */
   readonly frameStallMs?: number;
   readonly stalledReplaceMs?: number;

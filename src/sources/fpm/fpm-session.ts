@@ -34,7 +34,7 @@ export interface FpmSessionOptions {
   readonly protocols: ReadonlySet<number>;
   /** where zebra's main table (254) goes: our kernel.table, so both can live in one namespace */
   readonly mainTable: number;
-  ifname(ifindex: number): string | undefined;
+  readonly ifname: (ifindex: number) => string | undefined;
 }
 
 /**
@@ -234,8 +234,7 @@ export class FpmSession {
     if (item.nhId !== undefined) {
       if (this.nhIdOf.get(key) !== item.nhId) {
         this.forgetNexthopUse(key);
-        let users = this.usersOf.get(item.nhId);
-        if (!users) this.usersOf.set(item.nhId, (users = new Map()));
+        if (!this.usersOf.has(item.nhId)) this.usersOf.set(item.nhId, new Map());
         this.nhIdOf.set(key, item.nhId);
       }
       this.usersOf.get(item.nhId)!.set(key, item);
