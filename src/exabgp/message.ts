@@ -11,7 +11,7 @@ export interface NeighbourId {
   readonly peer: string;
 }
 
-export interface Announced {
+interface Announced {
   readonly prefix: string;
   /** add-path path identifier ("" without add-path) */
   readonly pathId: string;
@@ -19,7 +19,7 @@ export interface Announced {
   readonly nexthops: readonly LinkLocal[];
 }
 
-export interface Unusable {
+interface Unusable {
   readonly prefix: string;
   readonly pathId: string;
   /** a fixed category, for counting */
@@ -56,7 +56,7 @@ export interface MessageLimits {
 export const DEFAULT_MESSAGE_LIMITS: MessageLimits = { maxDepth: 32 };
 
 const FAMILY = 'ipv4 unicast';
-export const NOT_LINK_LOCAL = 'next hop not an IPv6 link-local';
+const NOT_LINK_LOCAL = 'next hop not an IPv6 link-local';
 const EXCERPT = 80;
 
 /** A bounded, escaped excerpt of a hostile value for an error message. */

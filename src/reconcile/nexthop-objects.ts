@@ -91,7 +91,7 @@ function legObjectKey(nh: NexthopObject): string | undefined {
 }
 
 /** A single-gateway nexthop object as the leg it stands for. */
-export function legOfObject(nh: NexthopObject): RouteLeg | undefined {
+function legOfObject(nh: NexthopObject): RouteLeg | undefined {
   if (nh.oif === undefined || !nh.gateway) return undefined;
   const flags = nh.flags & RTNH_F_ONLINK;
   return nh.gateway.length === 4 ? { ifindex: nh.oif, gateway: nh.gateway.readUInt32BE(0), flags } : { ifindex: nh.oif, via6: nh.gateway, flags };

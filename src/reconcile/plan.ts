@@ -174,7 +174,7 @@ export interface NeighbourPlanInput {
 }
 
 /** The neighbour writes a plan holds: placeholder entries replaced or deleted. */
-export type NeighbourOp = Extract<KernelOp, { readonly kind: 'neigh.replace' | 'neigh.delete' }>;
+type NeighbourOp = Extract<KernelOp, { readonly kind: 'neigh.replace' | 'neigh.delete' }>;
 
 export interface NeighbourPlan {
   readonly adds: NeighbourOp[];

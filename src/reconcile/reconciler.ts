@@ -190,10 +190,6 @@ export class Reconciler {
     this.markAllDirty();
   }
 
-  ownsTable(table: number): boolean {
-    return this.ownedTables.has(table);
-  }
-
   /** desired routes that are not in the kernel */
   get pendingCount(): number {
     return this.rib.store.pendingCount;

@@ -10,7 +10,7 @@ export const PEER_MAC = '02:00:00:00:01:01';
 export const HOST_MAC = '02:00:00:00:02:01';
 export const PEER_LL = 'fe80::ff:fe00:101';
 export const PEER_ADDR = '10.99.1.1';
-export const HOST_ADDR = '10.99.0.2';
+const HOST_ADDR = '10.99.0.2';
 /**
  * The embedded default kernel.protocol and kernel.table as `ip` takes them, for tests that
  * run on the defaults (new tests set both explicitly where their assertions depend on them).

@@ -33,7 +33,7 @@ function legFromRoute(l: RouteLeg): FpmLeg | undefined {
   return undefined;
 }
 
-export function decodeFpmMessage(m: NetlinkMessage): FpmItem {
+function decodeFpmMessage(m: NetlinkMessage): FpmItem {
   try {
     switch (m.type) {
       case RTM_NEWROUTE:
