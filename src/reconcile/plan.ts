@@ -2,12 +2,12 @@
 // verdict per key (the BIRD krt habit), then the writes in a safe order: neighbours
 // before the routes that need them, route deletes before the neighbours they used.
 import { legKey, type Forwardings } from '../kernel/forwardings.js';
+import type { KernelOp } from '../kernel/kernel-ops.js';
+import type { ObservedNeighbour } from '../kernel/kernel-state.js';
 import type { RouteLeg } from '../kernel/rtnetlink-codec.js';
-import type { Mac } from '../model/mac.js';
+import { placeholderKey } from '../model/placeholder.js';
 import type { NexthopSets } from '../rib/nexthop-sets.js';
 import { F_STRAYS, NONE, type RouteStore } from '../rib/route-store.js';
-import { placeholderKey } from './gateway-pool.js';
-import type { KernelOp } from './kernel-ops.js';
 import type { PendingCode, Resolver } from './resolver.js';
 
 export type RouteVerdict =
@@ -151,14 +151,6 @@ export function planRoutes(input: RoutePlanInput): RouteOps {
     if (strays) for (const m of strays) ops.push(OP_DELETE, s, m);
   }
   return ops;
-}
-
-export interface ObservedNeighbour {
-  readonly ifindex: number;
-  readonly gateway: number;
-  readonly mac: Mac | undefined;
-  readonly state: number;
-  readonly protocol: number;
 }
 
 export interface NeighbourPlanInput {

@@ -3,7 +3,7 @@
 // all answer with the same codes and words. Pure.
 import { maskOf, numberToIpv4, type Ipv4Prefix } from '../model/ipv4-prefix.js';
 import { reservedTable } from '../model/route-table.js';
-import type { Refusal } from './route-policy.js';
+import type { Refusal } from './refusal.js';
 import type { DesiredRoute } from './route.js';
 
 /**
