@@ -7,7 +7,7 @@
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 const SHORT_ESCAPES: Readonly<Record<string, string>> = { '\b': '\\b', '\t': '\\t', '\n': '\\n', '\f': '\\f', '\r': '\\r' };
 
-export const EXCERPT_MAX_CHARS = 120;
+const EXCERPT_MAX_CHARS = 120;
 const ELLIPSIS = '…';
 /** deeper containers render as [...] / {...}: the budget would cut them anyway */
 const MAX_RENDER_DEPTH = 6;

@@ -135,7 +135,7 @@ export function configTarget(root: string): FuzzTarget<string> {
         return `interfaces: [${Array.from({ length: n }, (_, i) => `e${i}`).join(', ')}]\n`;
       }
       const r = rng.int(10);
-      const doc = r < 1 ? (structuredClone(example) as { [k: string]: Node }) : r < 8 ? small() : {};
+      const doc = r < 1 ? (structuredClone<{ [k: string]: Node }>(example)) : r < 8 ? small() : {};
       for (let i = rng.range(0, 3); i > 0; i--) plant(rng, doc);
       let text = emit(doc, '');
       if (rng.chance(0.3)) for (let i = rng.range(1, 3); i > 0; i--) text = mutateText(rng, text);
@@ -146,8 +146,10 @@ export function configTarget(root: string): FuzzTarget<string> {
       // the yaml package reports unresolved tags with process.emitWarning: straight to stderr,
       // with the file's line in it; raw control bytes there reach the operator's terminal
       const warnings: string[] = [];
+      // restored as it was, unbound: Node calls it as a plain function too
+      // eslint-disable-next-line @typescript-eslint/unbound-method
       const emitWarning = process.emitWarning;
-      process.emitWarning = ((w: string | Error) => { warnings.push(typeof w === 'string' ? w : w.message); }) as typeof process.emitWarning;
+      process.emitWarning = ((w: string | Error) => { warnings.push(typeof w === 'string' ? w : w.message); });
       try {
         config = configFromYaml(text, tables, 'fuzz.yaml');
       } catch (err) {

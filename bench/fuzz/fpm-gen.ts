@@ -35,7 +35,7 @@ export function loadFixtureFrames(root: string): Buffer[][] {
 const PLACEHOLDER = 0xa9fe0001; // 169.254.0.1
 
 /** fe80::ff:fe00:<n>, the EUI-64 shape zebra's peers have; n distinct for distinct legs. */
-export function peerLl(n: number): Buffer {
+function peerLl(n: number): Buffer {
   const b = Buffer.alloc(16);
   b[0] = 0xfe;
   b[1] = 0x80;
@@ -265,7 +265,7 @@ function layoutAttrs(buf: Buffer, from: number, to: number, out: Layout, route: 
   }
 }
 
-export function layoutStream(buf: Buffer): Layout {
+function layoutStream(buf: Buffer): Layout {
   const out: Layout = { fpm: [], nl: [], nlBody: [], attr: [], rtnh: [] };
   for (let off = 0; off + 4 <= buf.length;) {
     const len = buf.readUInt16BE(off + 2);

@@ -13,7 +13,7 @@ export interface FpmStreamInput {
 }
 
 /** 1 in 1000 inputs is one of the complexity shapes (each costs up to seconds today). */
-export const BOMB_RATE = 0.001;
+const BOMB_RATE = 0.001;
 
 const streamTarget = (name: string, root: string, run: (chunks: readonly Buffer[]) => void): FuzzTarget<FpmStreamInput> => {
   const fixtures = loadFixtureFrames(root);

@@ -36,9 +36,9 @@ export class PropertyViolation extends Error {
   }
 }
 
-export type ViolationKind = 'crash' | 'property' | 'slow' | 'memory';
+type ViolationKind = 'crash' | 'property' | 'slow' | 'memory';
 
-export interface ViolationGroup {
+interface ViolationGroup {
   readonly kind: ViolationKind;
   readonly signature: string;
   count: number;
@@ -47,7 +47,7 @@ export interface ViolationGroup {
   readonly others: { readonly index: number; readonly message: string; readonly variant: string }[];
 }
 
-export interface MemoryReport {
+interface MemoryReport {
   rssStartMb: number;
   rssEndMb: number;
   rssMaxMb: number;
@@ -113,7 +113,7 @@ function gc(): void {
   gcFn?.();
 }
 
-export const reproCommand = (target: string, seed: number, index: number): string => `npm run fuzz -- --target ${target} --seed ${seed} --index ${index}`;
+const reproCommand = (target: string, seed: number, index: number): string => `npm run fuzz -- --target ${target} --seed ${seed} --index ${index}`;
 
 function signatureOf(kind: ViolationKind, err: unknown): string {
   if (err instanceof PropertyViolation) return err.property;

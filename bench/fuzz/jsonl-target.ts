@@ -9,7 +9,7 @@ import { Rfc5549Error } from '../../src/errors.js';
 import { PropertyViolation, type FuzzTarget } from './harness.js';
 import { checkErrorText, checkingRib } from './properties.js';
 
-export const JSONL_MAX_LINE_BYTES = 65536; // the default sources.jsonl.max-line-bytes
+const JSONL_MAX_LINE_BYTES = 65536; // the default sources.jsonl.max-line-bytes
 
 export const PROTO_NAMES = [
   'constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable',
@@ -135,7 +135,7 @@ export interface JsonlInput {
   readonly chunks: readonly Buffer[];
 }
 
-export const jsonlContext: JsonlContext = {
+const jsonlContext: JsonlContext = {
   defaultTable: 254,
   tables: new Map([['main', 254], ['local', 255], ['default', 253], ['blue-table', 1001]]),
   vrfTable: (name) => (name === 'blue' ? 1001 : name === 'red' ? 1002 : undefined),

@@ -8,9 +8,9 @@ import type { DesiredRoute } from '../../src/rib/route.js';
 import { PropertyViolation } from './harness.js';
 
 /** JSON lines' cap today; the issue asks for limits.max-legs no higher than what the kernel dumps. */
-export const MAX_LEGS = 256;
+const MAX_LEGS = 256;
 /** An error names the field and a bounded excerpt of the value, not the whole value. */
-export const MAX_ERROR_CHARS = 1024;
+const MAX_ERROR_CHARS = 1024;
 
 // tab and newline are layout; the rest (ESC, CR, BEL, NUL, C1 …) can rewrite a terminal
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
@@ -35,7 +35,7 @@ export function checkingRib(source: string): { add(session: string, r: DesiredRo
   };
 }
 
-export function checkRoute(r: DesiredRoute, source: string, maxLegs = MAX_LEGS): void {
+function checkRoute(r: DesiredRoute, source: string, maxLegs = MAX_LEGS): void {
   const bad = (what: string): never => {
     throw new PropertyViolation(`${source}-route-invalid`, `${what} (route ${r.table}:${r.prefix.key}, ${r.nexthops.length} legs)`, what.replace(/\d+/g, 'N'));
   };

@@ -5,7 +5,7 @@ import type { FuzzTarget } from './harness.js';
 import { jsonlTarget } from './jsonl-target.js';
 
 // The project root, whether this runs from bench/fuzz (vitest) or dist/bench/fuzz (npm run fuzz).
-export const PROJECT_ROOT = resolve(import.meta.dirname, /[/\\]dist[/\\]bench[/\\]/.test(import.meta.dirname) ? '../../..' : '../..');
+const PROJECT_ROOT = resolve(import.meta.dirname, /[/\\]dist[/\\]bench[/\\]/.test(import.meta.dirname) ? '../../..' : '../..');
 
 export const TARGET_NAMES = ['fpm-framing', 'fpm-decode', 'fpm-session', 'jsonl', 'config'] as const;
 

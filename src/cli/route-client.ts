@@ -93,7 +93,7 @@ export function sendRouteLine(socket: string, line: Record<string, unknown>, tim
         } catch {
           return finish(new Rfc5549Error('SOURCE_IO', `${socket}: unreadable answer ${shown(text)}`));
         }
-        if (typeof reply.error === 'string') refusal ??= new DaemonRefusal(reply.error, String(reply.code ?? 'INPUT_INVALID'));
+        if (typeof reply.error === 'string') refusal ??= new DaemonRefusal(reply.error, typeof reply.code === 'string' ? reply.code : 'INPUT_INVALID');
         else if (reply.ack !== undefined) return finish(refusal);
       }
     });

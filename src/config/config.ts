@@ -72,7 +72,7 @@ export interface Config {
   readonly metrics: { readonly listen: HostPort | undefined };
 }
 
-export interface GatewayRange {
+interface GatewayRange {
   readonly first: number;
   readonly size: number;
   /** as configured, for messages */
@@ -104,7 +104,7 @@ const KERNEL_RULE_PRIORITIES: ReadonlyMap<number, string> = new Map([
 ]);
 
 /** The table zebra writes its own routes into (main). */
-export const ZEBRA_TABLE = 254;
+const ZEBRA_TABLE = RT_TABLE_MAIN;
 
 const protocolName = (n: number): string => {
   const name = Object.entries(ZEBRA_PROTOCOLS).find(([, v]) => v === n)?.[0];
@@ -231,7 +231,7 @@ export function configFromDocument(doc: unknown, tables: TableNames, source = 'c
     kernel: {
       protocol: f.kernel.protocol,
       metric: f.kernel.metric,
-      table: table.ok ? table.value : 254,
+      table: table.ok ? table.value : RT_TABLE_MAIN,
       // main is looked up by the kernel's own rule: a rule of ours for it would only duplicate that
       rulePriority: rulePriority === null || (table.ok && table.value === RT_TABLE_MAIN) ? undefined : rulePriority,
       mode: f.kernel.mode,

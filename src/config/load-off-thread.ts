@@ -12,7 +12,7 @@ export interface WorkerRequest {
 }
 export type WorkerAnswer = { ok: true; config: Config } | { ok: false; problems?: readonly ConfigProblem[]; message?: string };
 
-export const RELOAD_TIMEOUT_MS = 10_000;
+const RELOAD_TIMEOUT_MS = 10_000;
 const RELOAD_HEAP_MB = 256;
 
 export function loadConfigOffThread(file: string | undefined, tables: TableNames, timeoutMs = RELOAD_TIMEOUT_MS): Promise<Config> {

@@ -28,7 +28,7 @@ export function loadConfig(file: string | undefined, tables: TableNames = readTa
  * The file's text, refused before parsing when it is over MAX_CONFIG_BYTES or not a regular
  * file (/dev/zero or a FIFO would be read for ever).
  */
-export function readConfigText(file: string): string {
+function readConfigText(file: string): string {
   let fd: number;
   try {
     fd = openSync(file, 'r');

@@ -151,5 +151,3 @@ export const configFileSchema = z.strictObject({
     })
     .prefault({}),
 });
-
-export type ConfigFile = z.output<typeof configFileSchema>;

@@ -11,11 +11,11 @@ import { escapeText, excerpt } from '../excerpt.js';
  */
 export const MAX_CONFIG_BYTES = 256 * 1024;
 /** The schema nests 4 levels (filters.rules.N.prefix); anything much deeper is not a config. */
-export const MAX_CONFIG_DEPTH = 16;
+const MAX_CONFIG_DEPTH = 16;
 /** Aliases resolved at most: bounds an anchor bomb (a: &a [x,x], b: &b [*a,*a], …). */
-export const MAX_CONFIG_ALIASES = 100;
+const MAX_CONFIG_ALIASES = 100;
 
-export interface YamlProblem {
+interface YamlProblem {
   readonly path: string;
   readonly value: undefined;
   readonly message: string;

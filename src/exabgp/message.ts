@@ -11,7 +11,7 @@ export interface NeighbourId {
   readonly peer: string;
 }
 
-export interface Announced {
+interface Announced {
   readonly prefix: string;
   /** add-path path identifier ("" without add-path) */
   readonly pathId: string;
@@ -19,7 +19,7 @@ export interface Announced {
   readonly nexthops: readonly LinkLocal[];
 }
 
-export interface Unusable {
+interface Unusable {
   readonly prefix: string;
   readonly pathId: string;
   /** a fixed category, for counting */
@@ -56,13 +56,15 @@ export interface MessageLimits {
 export const DEFAULT_MESSAGE_LIMITS: MessageLimits = { maxDepth: 32 };
 
 const FAMILY = 'ipv4 unicast';
-export const NOT_LINK_LOCAL = 'next hop not an IPv6 link-local';
+const NOT_LINK_LOCAL = 'next hop not an IPv6 link-local';
 const EXCERPT = 80;
 
 /** A bounded, escaped excerpt of a hostile value for an error message. */
 export function excerpt(v: unknown): string {
   let s: string;
   try {
+    // String() only for a function or symbol, the values JSON.stringify leaves undefined
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string
     s = v === undefined ? 'missing' : JSON.stringify(v) ?? String(v);
   } catch {
     s = String(v);

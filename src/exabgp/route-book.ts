@@ -57,7 +57,7 @@ interface NeighbourRoutes {
   readonly routes: Map<string, Map<string, readonly JsonlNexthop[]>>;
 }
 
-export const neighbourKey = (n: NeighbourId): string => `${n.local} ${n.peer}`;
+const neighbourKey = (n: NeighbourId): string => `${n.local} ${n.peer}`;
 const nexthopKey = (n: JsonlNexthop): string => `${n.dev}%${n.via}`;
 
 export class RouteBook {
@@ -193,7 +193,7 @@ export class RouteBook {
       }
       this.held++;
     }
-    if (!paths) n.routes.set(prefix, (paths = new Map()));
+    if (!paths) n.routes.set(prefix, (paths = new Map<string, readonly JsonlNexthop[]>()));
     paths.set(pathId, nexthops);
     return true;
   }

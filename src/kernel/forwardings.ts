@@ -2,7 +2,7 @@
 // object id), shared by every route that forwards the same way. A route in the store is
 // then a slot and a forwarding id; writes copy the forwarding's pre-encoded attributes, and
 // a dump maps each message's raw attribute bytes to an id without decoding the legs again.
-import { placeholderKey } from '../reconcile/gateway-pool.js';
+import { placeholderKey } from '../model/placeholder.js';
 import { MessageWriter } from './netlink-codec.js';
 import { RTNH_F_ONLINK, writeForwardingAttrs, type RouteLeg } from './rtnetlink-codec.js';
 

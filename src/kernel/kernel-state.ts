@@ -2,15 +2,23 @@
 // column of the route store, and copies at other metrics), and the placeholder neighbour
 // entries (IPv4 neighbours at gateway-pool addresses, whoever wrote them). Foreign routes
 // are never kept (conflicts are found by creating exclusively).
-import { macFromBytes } from '../model/mac.js';
-import { placeholderKey } from '../reconcile/gateway-pool.js';
-import type { ObservedNeighbour } from '../reconcile/plan.js';
+import { macFromBytes, type Mac } from '../model/mac.js';
+import { placeholderKey } from '../model/placeholder.js';
 import { F_LIVE, NONE, type RouteStore } from '../rib/route-store.js';
 import type { Forwardings } from './forwardings.js';
 import { AF_INET, IFF_LOWER_UP, IFF_UP, NUD_NOARP, NUD_PERMANENT, type KernelLink, type KernelNeighbour, type KernelRoute, type NexthopObject } from './rtnetlink-codec.js';
 
 /** marks slots a dump has seen, so those it has not can be cleared after it */
 const F_SEEN = 16;
+
+/** A placeholder neighbour entry the kernel holds (whoever wrote it), keyed by placeholderKey. */
+export interface ObservedNeighbour {
+  readonly ifindex: number;
+  readonly gateway: number;
+  readonly mac: Mac | undefined;
+  readonly state: number;
+  readonly protocol: number;
+}
 
 export function isLinkUp(flags: number): boolean {
   return (flags & IFF_UP) !== 0 && (flags & IFF_LOWER_UP) !== 0;

@@ -2,12 +2,12 @@
 import { Rfc5549Error } from '../errors.js';
 
 /** "6.1.0-18-amd64" -> [6, 1]; undefined when the text carries no version. */
-export function parseKernelRelease(release: string): [number, number] | undefined {
+function parseKernelRelease(release: string): [number, number] | undefined {
   const m = /^(\d+)\.(\d+)/.exec(release);
   return m ? [Number(m[1]), Number(m[2])] : undefined;
 }
 
-export function atLeast(release: string, major: number, minor: number): boolean {
+function atLeast(release: string, major: number, minor: number): boolean {
   const v = parseKernelRelease(release);
   return v !== undefined && (v[0] > major || (v[0] === major && v[1] >= minor));
 }

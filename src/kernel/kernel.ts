@@ -3,7 +3,7 @@ import { Rfc5549Error } from '../errors.js';
 import { ipv4ToBytes } from '../model/ipv4-prefix.js';
 import { linkLocalToBytes } from '../model/link-local.js';
 import { macToBytes } from '../model/mac.js';
-import type { KernelOp, OpResult } from '../reconcile/kernel-ops.js';
+import type { KernelOp, OpResult } from './kernel-ops.js';
 import { NetlinkChannel } from './netlink-channel.js';
 import { RequestClient } from './request-client.js';
 import { errnoName, MessageWriter, type NetlinkMessage } from './netlink-codec.js';
@@ -15,7 +15,7 @@ import {
   type KernelLink, type KernelNeighbour, type KernelRoute, type KernelRule, type NexthopObject, type RoutePrefix, type ScannedRoute,
 } from './rtnetlink-codec.js';
 
-export type Change = 'new' | 'del';
+type Change = 'new' | 'del';
 
 export interface RouteDumpSink {
   begin(): void;

@@ -229,7 +229,7 @@ function inRange(seq: number, first: number, last: number): boolean {
   return first <= last ? seq >= first && seq <= last : seq >= first || seq <= last;
 }
 
-export function kernelNack(channel: string, what: string, ack: NetlinkAck): Rfc5549Error {
+function kernelNack(channel: string, what: string, ack: NetlinkAck): Rfc5549Error {
   const text = ack.extack ? ` (${ack.extack})` : '';
   const err = new Rfc5549Error('KERNEL_NACK', `${channel}: ${what}: ${errnoName(ack.errno)}${text}`);
   Object.assign(err, { errno: ack.errno, errnoName: errnoName(ack.errno) });

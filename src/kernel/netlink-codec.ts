@@ -1,40 +1,36 @@
 // Netlink framing, pure: nlmsghdr, attributes, NLMSG_ERROR with extack. The rtnetlink
 // payloads (routes, neighbours, links) are in rtnetlink-codec.ts. Constants are spelled
 // as the kernel spells them (include/uapi/linux/netlink.h).
-export const NLMSG_NOOP = 1;
 export const NLMSG_ERROR = 2;
 export const NLMSG_DONE = 3;
 export const NLMSG_OVERRUN = 4;
 
 export const NLM_F_REQUEST = 0x01;
-export const NLM_F_MULTI = 0x02;
 export const NLM_F_ACK = 0x04;
 export const NLM_F_DUMP_INTR = 0x10;
-export const NLM_F_ROOT = 0x100;
-export const NLM_F_MATCH = 0x200;
+const NLM_F_ROOT = 0x100;
+const NLM_F_MATCH = 0x200;
 export const NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH;
 export const NLM_F_REPLACE = 0x100;
 export const NLM_F_EXCL = 0x200;
 export const NLM_F_CREATE = 0x400;
-export const NLM_F_APPEND = 0x800;
 // flags of an NLMSG_ERROR (acknowledgement)
 export const NLM_F_CAPPED = 0x100;
 export const NLM_F_ACK_TLVS = 0x200;
 
-export const NLMSGERR_ATTR_MSG = 1;
+const NLMSGERR_ATTR_MSG = 1;
 
 export const SOL_SOCKET = 1;
 export const SO_SNDBUFFORCE = 32;
 export const SO_RCVBUFFORCE = 33;
 export const SOL_NETLINK = 270;
-export const NETLINK_NO_ENOBUFS = 5;
 export const NETLINK_CAP_ACK = 10;
 export const NETLINK_EXT_ACK = 11;
 export const NETLINK_GET_STRICT_CHK = 12;
 
 export const NLMSG_HDRLEN = 16;
 
-export const align4 = (n: number): number => (n + 3) & ~3;
+const align4 = (n: number): number => (n + 3) & ~3;
 
 /** One netlink message as a view into the buffer it arrived in (no copies). */
 export interface NetlinkMessage {
@@ -207,10 +203,6 @@ export class MessageWriter {
 
   attrBytes(type: number, b: Uint8Array): this {
     return this.u16(4 + b.length).u16(type).bytes(b).pad();
-  }
-
-  u8At(off: number, v: number): void {
-    this.buf.writeUInt8(v, off);
   }
 
   /** Starts a nested or variable-size region; returns its offset for closeLength(). */

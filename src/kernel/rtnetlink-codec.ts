@@ -10,28 +10,27 @@ import {
 
 export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;
-export const RTM_GETLINK = 18;
+const RTM_GETLINK = 18;
 export const RTM_NEWROUTE = 24;
 export const RTM_DELROUTE = 25;
-export const RTM_GETROUTE = 26;
+const RTM_GETROUTE = 26;
 export const RTM_NEWNEIGH = 28;
 export const RTM_DELNEIGH = 29;
-export const RTM_GETNEIGH = 30;
+const RTM_GETNEIGH = 30;
 
 export const AF_UNSPEC = 0;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 
-export const RTA_DST = 1;
-export const RTA_OIF = 4;
-export const RTA_GATEWAY = 5;
-export const RTA_PRIORITY = 6;
+const RTA_DST = 1;
+const RTA_OIF = 4;
+const RTA_GATEWAY = 5;
+const RTA_PRIORITY = 6;
 export const RTA_MULTIPATH = 9;
-export const RTA_TABLE = 15;
-export const RTA_VIA = 18;
-export const RTA_NH_ID = 30;
+const RTA_TABLE = 15;
+const RTA_VIA = 18;
+const RTA_NH_ID = 30;
 
-export const RTNH_F_DEAD = 1;
 export const RTNH_F_ONLINK = 4;
 export const RTNH_F_LINKDOWN = 16;
 
@@ -45,26 +44,21 @@ export const RTN_UNREACHABLE = 7;
 export const RTN_PROHIBIT = 8;
 /** ends the lookup in this table as if nothing matched: the next rule's table is tried */
 export const RTN_THROW = 9;
-export const RT_SCOPE_UNIVERSE = 0;
-export const RT_TABLE_COMPAT = 252;
+const RT_SCOPE_UNIVERSE = 0;
+const RT_TABLE_COMPAT = 252;
 
-export const NDA_DST = 1;
-export const NDA_LLADDR = 2;
-export const NDA_PROTOCOL = 12;
+const NDA_DST = 1;
+const NDA_LLADDR = 2;
+const NDA_PROTOCOL = 12;
 export const NUD_INCOMPLETE = 0x01;
-export const NUD_REACHABLE = 0x02;
-export const NUD_STALE = 0x04;
-export const NUD_DELAY = 0x08;
-export const NUD_PROBE = 0x10;
 export const NUD_FAILED = 0x20;
 export const NUD_NOARP = 0x40;
 export const NUD_PERMANENT = 0x80;
 export const NTF_USE = 0x01;
-export const NTF_ROUTER = 0x80;
 
-export const IFLA_ADDRESS = 1;
-export const IFLA_IFNAME = 3;
-export const IFLA_MASTER = 10;
+const IFLA_ADDRESS = 1;
+const IFLA_IFNAME = 3;
+const IFLA_MASTER = 10;
 export const IFLA_LINKINFO = 18;
 export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;
@@ -370,12 +364,12 @@ export function decodeLink(m: NetlinkMessage): KernelLink {
 
 export const RTM_NEWNEXTHOP = 104;
 export const RTM_DELNEXTHOP = 105;
-export const RTM_GETNEXTHOP = 106;
-export const NHA_ID = 1;
-export const NHA_GROUP = 2;
-export const NHA_BLACKHOLE = 4;
-export const NHA_OIF = 5;
-export const NHA_GATEWAY = 6;
+const RTM_GETNEXTHOP = 106;
+const NHA_ID = 1;
+const NHA_GROUP = 2;
+const NHA_BLACKHOLE = 4;
+const NHA_OIF = 5;
+const NHA_GATEWAY = 6;
 
 /** A kernel nexthop object (RTM_NEWNEXTHOP), as zebra streams them over FPM. */
 export interface NexthopObject {
@@ -584,7 +578,7 @@ export function scanRoutePrefix(m: NetlinkMessage, out: RoutePrefix): boolean {
 // written or deleted.
 export const RTM_NEWRULE = 32;
 export const RTM_DELRULE = 33;
-export const RTM_GETRULE = 34;
+const RTM_GETRULE = 34;
 export const FRA_PRIORITY = 6;
 export const FRA_TABLE = 15;
 export const FRA_SUPPRESS_PREFIXLEN = 14;

@@ -38,7 +38,7 @@ export function parsePrefixRule(r: PrefixRuleInput): ParseResult<PrefixRule> {
   return { ok: true, value: { action: r.action, prefix: p.value, minLen, maxLen, text } };
 }
 
-export function ruleMatches(rule: PrefixRule, route: Ipv4Prefix): boolean {
+function ruleMatches(rule: PrefixRule, route: Ipv4Prefix): boolean {
   if (route.len < rule.minLen || route.len > rule.maxLen) return false;
   const mask = maskOf(rule.prefix.len);
   return ((route.addr & mask) >>> 0) === rule.prefix.addr;

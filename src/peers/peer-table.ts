@@ -102,7 +102,3 @@ export class PeerTable {
     return [...this.peers.values()];
   }
 }
-
-export function strongerEvidence(a: Evidence, b: Evidence): boolean {
-  return STRENGTH[a] > STRENGTH[b];
-}

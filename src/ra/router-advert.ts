@@ -3,7 +3,7 @@
 import { isLinkLocalBytes } from '../model/link-local.js';
 import { isUnicastMac, macFromBytes, type Mac } from '../model/mac.js';
 
-export const ND_ROUTER_SOLICIT = 133;
+const ND_ROUTER_SOLICIT = 133;
 export const ND_ROUTER_ADVERT = 134;
 const ND_OPT_SOURCE_LINKADDR = 1;
 const RA_HEADER = 16;

@@ -24,11 +24,6 @@ export interface ResolvedPeer {
 
 export type GatewayChoice = { readonly ok: true; readonly gateway: number } | { readonly ok: false; readonly reason: string };
 
-/** Key of a placeholder: the pool lies inside 169.254.0.0/16, so its low 16 bits name it. */
-export function placeholderKey(ifindex: number, gateway: number): number {
-  return ifindex * 0x10000 + (gateway & 0xffff);
-}
-
 export class GatewayPool {
   /** per ifindex: the gateway each peer stands behind */
   private readonly byInterface = new Map<number, Map<LinkLocal, number>>();

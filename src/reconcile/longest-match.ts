@@ -87,7 +87,7 @@ export function planThrowsIn(ours: OurPrefixes, main: MainTable): Set<PrefixKey>
  * every route of ours (a million at scale), re-read on every dump.
  */
 export class MainTable {
-  private readonly byLen: Map<number, number | number[]>[] = Array.from({ length: 33 }, () => new Map());
+  private readonly byLen: Map<number, number | number[]>[] = Array.from({ length: 33 }, () => new Map<number, number | number[]>());
   /** bumped on every change */
   version = 0;
 

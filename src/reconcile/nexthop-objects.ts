@@ -6,7 +6,7 @@
 import { legKey } from '../kernel/forwardings.js';
 import { AF_INET, AF_INET6, AF_UNSPEC, RTNH_F_ONLINK, type NexthopObject, type NexthopWrite, type RouteLeg } from '../kernel/rtnetlink-codec.js';
 import { ipv4ToBytes } from '../model/ipv4-prefix.js';
-import type { KernelOp } from './kernel-ops.js';
+import type { KernelOp } from '../kernel/kernel-ops.js';
 
 /** Far above the ids zebra hands out (it counts up from the low millions). */
 export const NH_ID_BASE = 0x52350000;
@@ -91,7 +91,7 @@ function legObjectKey(nh: NexthopObject): string | undefined {
 }
 
 /** A single-gateway nexthop object as the leg it stands for. */
-export function legOfObject(nh: NexthopObject): RouteLeg | undefined {
+function legOfObject(nh: NexthopObject): RouteLeg | undefined {
   if (nh.oif === undefined || !nh.gateway) return undefined;
   const flags = nh.flags & RTNH_F_ONLINK;
   return nh.gateway.length === 4 ? { ifindex: nh.oif, gateway: nh.gateway.readUInt32BE(0), flags } : { ifindex: nh.oif, via6: nh.gateway, flags };

@@ -10,7 +10,7 @@
 // never written or deleted.
 import { AF_INET, FR_ACT_TO_TBL, type KernelRule, type RuleWrite, type ThrowRoute } from '../kernel/rtnetlink-codec.js';
 import { RT_TABLE_MAIN } from '../model/route-table.js';
-import type { KernelOp } from './kernel-ops.js';
+import type { KernelOp } from '../kernel/kernel-ops.js';
 import { keyAddr, keyLen, MainTable, needsThrow, planThrowsIn, prefixKey, type OurPrefixes, type PrefixKey } from './longest-match.js';
 
 export interface OwnTableConfig {

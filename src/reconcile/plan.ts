@@ -2,12 +2,12 @@
 // verdict per key (the BIRD krt habit), then the writes in a safe order: neighbours
 // before the routes that need them, route deletes before the neighbours they used.
 import { legKey, type Forwardings } from '../kernel/forwardings.js';
+import type { KernelOp } from '../kernel/kernel-ops.js';
+import type { ObservedNeighbour } from '../kernel/kernel-state.js';
 import type { RouteLeg } from '../kernel/rtnetlink-codec.js';
-import type { Mac } from '../model/mac.js';
+import { placeholderKey } from '../model/placeholder.js';
 import type { NexthopSets } from '../rib/nexthop-sets.js';
 import { F_STRAYS, NONE, type RouteStore } from '../rib/route-store.js';
-import { placeholderKey } from './gateway-pool.js';
-import type { KernelOp } from './kernel-ops.js';
 import type { PendingCode, Resolver } from './resolver.js';
 
 export type RouteVerdict =
@@ -153,14 +153,6 @@ export function planRoutes(input: RoutePlanInput): RouteOps {
   return ops;
 }
 
-export interface ObservedNeighbour {
-  readonly ifindex: number;
-  readonly gateway: number;
-  readonly mac: Mac | undefined;
-  readonly state: number;
-  readonly protocol: number;
-}
-
 export interface NeighbourPlanInput {
   /** interfaces that desired routes name */
   readonly interfaces: Iterable<string>;
@@ -173,15 +165,18 @@ export interface NeighbourPlanInput {
   mayDelete(ifindex: number, gateway: number): boolean;
 }
 
+/** The neighbour writes a plan holds: placeholder entries replaced or deleted. */
+type NeighbourOp = Extract<KernelOp, { readonly kind: 'neigh.replace' | 'neigh.delete' }>;
+
 export interface NeighbourPlan {
-  readonly adds: KernelOp[];
-  readonly deletes: KernelOp[];
+  readonly adds: NeighbourOp[];
+  readonly deletes: NeighbourOp[];
 }
 
 /** One placeholder per resolved peer on each interface; ours that no peer wants go. */
 export function planNeighbours(input: NeighbourPlanInput, isPermanent: (state: number) => boolean): NeighbourPlan {
-  const adds: KernelOp[] = [];
-  const deletes: KernelOp[] = [];
+  const adds: NeighbourOp[] = [];
+  const deletes: NeighbourOp[] = [];
   const wanted = new Set<number>();
   for (const ifname of input.interfaces) {
     for (const slot of input.resolver.peersOn(ifname).byPeer.values()) {

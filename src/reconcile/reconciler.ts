@@ -16,7 +16,7 @@ import type { Logger } from '../log.js';
 import { peerKey, type PeerTable } from '../peers/peer-table.js';
 import { F_DIRTY, F_KNOWN, NONE } from '../rib/route-store.js';
 import type { Rib } from '../rib/rib.js';
-import type { KernelOp, OpResult } from './kernel-ops.js';
+import type { KernelOp, OpResult } from '../kernel/kernel-ops.js';
 import { OP_CREATE, OP_DELETE, planNeighbours, planRoutes, RouteOps, type RouteVerdict } from './plan.js';
 import { GatewayPool } from './gateway-pool.js';
 import { shadows } from './longest-match.js';
@@ -188,10 +188,6 @@ export class Reconciler {
   setInterfaceMatcher(matches: (name: string) => boolean): void {
     this.matches = matches;
     this.markAllDirty();
-  }
-
-  ownsTable(table: number): boolean {
-    return this.ownedTables.has(table);
   }
 
   /** desired routes that are not in the kernel */

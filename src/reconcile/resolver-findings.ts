@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import { MAX_NAMED_PEERS, type Resolver, type ZebraPlaceholderWrong } from './resolver.js';
 
 /** Keyed findings scoped by interface; returns what began and what ended. */
-export class Episodes<T> {
+class Episodes<T> {
   private readonly current = new Map<string, { scope: string; value: T }>();
 
   /**

@@ -16,7 +16,7 @@ export interface LinkView {
   readonly managed: boolean;
 }
 
-export interface PeerSlot {
+interface PeerSlot {
   readonly ifindex: number;
   readonly ifname: string;
   readonly gateway: number;
@@ -32,7 +32,7 @@ export type PendingCode = 'no-interface' | 'unmanaged' | 'link-down' | 'peer-unr
 export const MAX_NAMED_PEERS = 8;
 
 /** NDA_PROTOCOL of the neighbour entries zebra writes (RTPROT_ZEBRA) */
-export const RTPROT_ZEBRA = 11;
+const RTPROT_ZEBRA = 11;
 
 /**
  * zebra's placeholder for one of our peers holds a MAC other than ours: zebra derived it from

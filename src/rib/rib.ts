@@ -5,7 +5,8 @@
 import { makePrefix, type Ipv4Prefix } from '../model/ipv4-prefix.js';
 import type { LinkLocal } from '../model/link-local.js';
 import { NexthopSets } from './nexthop-sets.js';
-import { RoutePolicy, type Refusal, type RefusalCode } from './route-policy.js';
+import type { Refusal, RefusalCode } from './refusal.js';
+import { RoutePolicy } from './route-policy.js';
 import { NONE, RouteStore } from './route-store.js';
 import { validateRoute } from './route-validation.js';
 import { routeKey, type DesiredRoute } from './route.js';

@@ -1,15 +1,8 @@
 // What the RIB may take: prefix filters, limits.max-routes and limits.max-legs. Pure.
 import type { Ipv4Prefix } from '../model/ipv4-prefix.js';
 import { evaluateFilter, type PrefixFilter } from '../model/prefix-filter.js';
+import type { Refusal } from './refusal.js';
 import { DEFAULT_MAX_LEGS } from './route-validation.js';
-
-export type RefusalCode = 'INPUT_INVALID' | 'LIMIT_EXCEEDED' | 'ROUTE_FILTERED';
-
-export interface Refusal {
-  readonly code: RefusalCode;
-  /** names the field and value, as every input error does */
-  readonly message: string;
-}
 
 export class RoutePolicy {
   constructor(readonly filter: PrefixFilter, readonly maxRoutes: number, readonly maxLegs: number = DEFAULT_MAX_LEGS) {}

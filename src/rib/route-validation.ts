@@ -3,7 +3,7 @@
 // all answer with the same codes and words. Pure.
 import { maskOf, numberToIpv4, type Ipv4Prefix } from '../model/ipv4-prefix.js';
 import { reservedTable } from '../model/route-table.js';
-import type { Refusal } from './route-policy.js';
+import type { Refusal } from './refusal.js';
 import type { DesiredRoute } from './route.js';
 
 /**
@@ -24,7 +24,7 @@ export const MAX_VIA_LEGS = 108;
 /** The default: well below the smallest measured count (via mode, 116). */
 export const DEFAULT_MAX_LEGS = 64;
 
-export function legCountRefusal(legs: number, maxLegs: number): string {
+function legCountRefusal(legs: number, maxLegs: number): string {
   return `nexthops: ${legs} next hops, more than limits.max-legs (${maxLegs}): the kernel would hold a route it cannot dump`;
 }
 

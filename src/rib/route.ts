@@ -28,11 +28,6 @@ export function routeKey(table: number, prefixKey: string): string {
   return `${table}:${prefixKey}`;
 }
 
-export function sameNexthops(a: readonly PeerNexthop[], b: readonly PeerNexthop[]): boolean {
-  if (a.length !== b.length) return false;
-  return a.every((n, i) => n.interface === b[i]!.interface && n.linkLocal === b[i]!.linkLocal);
-}
-
 /** A canonical order, so that the same next hops always compare equal. */
 export function sortNexthops(nhs: PeerNexthop[]): PeerNexthop[] {
   const k = (n: PeerNexthop): string => `${n.interface}%${n.linkLocal ?? ''}`;

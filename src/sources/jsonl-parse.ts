@@ -16,7 +16,7 @@ import { sortNexthops, type PeerNexthop, type RouteUpdate } from '../rib/route.j
  * lines were taken (the `rfc5549d add` CLI) waits for it. Clients that never send it get
  * no reply for a good line, as before.
  */
-export type JsonlLine = RouteUpdate | { readonly op: 'ack' };
+type JsonlLine = RouteUpdate | { readonly op: 'ack' };
 
 /** A refusal names the field (`op`, `nexthops[2].via`, `line` for the line as a whole). */
 export type LineResult = { ok: true; update: JsonlLine } | { ok: false; field: string; error: string };

@@ -12,7 +12,7 @@ import type { VrfRoutes } from '../rib/vrf-routes.js';
 import { LineSplitter } from './line-splitter.js';
 import { parseJsonLine, type JsonlContext } from './jsonl-parse.js';
 
-export const JSONL_SOURCE = 'jsonl';
+const JSONL_SOURCE = 'jsonl';
 
 /** A refusal of one line: a reply to the client and a rate-limited log line. */
 type Answer = (line: number, field: string, error: string, code?: ErrorCode) => void;

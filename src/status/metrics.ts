@@ -38,7 +38,7 @@ function gauge(registry: Registry, name: string, help: string, labelNames: strin
   });
 }
 
-export function buildRegistry(d: Daemon): Registry {
+function buildRegistry(d: Daemon): Registry {
   const r = new Registry();
   collectDefaultMetrics({ register: r, prefix: 'rfc5549d_' });
   const rc = d.reconciler;

@@ -1,9 +1,9 @@
 // What the control socket answers: a plain-data view of the daemon's state. Pure.
 import { isLinkUp } from '../kernel/kernel-state.js';
-import type { Daemon } from '../daemon.js';
 import type { LinkLocal } from '../model/link-local.js';
 import { numberToIpv4 } from '../model/ipv4-prefix.js';
 import { peerKey } from '../peers/peer-table.js';
+import type { DaemonView } from './daemon-view.js';
 
 export interface RouteStatus {
   readonly table: number;
@@ -45,7 +45,7 @@ export interface DaemonStatus {
   readonly links: { name: string; ifindex: number; up: boolean }[];
 }
 
-export function routeStatuses(d: Daemon, pendingOnly: boolean): RouteStatus[] {
+export function routeStatuses(d: DaemonView, pendingOnly: boolean): RouteStatus[] {
   const out: RouteStatus[] = [];
   for (const s of d.rib.desiredSlots()) {
     const pending = d.reconciler.pendingAt(s);
@@ -77,7 +77,7 @@ export function routeStatuses(d: Daemon, pendingOnly: boolean): RouteStatus[] {
  * A next hop that names only the interface (zebra's classic FPM encoding): the peer learnt
  * there, or why there is none to take.
  */
-function interfaceOnly(d: Daemon, ifname: string): string {
+function interfaceOnly(d: DaemonView, ifname: string): string {
   const ambiguous = d.reconciler.findings.ambiguousOn(ifname);
   const learnt = ambiguous ?? d.peers.learntOn(ifname);
   if (learnt.length === 1) return `${learnt[0]}%${ifname} (learnt)`;
@@ -85,7 +85,7 @@ function interfaceOnly(d: Daemon, ifname: string): string {
   return `?%${ifname} (${learnt.length} peers learnt: ambiguous)`;
 }
 
-export function peerStatuses(d: Daemon, nowMs: number): PeerStatus[] {
+export function peerStatuses(d: DaemonView, nowMs: number): PeerStatus[] {
   const seen = new Set<string>();
   const out: PeerStatus[] = [];
   const add = (ifname: string, ll: LinkLocal) => {
@@ -112,7 +112,7 @@ export function peerStatuses(d: Daemon, nowMs: number): PeerStatus[] {
   return out.sort((a, b) => (a.interface + a.linkLocal < b.interface + b.linkLocal ? -1 : 1));
 }
 
-export function daemonStatus(d: Daemon, version: string, startedAtMs: number, nowMs: number): DaemonStatus {
+export function daemonStatus(d: DaemonView, version: string, startedAtMs: number, nowMs: number): DaemonStatus {
   const rc = d.reconciler;
   const waitingForNexthops = d.fpm?.status().pendingNexthopRoutes ?? 0;
   return {

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
 import { Frr, hostBgpdConf, hostZebraConf, peerBgpdConf, peerZebraConf } from '../helpers/frr.js';
-import { kernelSuiteEnabled, missingCommand, PEER_ADDR, sleep, Topology, waitFor } from '../helpers/netns.js';
+import { kernelSuiteEnabled, missingCommand, PEER_ADDR, Topology, waitFor } from '../helpers/netns.js';
 
 interface RouteJson { dst: string; gateway?: string; dev?: string; flags?: string[]; nexthops?: { dev: string }[] }
 

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
 import { docsFrrConf, docsZebraOptions, Frr, peerBgpdConf, peerZebraConf } from '../helpers/frr.js';
-import { kernelSuiteEnabled, missingCommand, monitorKernel, PEER_ADDR, PEER_MAC, SharedSegment, sh, sleep, Topology, waitFor, type Netns } from '../helpers/netns.js';
+import { kernelSuiteEnabled, missingCommand, monitorKernel, PEER_ADDR, SharedSegment, sleep, Topology, waitFor, type Netns } from '../helpers/netns.js';
 
 interface Nexthop { dev: string; gateway?: string }
 interface RouteJson { dst: string; gateway?: string; dev?: string; protocol?: string; nexthops?: Nexthop[] }

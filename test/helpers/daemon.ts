@@ -88,7 +88,7 @@ export class DaemonProcess {
   }
 
   logs(): LogLine[] {
-    let text = '';
+    let text: string;
     try {
       text = readFileSync(this.logFile, 'utf8');
     } catch {

@@ -10,7 +10,7 @@ export const PEER_MAC = '02:00:00:00:01:01';
 export const HOST_MAC = '02:00:00:00:02:01';
 export const PEER_LL = 'fe80::ff:fe00:101';
 export const PEER_ADDR = '10.99.1.1';
-export const HOST_ADDR = '10.99.0.2';
+const HOST_ADDR = '10.99.0.2';
 /**
  * The embedded default kernel.protocol and kernel.table as `ip` takes them, for tests that
  * run on the defaults (new tests set both explicitly where their assertions depend on them).
@@ -268,7 +268,7 @@ export async function waitFor<T>(what: string, fn: () => T | undefined | null | 
     } catch (err) {
       last = err;
     }
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last instanceof Error ? String(last) : JSON.stringify(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }

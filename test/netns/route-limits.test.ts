@@ -99,7 +99,7 @@ describe.runIf(enabled)('route validation in the kernel', () => {
     const frame = fpmFrame((w) => {
       for (let i = 0; i < 3; i++) writeNewRoute(w, 0, fpmRoute([], { dst: 0x0a4e0000 + i * 256, nhId: 70 + i }), 'replace', false); // 10.78.i.0/24
     });
-    let zebra: ChildProcess | undefined = spawn('ip', ['netns', 'exec', topo.host.name, 'socat', '-u', '-t', '60', 'STDIN', 'TCP:127.0.0.1:2620'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const zebra: ChildProcess = spawn('ip', ['netns', 'exec', topo.host.name, 'socat', '-u', '-t', '60', 'STDIN', 'TCP:127.0.0.1:2620'], { stdio: ['pipe', 'ignore', 'ignore'] });
     try {
       zebra.stdin!.write(frame);
       await waitFor('three pending routes', () => routeStatuses().filter((r) => r.state === 'pending').length === 3);
@@ -114,7 +114,6 @@ describe.runIf(enabled)('route validation in the kernel', () => {
       expect(ownRoutes()).toEqual([]);
     } finally {
       zebra.kill();
-      zebra = undefined;
     }
   });
 });

@@ -18,7 +18,7 @@ describe('excerpt', () => {
     expect(e.startsWith('[[[[[[')).toBe(true);
     const o: Record<string, unknown> = {};
     let cur = o;
-    for (let i = 0; i < 10_000; i++) cur = (cur.a = {}) as Record<string, unknown>;
+    for (let i = 0; i < 10_000; i++) cur = (cur.a = {});
     expect(excerpt(o).length).toBeLessThanOrEqual(121);
   });
 

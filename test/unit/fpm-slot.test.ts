@@ -32,7 +32,7 @@ describe('the FPM slot', () => {
   async function start(opts: { frameStallMs?: number; stalledReplaceMs?: number } = {}): Promise<void> {
     rib = new Rib();
     source = new FpmSource({
-      host: '127.0.0.1', port: 0, protocols: new Set([186]), mainTable: 5549, settleTimeMs: 50, staleTimeMs: 60_000, allowReplace: false,
+      host: '127.0.0.1', port: 0, protocols: new Set([186]), mainTable: 5549, settleTimeMs: 50, staleTimeMs: 60_000, allowReplace: false, withdrawHoldMs: 0,
       ifname: (i) => (i === 2 ? 'h0' : undefined), ...opts,
     }, rib, pino({ level: 'silent' }));
     await source.start();

@@ -36,7 +36,7 @@ describe('WithdrawHold', () => {
   it(`a burst that never pauses is applied at the latest ${CAP_FACTOR} holds after each withdrawal`, () => {
     vi.useFakeTimers();
     const applied: string[] = [];
-    const hold = new WithdrawHold(100, (t, p) => applied.push(p.key));
+    const hold = new WithdrawHold(100, (_t, p) => applied.push(p.key));
     for (let i = 0; i < 30; i++) {
       hold.withdraw(1000, makePrefix(0x0a000000 + (i << 8), 24));
       vi.advanceTimersByTime(50);

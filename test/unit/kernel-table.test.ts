@@ -57,6 +57,8 @@ class FakeTables implements TableDumper {
   readonly tables = new Map<number, KernelRoute[]>();
   /** restarts the next dump once after this many routes, like NLM_F_DUMP_INTR */
   interruptAfter: number | undefined;
+  // async like the real dumper, so callers meet the same promise timing
+  // eslint-disable-next-line @typescript-eslint/require-await
   async dumpTable(table: number, sink: RouteDumpSink): Promise<void> {
     const routes = this.tables.get(table) ?? [];
     for (let attempt = 0; attempt < 2; attempt++) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FR_ACT_TO_TBL, RTN_BLACKHOLE, RTN_LOCAL, RTN_THROW, RTN_UNICAST, type KernelRule } from '../../src/kernel/rtnetlink-codec.js';
 import { parseIpv4Prefix } from '../../src/model/ipv4-prefix.js';
-import type { KernelOp } from '../../src/reconcile/kernel-ops.js';
+import type { KernelOp } from '../../src/kernel/kernel-ops.js';
 import { keyAddr, keyLen, MainTable, planThrows, planThrowsIn, prefixKey, shadows, type OurPrefixes } from '../../src/reconcile/longest-match.js';
 import { OwnTable } from '../../src/reconcile/own-table.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Forwardings } from '../../src/kernel/forwardings.js';
 import { RTNH_F_LINKDOWN, RTNH_F_ONLINK } from '../../src/kernel/rtnetlink-codec.js';
-import { PLACEHOLDER_GATEWAY as G } from '../../src/reconcile/kernel-ops.js';
+import { PLACEHOLDER_GATEWAY as G } from '../../src/model/placeholder.js';
 import { NONE, RouteStore } from '../../src/rib/route-store.js';
 
 // A deterministic generator, so a failure replays.

@@ -77,7 +77,7 @@ describe('run lock (one instance per runtime directory)', () => {
     `], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       await new Promise<void>((res, rej) => {
-        child.stdout!.on('data', (b: Buffer) => b.toString().includes('locked') && res());
+        child.stdout.on('data', (b: Buffer) => b.toString().includes('locked') && res());
         child.once('exit', (code) => rej(new Error(`lock holder exited ${code}`)));
       });
       const err = lockError(() => RunLock.acquire([d]));

@@ -32,7 +32,7 @@ describe('prepareSocketPath', () => {
     dir = mkdtempSync(join(tmpdir(), 'rfc5549d-sock-'));
     const path = join(dir, 'control.sock');
     const child = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(path)}, () => process.stdout.write('up\\n'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((r) => child.stdout!.once('data', () => r()));
+    await new Promise<void>((r) => child.stdout.once('data', () => r()));
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     expect(existsSync(path)).toBe(true);

@@ -8,7 +8,7 @@ import {
 } from '../../kernel/rtnetlink-codec.js';
 import { makePrefix, type Ipv4Prefix } from '../../model/ipv4-prefix.js';
 import { isLinkLocalBytes, linkLocalFromBytes, type LinkLocal } from '../../model/link-local.js';
-import { PLACEHOLDER_GATEWAY } from '../../reconcile/kernel-ops.js';
+import { PLACEHOLDER_GATEWAY } from '../../model/placeholder.js';
 
 /** A next hop as zebra gives it: an interface, and the peer's link-local when zebra says it. */
 export interface FpmLeg {
@@ -33,7 +33,7 @@ function legFromRoute(l: RouteLeg): FpmLeg | undefined {
   return undefined;
 }
 
-export function decodeFpmMessage(m: NetlinkMessage): FpmItem {
+function decodeFpmMessage(m: NetlinkMessage): FpmItem {
   try {
     switch (m.type) {
       case RTM_NEWROUTE:

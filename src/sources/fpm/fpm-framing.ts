@@ -1,9 +1,9 @@
 // FPM framing (FRR's fpm.h): version (1), message type (1 = netlink), length (2, big-endian,
 // including this 4-byte header), then one or more netlink messages. Streaming: a frame may
 // arrive split across TCP reads at any byte.
-export const FPM_HEADER = 4;
-export const FPM_VERSION = 1;
-export const FPM_MSG_NETLINK = 1;
+const FPM_HEADER = 4;
+const FPM_VERSION = 1;
+const FPM_MSG_NETLINK = 1;
 const FPM_MAX_LEN = 0xffff;
 
 export class FpmFrameError extends Error {}

@@ -20,7 +20,7 @@ import { FpmFrameError, FpmFrameReader } from './fpm-framing.js';
 import { FpmSession, type FpmCounters, type PendingNexthopRoute } from './fpm-session.js';
 import { WithdrawHold } from './withdraw-hold.js';
 
-export const FPM_SOURCE = 'fpm';
+const FPM_SOURCE = 'fpm';
 
 /**
  * How long half a frame may wait for the rest before the connection is closed. zebra writes
@@ -28,11 +28,11 @@ export const FPM_SOURCE = 'fpm';
  * also covers TCP retransmits on a remote zebra, and bounds how long a stuck or hostile peer
  * holds a frame buffer.
  */
-export const FRAME_STALL_MS = 15_000;
+const FRAME_STALL_MS = 15_000;
 /** A connection this long on half a frame no longer holds the slot against a new one. */
-export const STALLED_REPLACE_MS = 1000;
+const STALLED_REPLACE_MS = 1000;
 /** Idle time before the first TCP keepalive probe: a zebra host that died sends no FIN. */
-export const KEEPALIVE_IDLE_MS = 10_000;
+const KEEPALIVE_IDLE_MS = 10_000;
 
 const isFpmSession = (s: string): boolean => s.startsWith(`${FPM_SOURCE}#`);
 
@@ -46,7 +46,7 @@ export interface FpmSourceOptions {
   readonly allowReplace: boolean;
   /** FPM withdrawals wait this long; a disconnect meanwhile drops them (withdraw-hold.ts) */
   readonly withdrawHoldMs: number;
-  ifname(ifindex: number): string | undefined;
+  readonly ifname: (ifindex: number) => string | undefined;
   /** tests shorten these; FRAME_STALL_MS and STALLED_REPLACE_MS otherwise */
   readonly frameStallMs?: number;
   readonly stalledReplaceMs?: number;

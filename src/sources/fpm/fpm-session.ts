@@ -7,6 +7,7 @@
 // refused (the kernel has no nested groups either), and so are groups over
 // MAX_GROUP_MEMBERS and ids over MAX_NEXTHOP_IDS per connection.
 import type { Ipv4Prefix } from '../../model/ipv4-prefix.js';
+import { RT_TABLE_MAIN } from '../../model/route-table.js';
 import { MAX_LEGS_CEILING } from '../../rib/route-validation.js';
 import { routeKey, sortNexthops, type DesiredRoute, type PeerNexthop } from '../../rib/route.js';
 import type { FpmItem, FpmLeg, IgnoreReason } from './fpm-decode.js';
@@ -34,7 +35,7 @@ export interface FpmSessionOptions {
   readonly protocols: ReadonlySet<number>;
   /** where zebra's main table (254) goes: our kernel.table, so both can live in one namespace */
   readonly mainTable: number;
-  ifname(ifindex: number): string | undefined;
+  readonly ifname: (ifindex: number) => string | undefined;
 }
 
 /**
@@ -46,8 +47,8 @@ export interface FpmSessionOptions {
  * (kernel.table, when that is not main) is ours whatever its protocol: zebra never writes
  * there itself.
  */
-export function isEcho(opts: FpmSessionOptions, table: number, protocol: number): 'protocol' | 'own-table' | undefined {
-  if (opts.mainTable !== 254 && table === opts.mainTable) return 'own-table';
+function isEcho(opts: FpmSessionOptions, table: number, protocol: number): 'protocol' | 'own-table' | undefined {
+  if (opts.mainTable !== RT_TABLE_MAIN && table === opts.mainTable) return 'own-table';
   if (!opts.protocols.has(protocol)) return 'protocol';
   return undefined;
 }
@@ -161,7 +162,7 @@ export class FpmSession {
   }
 
   private table(t: number): number {
-    return t === 254 ? this.opts.mainTable : t;
+    return t === RT_TABLE_MAIN ? this.opts.mainTable : t;
   }
 
   private addNexthop(id: number, legs: readonly FpmLeg[] | undefined, group: readonly number[] | undefined): void {
@@ -234,8 +235,7 @@ export class FpmSession {
     if (item.nhId !== undefined) {
       if (this.nhIdOf.get(key) !== item.nhId) {
         this.forgetNexthopUse(key);
-        let users = this.usersOf.get(item.nhId);
-        if (!users) this.usersOf.set(item.nhId, (users = new Map()));
+        if (!this.usersOf.has(item.nhId)) this.usersOf.set(item.nhId, new Map());
         this.nhIdOf.set(key, item.nhId);
       }
       this.usersOf.get(item.nhId)!.set(key, item);

@@ -76,11 +76,10 @@ const T = {
   Peer: type('Peer'),
 };
 
-export const AFI_IP = 1;
-export const AFI_IP6 = 2;
-export const SAFI_UNICAST = 1;
+const AFI_IP = 1;
+const SAFI_UNICAST = 1;
 /** PeerState.SessionState */
-export const SESSION_ESTABLISHED = 6;
+const SESSION_ESTABLISHED = 6;
 const TYPE_URL_PREFIX = 'type.googleapis.com/apipb.';
 
 // --- the shapes protobufjs hands back (keepCase; unset fields are absent) ---

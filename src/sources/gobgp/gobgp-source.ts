@@ -16,7 +16,7 @@ import {
 } from './gobgp-api.js';
 import { neighborKey, PeerIndex, translatePath, UNUSABLE_REASONS, type GobgpPath, type GobgpPeer, type UnusableReason } from './gobgp-path.js';
 
-export const GOBGP_SOURCE = 'gobgp';
+const GOBGP_SOURCE = 'gobgp';
 const isGobgpSession = (s: string): boolean => s.startsWith(`${GOBGP_SOURCE}#`);
 const RECONNECT_FIRST_MS = 1000;
 

@@ -1,4 +1,4 @@
-import type { NexthopWrite, RuleWrite, ThrowRoute } from '../kernel/rtnetlink-codec.js';
+import type { NexthopWrite, RuleWrite, ThrowRoute } from './rtnetlink-codec.js';
 import type { LinkLocal } from '../model/link-local.js';
 import type { Mac } from '../model/mac.js';
 
@@ -13,6 +13,3 @@ export type KernelOp =
   | { readonly kind: 'throw.create' | 'throw.delete'; readonly route: ThrowRoute };
 
 export type OpResult = { readonly ok: true } | { readonly ok: false; readonly errno: number; readonly error: string };
-
-/** 169.254.0.1: the placeholder zebra uses (as FPM shows it), and the first of the default gateway pool. */
-export const PLACEHOLDER_GATEWAY = 0xa9fe0001;
