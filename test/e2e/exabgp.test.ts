@@ -8,20 +8,12 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
 import { Frr, peerBgpdConf, peerZebraConf } from '../helpers/frr.js';
-import { kernelSuiteEnabled, missingCommand, PEER_ADDR, PEER_LL, PEER_MAC, sleep, Topology, waitFor, type Netns } from '../helpers/netns.js';
+import { type Netns, PEER_ADDR, PEER_LL, PEER_MAC, sleep, suiteEnabled, Topology, waitFor } from '../helpers/netns.js';
 
 interface RouteJson { dst: string; gateway?: string; dev?: string; flags?: string[]; protocol?: string }
 interface NeighJson { dst: string; dev: string; lladdr?: string; state?: string[] }
 
-let enabled = kernelSuiteEnabled('ExaBGP end to end');
-for (const [cmd, pkg] of [['exabgp', 'exabgp'], ['vtysh', 'frr'], ['/usr/lib/frr/bgpd', 'frr'], ['radvd', 'radvd']] as const) {
-  if (enabled && missingCommand(cmd)) {
-    const msg = `\n=== ExaBGP end to end: ${cmd} is missing: EXABGP TESTS NOT RUN (apt-get install ${pkg}; .ci/run does) ===\n`;
-    if (process.env.CI) throw new Error(msg);
-    console.warn(msg);
-    enabled = false;
-  }
-}
+const enabled = suiteEnabled('ExaBGP end to end', { exabgp: 'exabgp', vtysh: 'frr', '/usr/lib/frr/bgpd': 'frr', radvd: 'radvd' });
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = resolve(ROOT, 'dist/src/main.js');

@@ -5,17 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
 import { Frr, hostBgpdConf, hostZebraConf, peerBgpdConf, peerZebraConf } from '../helpers/frr.js';
-import { kernelSuiteEnabled, missingCommand, PEER_ADDR, Topology, waitFor } from '../helpers/netns.js';
+import { PEER_ADDR, suiteEnabled, Topology, waitFor } from '../helpers/netns.js';
 
 interface RouteJson { dst: string; gateway?: string; dev?: string; flags?: string[]; nexthops?: { dev: string }[] }
 
-let enabled = kernelSuiteEnabled('FRR end to end');
-if (enabled && (missingCommand('vtysh') || missingCommand('/usr/lib/frr/zebra'))) {
-  const msg = '\n=== FRR end to end: frr is not installed: FRR TESTS NOT RUN (apt-get install frr; .ci/run does) ===\n';
-  if (process.env.CI) throw new Error(msg);
-  console.warn(msg);
-  enabled = false;
-}
+const enabled = suiteEnabled('FRR end to end', { vtysh: 'frr', '/usr/lib/frr/zebra': 'frr' });
 
 const TABLE = '1000';
 // zebra takes protocol 186 routes for its own (sweeps them at start, adopts them): the

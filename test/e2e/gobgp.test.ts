@@ -9,19 +9,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
 import { Frr, peerBgpdConf, peerZebraConf } from '../helpers/frr.js';
-import { HOST_MAC, kernelSuiteEnabled, missingCommand, PEER_ADDR, PEER_MAC, Topology, waitFor } from '../helpers/netns.js';
+import { HOST_MAC, PEER_ADDR, PEER_MAC, suiteEnabled, Topology, waitFor } from '../helpers/netns.js';
 
 interface RouteJson { dst: string; gateway?: string; dev?: string; flags?: string[]; protocol?: string }
 interface NeighJson { dst: string; dev: string; lladdr?: string; state?: string[] }
 
-let enabled = kernelSuiteEnabled('GoBGP end to end');
-for (const cmd of ['gobgpd', 'vtysh', 'radvd']) {
-  if (!enabled || !missingCommand(cmd)) continue;
-  const msg = `\n=== GoBGP end to end: ${cmd} is not installed: GOBGP TESTS NOT RUN (apt-get install gobgpd frr radvd; .ci/run does) ===\n`;
-  if (process.env.CI) throw new Error(msg);
-  console.warn(msg);
-  enabled = false;
-}
+const enabled = suiteEnabled('GoBGP end to end', { gobgpd: 'gobgpd', vtysh: 'frr', radvd: 'radvd' });
 
 const TABLE = '1000';
 const PROTO = '200';

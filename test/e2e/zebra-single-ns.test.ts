@@ -9,19 +9,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
 import { docsFrrConf, docsZebraOptions, Frr, peerBgpdConf, peerZebraConf } from '../helpers/frr.js';
-import { kernelSuiteEnabled, missingCommand, monitorKernel, PEER_ADDR, SharedSegment, sleep, Topology, waitFor, type Netns } from '../helpers/netns.js';
+import { monitorKernel, type Netns, PEER_ADDR, SharedSegment, sleep, suiteEnabled, Topology, waitFor } from '../helpers/netns.js';
 
 interface Nexthop { dev: string; gateway?: string }
 interface RouteJson { dst: string; gateway?: string; dev?: string; protocol?: string; nexthops?: Nexthop[] }
 interface NeighJson { dst: string; dev: string; lladdr?: string; state?: string[]; protocol?: string }
 
-let enabled = kernelSuiteEnabled('zebra single namespace');
-if (enabled && (missingCommand('vtysh') || missingCommand('/usr/lib/frr/zebra'))) {
-  const msg = '\n=== zebra single namespace: frr is not installed: FRR TESTS NOT RUN (apt-get install frr; .ci/run does) ===\n';
-  if (process.env.CI) throw new Error(msg);
-  console.warn(msg);
-  enabled = false;
-}
+const enabled = suiteEnabled('zebra single namespace', { vtysh: 'frr', '/usr/lib/frr/zebra': 'frr' });
 
 const TABLE = '1000';
 const PROTO = '200';

@@ -55,6 +55,22 @@ export function missingCommand(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0;
 }
 
+/**
+ * kernelSuiteEnabled for a suite that also runs programs from Debian packages (command ->
+ * package): says loudly which are missing and that the suite did not run; under CI a missing
+ * one fails instead, as .ci/run installs them.
+ */
+export function suiteEnabled(suite: string, needs: Readonly<Record<string, string>>): boolean {
+  if (!kernelSuiteEnabled(suite)) return false;
+  const missing = Object.keys(needs).filter((cmd) => missingCommand(cmd));
+  if (missing.length === 0) return true;
+  const packages = [...new Set(missing.map((cmd) => needs[cmd]))].join(' ');
+  const msg = `\n=== ${suite}: ${missing.join(', ')} missing: TESTS NOT RUN (apt-get install ${packages}; .ci/run does) ===\n`;
+  if (process.env.CI) throw new Error(msg);
+  console.warn(msg);
+  return false;
+}
+
 export class Netns {
   constructor(readonly name: string) {}
 
