@@ -72,12 +72,19 @@ export class FakeKernel implements KernelPort {
     this.emitLink(link);
   }
 
-  /** The peer's end goes down or up: routes stay, flagged linkdown; PERMANENT neighbours stay, the others are flushed. */
+  /**
+   * The peer's end goes down or up: routes stay, flagged linkdown; PERMANENT neighbours stay,
+   * the others are flushed. Nexthop objects out of the link are flushed with their routes
+   * (the kernel's nexthop code does so on NETDEV_CHANGE without carrier, unlike the FIB's).
+   */
   setCarrier(ifindex: number, carrier: boolean): void {
     const link = this.link(ifindex);
     if (link.carrier === carrier) return;
     link.carrier = carrier;
-    if (!carrier) this.flushNeighbours(ifindex, false);
+    if (!carrier) {
+      this.flushNeighbours(ifindex, false);
+      this.flushNexthops(ifindex);
+    }
     if (link.up) this.markLinkdown(ifindex, !carrier);
     this.emitLink(link);
   }

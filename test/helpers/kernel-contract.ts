@@ -92,6 +92,18 @@ export async function until(what: string, ok: () => boolean | Promise<boolean>):
   throw new Error(`never happened: ${what}`);
 }
 
+const NH_ID = 5549001;
+
+/** a nexthop object (onlink via the placeholder out of h0) and a route of ours using it */
+async function nexthopAndRoute(w: ContractWorld): Promise<void> {
+  const [res] = await w.port.apply([{ kind: 'nh.replace', nexthop: { id: NH_ID, protocol: PROTOCOL, leg: { ifindex: w.ifindex, gateway: GATEWAY, flags: RTNH_F_ONLINK } } }]);
+  assert.deepEqual(res, { ok: true });
+  assert.equal((await w.port.dumpNexthops()).filter((n) => n.id === NH_ID).length, 1);
+  assert.deepEqual(await writeRoutes(w.port, [onlinkRoute(w, 0x0a4d0100, { legs: [], nhId: NH_ID })], 'create'), [undefined]);
+  const [r] = await routesOf(w.port, { protocol: PROTOCOL });
+  assert.equal(r?.nhId, NH_ID);
+}
+
 const isGatewayDel = (e: RecordedEvent): boolean => e.kind === 'neighbour' && e.change === 'del' && e.neighbour?.dst.length === 4 && e.neighbour.dst.readUInt32BE(0) === GATEWAY;
 
 export const KERNEL_CONTRACT: readonly ContractCase[] = [
@@ -209,6 +221,40 @@ export const KERNEL_CONTRACT: readonly ContractCase[] = [
       await until('the neighbour delete event', () => w.events.some(isGatewayDel));
       assert.deepEqual(await ourNeighbours(w), []);
       assert.deepEqual((await routesOf(w.port, { protocol: PROTOCOL })).map(keyOf), [keyOf(r)]);
+    },
+  },
+  {
+    name: 'admin down flushes nexthop objects out of the link and the routes that use them',
+    async run(w) {
+      await nexthopAndRoute(w);
+      await w.adminUp(false);
+      await until('the nexthop object flushed', async () => !(await w.port.dumpNexthops()).some((n) => n.id === NH_ID));
+      assert.deepEqual(await routesOf(w.port, { protocol: PROTOCOL }), []);
+    },
+  },
+  {
+    name: 'carrier loss flushes nexthop objects out of the link and the routes that use them',
+    async run(w) {
+      await nexthopAndRoute(w);
+      await w.carrier(false);
+      await until('the nexthop object flushed', async () => !(await w.port.dumpNexthops()).some((n) => n.id === NH_ID));
+      assert.deepEqual(await routesOf(w.port, { protocol: PROTOCOL }), []);
+    },
+  },
+  {
+    name: 'a policy rule is created once (EEXIST after), deleted once (ENOENT after)',
+    async run(w) {
+      const rule = { priority: TABLE, table: TABLE, protocol: PROTOCOL };
+      const ours = async () => (await w.port.dumpRules()).filter((r) => r.priority === TABLE && r.table === TABLE && r.protocol === PROTOCOL && !r.selective);
+      assert.deepEqual(await w.port.apply([{ kind: 'rule.create', rule }]), [{ ok: true }]);
+      assert.equal((await ours()).length, 1);
+      const [again] = await w.port.apply([{ kind: 'rule.create', rule }]);
+      assert.equal(again?.ok === false && again.errno, EEXIST);
+      assert.equal((await ours()).length, 1);
+      assert.deepEqual(await w.port.apply([{ kind: 'rule.delete', rule }]), [{ ok: true }]);
+      assert.deepEqual(await ours(), []);
+      const [gone] = await w.port.apply([{ kind: 'rule.delete', rule }]);
+      assert.equal(gone?.ok === false && gone.errno, ENOENT);
     },
   },
   {
