@@ -5,20 +5,17 @@
 import { constants } from 'node:os';
 import type { KernelOp, OpResult } from '../reconcile/kernel-ops.js';
 import { encodeOp, type KernelEvents, type KernelPort, type OpFailure, type RouteDumpSink, type RouteEncoder } from './kernel.js';
-import { errnoName, MessageWriter, NLM_F_EXCL, NLM_F_REPLACE, splitMessages, type NetlinkMessage } from './netlink-codec.js';
+import { FakeFib, Refusal } from './fake-fib.js';
+import { errnoName, MessageWriter, splitMessages, type NetlinkMessage } from './netlink-codec.js';
 import {
   AF_INET, decodeNeighbour, decodeNexthopObject, decodeRoute, decodeRule, FR_ACT_TO_TBL, IFF_LOWER_UP, IFF_UP, NTF_USE, NUD_NOARP, NUD_PERMANENT,
-  RTM_DELNEIGH, RTM_DELNEXTHOP, RTM_DELROUTE, RTM_DELRULE, RTM_NEWNEIGH, RTM_NEWNEXTHOP, RTM_NEWROUTE, RTM_NEWRULE, RTN_UNICAST, RTNH_F_LINKDOWN,
-  RTNH_F_ONLINK, scanRoute, scanRoutePrefix, writeDelRoute, writeNewRoute,
+  RTM_DELNEIGH, RTM_DELNEXTHOP, RTM_DELROUTE, RTM_DELRULE, RTM_NEWNEIGH, RTM_NEWNEXTHOP, RTM_NEWROUTE, RTM_NEWRULE,
+  scanRoute, scanRoutePrefix, writeDelRoute, writeNewRoute,
   type KernelLink, type KernelNeighbour, type KernelRoute, type KernelRule, type NexthopObject, type RoutePrefix, type ScannedRoute,
 } from './rtnetlink-codec.js';
 
-const { EEXIST, ENOENT, ESRCH, ENODEV, ENETDOWN, ENETUNREACH, EINVAL } = constants.errno;
+const { EEXIST, ENOENT, ENODEV, ENETDOWN, EINVAL } = constants.errno;
 const RTPROT_KERNEL = 2;
-
-class Refusal {
-  constructor(readonly errno: number, readonly extack?: string) {}
-}
 
 /** A link as the test drives it: admin state and carrier apart, as on a veth whose peer goes down. */
 export interface FakeLink {
@@ -29,16 +26,14 @@ export interface FakeLink {
   carrier: boolean;
 }
 
-const routeKey = (r: Pick<KernelRoute, 'table' | 'dst' | 'dstLen' | 'metric'> & { tos?: number }): string => `${r.table}/${r.dst}/${r.dstLen}/${r.tos ?? 0}/${r.metric}`;
 const neighKey = (n: Pick<KernelNeighbour, 'family' | 'ifindex' | 'dst'>): string => `${n.family}/${n.ifindex}/${n.dst.toString('hex')}`;
 const ruleKey = (r: Pick<KernelRule, 'priority' | 'table' | 'protocol'>): string => `${r.priority}/${r.table}/${r.protocol}`;
-const legIfindexes = (r: KernelRoute): number[] => r.legs.map((l) => l.ifindex).filter((i) => i !== 0);
 
 export class FakeKernel implements KernelPort {
   private readonly links = new Map<number, FakeLink>();
   private readonly neighbours = new Map<string, KernelNeighbour>();
-  private readonly routes = new Map<string, KernelRoute>();
   private readonly nexthops = new Map<number, NexthopObject>();
+  private readonly fib = new FakeFib(this.links, (id) => this.nexthops.has(id));
   private readonly rules = new Map<string, KernelRule>();
   private subscriber: KernelEvents | undefined;
   private routeEvents = true;
@@ -65,9 +60,9 @@ export class FakeKernel implements KernelPort {
     if (!up) {
       this.flushNeighbours(ifindex, true);
       this.flushNexthops(ifindex);
-      for (const [k, r] of this.routes) if (legIfindexes(r).includes(ifindex)) this.routes.delete(k);
+      this.fib.flushLink(ifindex);
     } else {
-      this.markLinkdown(ifindex, !link.carrier);
+      this.fib.markLinkdown(ifindex, !link.carrier);
     }
     this.emitLink(link);
   }
@@ -85,7 +80,7 @@ export class FakeKernel implements KernelPort {
       this.flushNeighbours(ifindex, false);
       this.flushNexthops(ifindex);
     }
-    if (link.up) this.markLinkdown(ifindex, !carrier);
+    if (link.up) this.fib.markLinkdown(ifindex, !carrier);
     this.emitLink(link);
   }
 
@@ -103,7 +98,10 @@ export class FakeKernel implements KernelPort {
     if (change === 'replace') writeNewRoute(w, 1, r, 'replace', false);
     else writeDelRoute(w, 1, r, false);
     const m = splitMessages(w.take()).messages[0]!;
-    const failure = this.attempt(() => this.writeRoute(m, true));
+    const failure = this.attempt(() => {
+      const { change: c, route } = this.fib.write(m);
+      this.emitRoute(c, route);
+    });
     return failure ?? { ok: true };
   }
 
@@ -136,7 +134,7 @@ export class FakeKernel implements KernelPort {
   async dumpTablePrefixes(table: number, sink: { begin(): void; route(r: RoutePrefix): void }): Promise<void> {
     const out: RoutePrefix = { table: 0, dst: 0, dstLen: 0, protocol: 0, type: 0, tos: 0, metric: 0 };
     sink.begin();
-    for (const m of this.routeMessages((r) => r.table === table)) if (scanRoutePrefix(m, out)) sink.route(out);
+    for (const m of this.fib.messages((r) => r.table === table)) if (scanRoutePrefix(m, out)) sink.route(out);
   }
 
   async apply(ops: readonly KernelOp[]): Promise<OpResult[]> {
@@ -185,50 +183,12 @@ export class FakeKernel implements KernelPort {
 
   private write(m: NetlinkMessage): void {
     switch (m.type) {
-      case RTM_NEWROUTE: case RTM_DELROUTE: return this.writeRoute(m, false);
+      case RTM_NEWROUTE: case RTM_DELROUTE: this.fib.write(m); return; // our own write: no echo, as NetlinkKernel filters them
       case RTM_NEWNEIGH: case RTM_DELNEIGH: return this.writeNeighbour(m);
       case RTM_NEWNEXTHOP: case RTM_DELNEXTHOP: return this.writeNexthop(m);
       case RTM_NEWRULE: case RTM_DELRULE: return this.writeRule(m);
       default: throw new Refusal(EINVAL, `FakeKernel: message type ${m.type} not modelled`);
     }
-  }
-
-  /** fib_table_insert / fib_table_delete, reduced to the keys and checks the daemon meets. */
-  private writeRoute(m: NetlinkMessage, foreign: boolean): void {
-    const r = decodeRoute(m);
-    if (!r) throw new Refusal(EINVAL, 'FakeKernel: only IPv4 routes are modelled');
-    const key = routeKey(r);
-    const existing = this.routes.get(key);
-    if (m.type === RTM_DELROUTE) {
-      // a delete names what must match: type, protocol and metric when given (0 = any)
-      const victim = [...this.routes.values()].find((x) => x.table === r.table && x.dst === r.dst && x.dstLen === r.dstLen && (x.tos ?? 0) === (r.tos ?? 0)
-        && (r.metric === 0 || x.metric === r.metric) && (r.protocol === 0 || x.protocol === r.protocol) && (r.type === 0 || x.type === r.type));
-      if (!victim) throw new Refusal(ESRCH);
-      this.routes.delete(routeKey(victim));
-      if (foreign) this.emitRoute('del', victim);
-      return;
-    }
-    if (existing && m.flags & NLM_F_EXCL) throw new Refusal(EEXIST);
-    if (existing && !(m.flags & NLM_F_REPLACE)) throw new Refusal(EEXIST); // append is not modelled
-    const installed = this.checkRoute(r);
-    this.routes.set(key, installed);
-    if (foreign) this.emitRoute('new', installed);
-  }
-
-  private checkRoute(r: KernelRoute): KernelRoute {
-    if (r.nhId !== undefined) {
-      if (!this.nexthops.has(r.nhId)) throw new Refusal(EINVAL, 'Nexthop id does not exist');
-      return { ...r, legs: [] };
-    }
-    if (r.type !== RTN_UNICAST) return { ...r, legs: [] };
-    const legs = r.legs.map((leg) => {
-      const link = this.links.get(leg.ifindex);
-      if (!link) throw new Refusal(ENODEV);
-      if (!link.up) throw new Refusal(ENETDOWN, 'Nexthop device is not up');
-      if (!(leg.flags & RTNH_F_ONLINK) && leg.gateway !== undefined) throw new Refusal(ENETUNREACH, 'Nexthop has invalid gateway');
-      return { ...leg, flags: link.carrier ? leg.flags & ~RTNH_F_LINKDOWN : leg.flags | RTNH_F_LINKDOWN };
-    });
-    return { ...r, legs };
   }
 
   private writeNeighbour(m: NetlinkMessage): void {
@@ -251,7 +211,7 @@ export class FakeKernel implements KernelPort {
     const nh = decodeNexthopObject(m);
     if (m.type === RTM_DELNEXTHOP) {
       if (!this.nexthops.delete(nh.id)) throw new Refusal(ENOENT);
-      for (const [k, r] of this.routes) if (r.nhId === nh.id) this.routes.delete(k);
+      this.fib.flushNexthops(new Set([nh.id]));
       return;
     }
     if (nh.oif !== undefined) {
@@ -293,29 +253,13 @@ export class FakeKernel implements KernelPort {
       else if (left.length !== nh.group.length) this.nexthops.set(nh.id, { ...nh, group: left });
     }
     for (const id of removed) this.nexthops.delete(id);
-    for (const [k, r] of this.routes) if (r.nhId !== undefined && removed.has(r.nhId)) this.routes.delete(k);
-  }
-
-  private markLinkdown(ifindex: number, down: boolean): void {
-    for (const [k, r] of this.routes) {
-      if (!legIfindexes(r).includes(ifindex)) continue;
-      const legs = r.legs.map((l) => (l.ifindex !== ifindex ? l : { ...l, flags: down ? l.flags | RTNH_F_LINKDOWN : l.flags & ~RTNH_F_LINKDOWN }));
-      this.routes.set(k, { ...r, legs });
-    }
-  }
-
-  /** each route as the kernel would dump it: the message NetlinkKernel scans */
-  private routeMessages(filter: (r: KernelRoute) => boolean): NetlinkMessage[] {
-    const w = new MessageWriter(4096);
-    let n = 0;
-    for (const r of this.routes.values()) if (filter(r)) (writeNewRoute(w, 0, r, 'replace', false), n++);
-    return n === 0 ? [] : splitMessages(w.take()).messages;
+    this.fib.flushNexthops(removed);
   }
 
   private scan(filter: (r: KernelRoute) => boolean, sink: RouteDumpSink): void {
     const scanned: ScannedRoute = { table: 0, dst: 0, dstLen: 0, protocol: 0, metric: 0, type: 0, forwardingBytes: '' };
     sink.begin();
-    for (const m of this.routeMessages(filter)) {
+    for (const m of this.fib.messages(filter)) {
       if (scanRoute(m, scanned)) sink.route(scanned, () => decodeRoute(m)!);
     }
   }
