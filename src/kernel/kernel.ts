@@ -243,7 +243,8 @@ export class NetlinkKernel implements KernelPort {
   }
 }
 
-function encodeOp(w: MessageWriter, seq: number, op: KernelOp, ack: boolean): void {
+/** The bytes of one op, as NetlinkKernel sends them (FakeKernel decodes the same bytes). */
+export function encodeOp(w: MessageWriter, seq: number, op: KernelOp, ack: boolean): void {
   switch (op.kind) {
     case 'neigh.replace':
       return writeNeighbour(w, seq, {

@@ -1,30 +1,13 @@
 // One rtnetlink socket with one job (requests, dumps or events): the research found that
-// sharing breaks dumps (EBUSY) and that un-read ACKs or events overrun the buffer.
-// Transport is netlink@0.3.0's RawNetlinkSocket with our patched binding
-// (patches/netlink+0.3.0.patch), which reports ENOBUFS instead of aborting and can set
-// SO_RCVBUFFORCE and the NETLINK_* options.
-import { generateLocalPort, RawNetlinkSocket } from 'netlink';
+// sharing breaks dumps (EBUSY) and that un-read ACKs or events overrun the buffer. The
+// transport (the netlink package and our patch of it) is behind netlink-socket.ts.
 import { Rfc5549Error } from '../errors.js';
 import {
   decodeAck, errnoName, MessageWriter, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, NLM_F_DUMP_INTR,
   NLMSG_DONE, NLMSG_ERROR, NLMSG_OVERRUN, SequenceNumbers, SO_RCVBUFFORCE, SO_SNDBUFFORCE, SOL_NETLINK, SOL_SOCKET, splitMessages,
   type NetlinkAck, type NetlinkMessage,
 } from './netlink-codec.js';
-
-const NETLINK_ROUTE = 0;
-
-interface PatchedNative {
-  setSockOptInt(level: number, name: number, value: number): void;
-  getSockOptInt(level: number, name: number): number;
-}
-
-function nativeOf(sock: RawNetlinkSocket): PatchedNative {
-  const native = (sock as unknown as { __native: Partial<PatchedNative> }).__native;
-  if (typeof native.setSockOptInt !== 'function' || typeof native.getSockOptInt !== 'function') {
-    throw new Rfc5549Error('KERNEL_IO', 'the netlink binding is not the patched build (run npm ci: patch-package and scripts/build-netlink.mjs)');
-  }
-  return native as PatchedNative;
-}
+import { openRouteSocket, type NetlinkSocket } from './netlink-socket.js';
 
 export interface ChannelOptions {
   readonly name: string;
@@ -52,7 +35,7 @@ export class NetlinkChannel {
   readonly name: string;
   /** our netlink port id: the kernel stamps it on the events our own requests cause */
   readonly portId: number;
-  private readonly sock: RawNetlinkSocket;
+  private readonly sock: NetlinkSocket;
   private readonly seqs = new SequenceNumbers();
   private batches: PendingBatch[] = [];
   private dumpInFlight: PendingDump | undefined;
@@ -66,25 +49,27 @@ export class NetlinkChannel {
 
   constructor(opts: ChannelOptions) {
     this.name = opts.name;
-    ({ sock: this.sock, port: this.portId } = bindSocket());
-    const native = nativeOf(this.sock);
+    this.sock = openRouteSocket({
+      message: (buf) => this.receive(buf),
+      overrun: () => this.overrun(),
+      error: (err) => this.onError?.(err),
+    });
+    this.portId = this.sock.portId;
     // *FORCE needs CAP_NET_ADMIN; fall back to the capped size without it.
     try {
-      native.setSockOptInt(SOL_SOCKET, SO_RCVBUFFORCE, opts.recvBufferBytes);
+      this.sock.setIntOption(SOL_SOCKET, SO_RCVBUFFORCE, opts.recvBufferBytes);
     } catch {
       this.sock.setRecvBufferSize(opts.recvBufferBytes);
     }
     try {
-      native.setSockOptInt(SOL_SOCKET, SO_SNDBUFFORCE, 8 << 20);
+      this.sock.setIntOption(SOL_SOCKET, SO_SNDBUFFORCE, 8 << 20);
     } catch {
       this.sock.setSendBufferSize(8 << 20);
     }
-    native.setSockOptInt(SOL_NETLINK, NETLINK_EXT_ACK, 1); // the kernel's reason text with each NACK
-    native.setSockOptInt(SOL_NETLINK, NETLINK_CAP_ACK, 1); // ACKs without our request copied back
-    native.setSockOptInt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1); // dumps filtered by the kernel
-    for (const g of opts.groups ?? []) this.sock.addMembership(g);
-    this.sock.on('message', (buf) => this.receive(buf));
-    this.sock.on('error', (err) => this.socketError(err));
+    this.sock.setIntOption(SOL_NETLINK, NETLINK_EXT_ACK, 1); // the kernel's reason text with each NACK
+    this.sock.setIntOption(SOL_NETLINK, NETLINK_CAP_ACK, 1); // ACKs without our request copied back
+    this.sock.setIntOption(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1); // dumps filtered by the kernel
+    for (const g of opts.groups ?? []) this.sock.joinGroup(g);
   }
 
   allocSeq(count = 1): number {
@@ -92,16 +77,16 @@ export class NetlinkChannel {
   }
 
   joinGroup(group: number): void {
-    this.sock.addMembership(group);
+    this.sock.joinGroup(group);
   }
 
   leaveGroup(group: number): void {
-    this.sock.dropMembership(group);
+    this.sock.leaveGroup(group);
   }
 
   /** Bytes queued in our receive buffer are not visible; the kernel's drop counter is. */
   recvBufferBytes(): number {
-    return this.sock.getRecvBufferSize();
+    return this.sock.recvBufferBytes();
   }
 
   /**
@@ -114,7 +99,7 @@ export class NetlinkChannel {
     return new Promise((resolve, reject) => {
       const batch: PendingBatch = { first, last, failures: new Map(), resolve, reject };
       this.batches.push(batch);
-      this.sock.send(bytes, {}, (err) => {
+      this.sock.send(bytes, (err) => {
         if (err) {
           this.batches = this.batches.filter((b) => b !== batch);
           reject(new Rfc5549Error('KERNEL_IO', `${this.name}: sendmsg: ${err.message}`, { cause: err, transient: err.code === 'ENOBUFS' }));
@@ -132,7 +117,7 @@ export class NetlinkChannel {
     write(w, seq);
     return new Promise((resolve, reject) => {
       this.dumpInFlight = { seq, onMessage, interrupted: false, resolve, reject };
-      this.sock.send(w.take(), {}, (err) => {
+      this.sock.send(w.take(), (err) => {
         if (err && this.dumpInFlight?.seq === seq) {
           this.dumpInFlight = undefined;
           reject(new Rfc5549Error('KERNEL_IO', `${this.name}: dump sendmsg: ${err.message}`, { cause: err, transient: true }));
@@ -152,18 +137,14 @@ export class NetlinkChannel {
     this.sock.close();
   }
 
-  private socketError(err: Error & { code?: string }): void {
-    if (err.code === 'ENOBUFS') {
-      // A request socket overrun means lost ACKs: fail what is pending so callers re-check.
-      const lost = new Rfc5549Error('KERNEL_IO', `${this.name}: receive buffer overrun, answers lost`, { transient: true });
-      for (const b of this.batches) b.reject(lost);
-      this.batches = [];
-      this.dumpInFlight?.reject(lost);
-      this.dumpInFlight = undefined;
-      this.onOverrun?.();
-      return;
-    }
-    this.onError?.(err);
+  /** A request socket overrun means lost ACKs: fail what is pending so callers re-check. */
+  private overrun(): void {
+    const lost = new Rfc5549Error('KERNEL_IO', `${this.name}: receive buffer overrun, answers lost`, { transient: true });
+    for (const b of this.batches) b.reject(lost);
+    this.batches = [];
+    this.dumpInFlight?.reject(lost);
+    this.dumpInFlight = undefined;
+    this.onOverrun?.();
   }
 
   private receive(buf: Buffer): void {
@@ -210,18 +191,6 @@ export class NetlinkChannel {
       return;
     }
     this.onEvent?.(m);
-  }
-}
-
-/** The package binds a port it does not tell; bind one ourselves to know it. */
-function bindSocket(): { sock: RawNetlinkSocket; port: number } {
-  for (let tries = 0; ; tries++) {
-    const port = generateLocalPort();
-    try {
-      return { sock: new RawNetlinkSocket(NETLINK_ROUTE, { localPort: port, recvBufferSize: 0, sendBufferSize: 0 }), port };
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'EADDRINUSE' || tries >= 100) throw err;
-    }
   }
 }
 

@@ -1,6 +1,7 @@
 // Netlink framing, pure: nlmsghdr, attributes, NLMSG_ERROR with extack. The rtnetlink
 // payloads (routes, neighbours, links) are in rtnetlink-codec.ts. Constants are spelled
 // as the kernel spells them (include/uapi/linux/netlink.h).
+import { getSystemErrorName } from 'node:util';
 export const NLMSG_ERROR = 2;
 export const NLMSG_DONE = 3;
 export const NLMSG_OVERRUN = 4;
@@ -244,7 +245,7 @@ export interface NetlinkAck {
 export function decodeAck(m: NetlinkMessage): NetlinkAck {
   const { buf, start, end } = m;
   if (end - start < 4 + NLMSG_HDRLEN) throw new RangeError('NLMSG_ERROR too short');
-  const errno = -buf.readInt32LE(start);
+  const errno = 0 - buf.readInt32LE(start); // not -x: an ACK is +0, not -0
   const seq = buf.readUInt32LE(start + 4 + 8);
   let extack: string | undefined;
   if (m.flags & NLM_F_ACK_TLVS) {
@@ -261,11 +262,8 @@ export function decodeAck(m: NetlinkMessage): NetlinkAck {
   return extack === undefined ? { errno, seq } : { errno, seq, extack };
 }
 
-const ERRNO_NAMES: Record<number, string> = {
-  1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 12: 'ENOMEM', 13: 'EACCES', 16: 'EBUSY', 17: 'EEXIST', 19: 'ENODEV',
-  22: 'EINVAL', 28: 'ENOSPC', 90: 'EMSGSIZE', 95: 'EOPNOTSUPP', 101: 'ENETUNREACH', 105: 'ENOBUFS',
-};
-
+/** "EEXIST" for 17: libuv's table (Node's), the kernel's extack text is added by the callers. */
 export function errnoName(errno: number): string {
-  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
+  const name = Number.isInteger(errno) && errno > 0 ? getSystemErrorName(-errno) : '';
+  return name.startsWith('E') ? name : `errno ${errno}`;
 }

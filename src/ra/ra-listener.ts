@@ -1,5 +1,6 @@
 // Listens for router advertisements on a raw ICMPv6 socket (native/icmp6) and reports
 // valid ones; the rest are counted by reason and never reach the daemon.
+import { constants } from 'node:os';
 import { createRequire } from 'node:module';
 import { Rfc5549Error } from '../errors.js';
 import { linkLocalFromBytes, type LinkLocal } from '../model/link-local.js';
@@ -46,9 +47,7 @@ export interface RaCounters {
  * runs for about a second after link up): "Cannot assign requested address" and "Network is
  * unreachable". Retried, not reported.
  */
-const EADDRNOTAVAIL = 99;
-const ENETUNREACH = 101;
-const TENTATIVE_ERRNOS = new Set([EADDRNOTAVAIL, ENETUNREACH]);
+const TENTATIVE_ERRNOS = new Set([constants.errno.EADDRNOTAVAIL, constants.errno.ENETUNREACH]);
 
 export interface RaListenerOptions {
   /** the socket implementation (tests); the native addon otherwise */

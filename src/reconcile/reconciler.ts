@@ -1,6 +1,7 @@
 // The only writer to the kernel. Level-triggered: events and source updates only mark
 // keys dirty; each pass plans from the full desired and observed state of those keys
 // (or of everything, after a dump). One pass runs at a time; bursts coalesce.
+import { constants } from 'node:os';
 import type { Config } from '../config/config.js';
 import { Forwardings } from '../kernel/forwardings.js';
 import { isLinkUp, isPermanent, isPlaceholder, KernelState } from '../kernel/kernel-state.js';
@@ -26,9 +27,7 @@ import { RepairBackoff } from './repair-backoff.js';
 import { Resolver, type PendingCode } from './resolver.js';
 import { ResolverFindings } from './resolver-findings.js';
 
-const EEXIST = 17;
-const ESRCH = 3;
-const ENOENT = 2;
+const { EEXIST, ESRCH, ENOENT } = constants.errno;
 /** Above this many route writes, our own route events would only flood the event socket. */
 const QUIET_BATCH = 5000;
 const BURST_END_MS = 250;

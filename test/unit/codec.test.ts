@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeAck, MessageWriter, NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLMSG_ERROR, splitMessages } from '../../src/kernel/netlink-codec.js';
+import { decodeAck, errnoName, MessageWriter, NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLMSG_ERROR, splitMessages } from '../../src/kernel/netlink-codec.js';
 import {
   decodeLink, decodeNeighbour, decodeRoute, decodeRule, FR_ACT_TO_TBL, FRA_PRIORITY, FRA_PROTOCOL, FRA_SUPPRESS_PREFIXLEN, FRA_TABLE, RTM_DELROUTE, RTM_DELRULE,
   RTM_NEWROUTE, RTM_NEWRULE, RTN_THROW, RTN_UNICAST, RTNH_F_ONLINK, scanRoute, scanRoutePrefix, writeDelRoute, writeNeighbour, writeNewRoute, writeRule,
@@ -192,5 +192,13 @@ describe('neighbour, link and ack codec', () => {
     w.attrBytes(1, Buffer.from('Invalid scope\0'));
     w.end();
     expect(decodeAck(splitMessages(w.take()).messages[0]!)).toEqual({ errno: 22, seq: 42, extack: 'Invalid scope' });
+  });
+});
+
+describe('errnoName (Node\'s table, not ours)', () => {
+  it('names the kernel\'s errnos and says the number of one it does not know', () => {
+    expect([17, 3, 2, 19, 22, 105].map(errnoName)).toEqual(['EEXIST', 'ESRCH', 'ENOENT', 'ENODEV', 'EINVAL', 'ENOBUFS']);
+    expect(errnoName(4242)).toBe('errno 4242');
+    expect(errnoName(-1)).toBe('errno -1');
   });
 });
