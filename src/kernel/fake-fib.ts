@@ -7,8 +7,11 @@ import { decodeRoute, RTM_DELROUTE, RTN_UNICAST, RTNH_F_LINKDOWN, RTNH_F_ONLINK,
 const { EEXIST, ESRCH, ENODEV, ENETDOWN, ENETUNREACH, EINVAL } = constants.errno;
 
 /** A write the kernel refuses: its errno and extack text. */
-export class Refusal {
-  constructor(readonly errno: number, readonly extack?: string) {}
+/** what the kernel would answer with NLMSG_ERROR: an errno and, maybe, its extack text */
+export class Refusal extends Error {
+  constructor(readonly errno: number, readonly extack?: string) {
+    super(extack ?? `errno ${errno}`);
+  }
 }
 
 /** what the FIB needs of a link */
@@ -67,7 +70,11 @@ export class FakeFib {
   messages(filter: (r: KernelRoute) => boolean): NetlinkMessage[] {
     const w = new MessageWriter(4096);
     let n = 0;
-    for (const r of this.routes.values()) if (filter(r)) (writeNewRoute(w, 0, r, 'replace', false), n++);
+    for (const r of this.routes.values()) {
+      if (!filter(r)) continue;
+      writeNewRoute(w, 0, r, 'replace', false);
+      n++;
+    }
     return n === 0 ? [] : splitMessages(w.take()).messages;
   }
 

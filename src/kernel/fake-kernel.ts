@@ -3,7 +3,7 @@
 // send, so the encoders are exercised too. The contract in test/helpers/kernel-contract.ts
 // runs against both this and the real kernel; where they disagree, this is what is fixed.
 import { constants } from 'node:os';
-import type { KernelOp, OpResult } from '../reconcile/kernel-ops.js';
+import type { KernelOp, OpResult } from './kernel-ops.js';
 import { encodeOp, type KernelEvents, type KernelPort, type OpFailure, type RouteDumpSink, type RouteEncoder } from './kernel.js';
 import { FakeFib, Refusal } from './fake-fib.js';
 import { errnoName, MessageWriter, splitMessages, type NetlinkMessage } from './netlink-codec.js';
@@ -106,6 +106,8 @@ export class FakeKernel implements KernelPort {
   }
 
   // ---- KernelPort ----
+  // Its methods are async by contract; the fake answers at once.
+  /* eslint-disable @typescript-eslint/require-await */
 
   async dumpLinks(): Promise<KernelLink[]> {
     return [...this.links.values()].map((l) => ({ ifindex: l.ifindex, name: l.name, flags: linkFlags(l), mac: Buffer.from(l.mac) }));
@@ -168,6 +170,7 @@ export class FakeKernel implements KernelPort {
   async close(): Promise<void> {
     this.closed = true;
   }
+  /* eslint-enable @typescript-eslint/require-await */
 
   // ---- the kernel's side ----
 

@@ -15,7 +15,7 @@ import {
   type KernelLink, type KernelNeighbour, type KernelRoute, type KernelRule, type NexthopObject, type RoutePrefix, type ScannedRoute,
 } from './rtnetlink-codec.js';
 
-type Change = 'new' | 'del';
+export type Change = 'new' | 'del';
 
 export interface RouteDumpSink {
   begin(): void;

@@ -2,6 +2,7 @@
 // payloads (routes, neighbours, links) are in rtnetlink-codec.ts. Constants are spelled
 // as the kernel spells them (include/uapi/linux/netlink.h).
 import { getSystemErrorName } from 'node:util';
+export const NLMSG_NOOP = 1;
 export const NLMSG_ERROR = 2;
 export const NLMSG_DONE = 3;
 export const NLMSG_OVERRUN = 4;

@@ -94,8 +94,12 @@ export function openRouteSocket(handlers: NetlinkSocketHandlers): NetlinkSocket 
     send: (bytes, done) => sock.send(bytes, {}, (err) => done(err)),
     setIntOption: (level, name, value) => patched.setSockOptInt(level, name, value),
     getIntOption: (level, name) => patched.getSockOptInt(level, name),
-    setRecvBufferSize: (bytes) => sock.setRecvBufferSize(bytes),
-    setSendBufferSize: (bytes) => sock.setSendBufferSize(bytes),
+    setRecvBufferSize: (bytes) => {
+      sock.setRecvBufferSize(bytes);
+    },
+    setSendBufferSize: (bytes) => {
+      sock.setSendBufferSize(bytes);
+    },
     recvBufferBytes: () => sock.getRecvBufferSize(),
     joinGroup: (group) => sock.addMembership(group),
     leaveGroup: (group) => sock.dropMembership(group),

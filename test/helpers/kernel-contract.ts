@@ -13,16 +13,16 @@ import {
 } from '../../src/kernel/rtnetlink-codec.js';
 import { macFromBytes, type Mac } from '../../src/model/mac.js';
 
-export const PROTOCOL = 200;
-export const FOREIGN_PROTOCOL = 99;
-export const TABLE = 5549;
-export const OTHER_TABLE = 5550;
-export const GATEWAY = 0xa9fe0001; // 169.254.0.1
-export const GATEWAY_2 = 0xa9fe0002;
-export const PEER_MAC = '02:00:00:00:01:01' as Mac;
-export const OTHER_MAC = '02:00:00:00:01:99' as Mac;
+const PROTOCOL = 200;
+const FOREIGN_PROTOCOL = 99;
+const TABLE = 5549;
+const OTHER_TABLE = 5550;
+const GATEWAY = 0xa9fe0001; // 169.254.0.1
+const GATEWAY_2 = 0xa9fe0002;
+const PEER_MAC = '02:00:00:00:01:01' as Mac;
+const OTHER_MAC = '02:00:00:00:01:99' as Mac;
 /** what the world sets h0's own MAC to in the MAC-change case */
-export const NEW_LINK_MAC = '02:00:00:00:02:99';
+const NEW_LINK_MAC = '02:00:00:00:02:99';
 
 export interface RecordedEvent {
   readonly kind: 'link' | 'neighbour' | 'route';
@@ -52,7 +52,7 @@ export interface ContractCase {
 
 const { EEXIST, ESRCH, ENOENT } = constants.errno;
 
-export function onlinkRoute(w: ContractWorld, dst: number, over: Partial<KernelRoute> = {}): KernelRoute {
+function onlinkRoute(w: ContractWorld, dst: number, over: Partial<KernelRoute> = {}): KernelRoute {
   return { table: TABLE, dst, dstLen: 24, protocol: PROTOCOL, metric: 20, type: RTN_UNICAST, legs: [{ ifindex: w.ifindex, gateway: GATEWAY, flags: RTNH_F_ONLINK }], ...over };
 }
 
@@ -134,7 +134,7 @@ export const KERNEL_CONTRACT: readonly ContractCase[] = [
       assert.deepEqual(await writeRoutes(w.port, [ours], 'create'), [undefined]);
       const [again, overForeign] = await writeRoutes(w.port, [{ ...ours, legs: [{ ifindex: w.ifindex, gateway: GATEWAY_2, flags: RTNH_F_ONLINK }] }, { ...foreign, protocol: PROTOCOL }], 'create');
       assert.equal(again?.errno, EEXIST);
-      assert.match(again!.error, /^EEXIST/);
+      assert.match(again.error, /^EEXIST/);
       assert.equal(overForeign?.errno, EEXIST);
       const table = await routesOf(w.port, { table: TABLE });
       assert.deepEqual(table.map((r) => [keyOf(r), r.legs[0]!.gateway]).sort(), [[keyOf(ours), GATEWAY], [keyOf(foreign), GATEWAY]].sort());

@@ -8,7 +8,7 @@ const H0 = 2;
 
 function fakeWorld(): ContractWorld {
   const port = new FakeKernel([{ ifindex: H0, name: 'h0', mac: Buffer.from('020000000201', 'hex') }]);
-  const settle = () => new Promise((r) => setImmediate(r));
+  const settle = () => new Promise<void>((r) => setImmediate(r));
   return {
     port,
     ifindex: H0,

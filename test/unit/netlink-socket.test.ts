@@ -60,7 +60,8 @@ describe('the netlink package behind src/kernel/netlink-socket.ts', () => {
       'RawNetlinkSocket.__native.setSockOptInt is missing: the binding is not our patched build',
       'RawNetlinkSocket.__native.getSockOptInt is missing: the binding is not our patched build',
     ]);
-    const { send: _gone, ...moved } = { ...unpatched, setSockOptInt() {}, getSockOptInt() {} };
+    const moved: Record<string, unknown> = { ...unpatched, setSockOptInt() {}, getSockOptInt() {} };
+    delete moved.send;
     expect(bindingProblems(moved)).toEqual(['RawNetlinkSocket.__native.send is not a function']);
   });
 
