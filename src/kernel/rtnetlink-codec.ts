@@ -2,7 +2,7 @@
 // rules (fib_rule_hdr).
 // Hand-written because netlink@0.3.0 cannot take table ids > 255 in rtmsg, mis-sizes
 // RTA_VIA (and then rejects whole dumps), leaves RTA_MULTIPATH raw, and its per-message
-// allocations cap installs near 45k routes/s (../shared/research/netlink-0.3.0.md).
+// allocations cap installs near 45k routes/s (measured before this codec was written).
 import {
   forEachAttr, MessageWriter, NLMSG_HDRLEN, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
   type NetlinkMessage,
