@@ -63,7 +63,7 @@ export interface FpmPayloadInput {
   readonly payload: Buffer;
 }
 
-const ITEM_KINDS = new Set(['route-add', 'route-del', 'nexthop-add', 'nexthop-del', 'ignored', 'malformed']);
+const ITEM_KINDS = new Set(['route-add', 'route-del', 'route-unusable', 'nexthop-add', 'nexthop-del', 'ignored', 'malformed']);
 
 export function fpmDecodeTarget(root: string): FuzzTarget<FpmPayloadInput> {
   const fixtures = loadFixtureFrames(root);

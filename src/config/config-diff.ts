@@ -15,6 +15,7 @@ const SECTIONS: readonly Section[] = [
   { key: 'kernel', pick: (c) => c.kernel, live: false },
   { key: 'sources.jsonl', pick: (c) => c.sources.jsonl, live: false },
   { key: 'sources.fpm', pick: (c) => c.sources.fpm, live: false },
+  { key: 'sources.gobgp', pick: (c) => c.sources.gobgp, live: false },
   { key: 'sources.kernel', pick: (c) => c.sources.kernel, live: false },
   { key: 'control', pick: (c) => c.control, live: false },
   { key: 'ra', pick: (c) => c.ra, live: false },

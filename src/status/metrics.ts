@@ -43,9 +43,11 @@ function buildRegistry(d: Daemon): Registry {
   collectDefaultMetrics({ register: r, prefix: 'rfc5549d_' });
   const rc = d.reconciler;
 
-  gauge(r, 'rfc5549d_routes', 'Desired routes by state: installed, or pending (peer unresolved, link down, conflict).', ['state'], () => [
+  // pending counts what status counts: routes zebra names by a nexthop id it never sent are not
+  // in the RIB (nothing may stay installed for them) but are pending all the same
+  gauge(r, 'rfc5549d_routes', 'Desired routes by state: installed, or pending (peer unresolved, link down, conflict, nexthop id missing).', ['state'], () => [
     [{ state: 'installed' }, d.rib.size - rc.pendingCount],
-    [{ state: 'pending' }, rc.pendingCount],
+    [{ state: 'pending' }, rc.pendingCount + (d.fpm?.status().pendingNexthopRoutes ?? 0)],
   ]);
   gauge(r, 'rfc5549d_routes_owned_in_kernel', 'Routes of our protocol in our tables, as the kernel holds them.', [], () => [[{}, rc.state.ownedRouteCount]]);
   gauge(r, 'rfc5549d_throw_routes', 'Throw routes in our table: main\'s routes more specific than one of ours, which still win for their addresses.', [], () => [[{}, rc.ownTable.throwCount]]);

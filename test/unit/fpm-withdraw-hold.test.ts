@@ -167,4 +167,14 @@ describe('FPM source with a withdraw hold (over loopback TCP)', () => {
     expect(removed).toBe(0);
     expect(keys()).toEqual(['1000:10.0.1.0/24']);
   });
+
+  it('an add that can no longer be installed (no IPv6 next hop left) is withdrawn at once, not held', async () => {
+    const port = await start();
+    const z = await zebra(port, announce(0x0a000100));
+    await until('replay', () => rib.size === 1 && !source.status().replaying);
+    // zebra re-points the route at an IPv4 gateway: nothing we install, so the old legs must go now
+    z.write(fpmFrame((w) => writeNewRoute(w, 0, fpmRoute([{ ifindex: 2, gateway: 0x0a000001, flags: 0 }], { dst: 0x0a000100 }), 'replace', false)));
+    await until('withdrawn', () => rib.size === 0, HOLD - 100);
+    expect(source.status().heldWithdrawals).toBe(0);
+  });
 });

@@ -23,6 +23,8 @@ export type FpmItem =
   | { readonly kind: 'nexthop-add'; readonly id: number; readonly legs: readonly FpmLeg[] | undefined; readonly group: readonly number[] | undefined }
   | { readonly kind: 'nexthop-del'; readonly id: number }
   | { readonly kind: 'ignored'; readonly reason: IgnoreReason }
+  /** an IPv4 route zebra now forwards some other way (IPv4 gateway, blackhole): not ours to install, and what we hold for it must go */
+  | { readonly kind: 'route-unusable'; readonly table: number; readonly prefix: Ipv4Prefix; readonly protocol: number; readonly reason: 'not-unicast' | 'no-ipv6-nexthop' }
   | { readonly kind: 'malformed'; readonly error: string; readonly bytes: string };
 
 export type IgnoreReason = 'ipv6-route' | 'not-unicast' | 'no-ipv6-nexthop' | 'message-type' | 'nexthop-family';
@@ -43,10 +45,10 @@ function decodeFpmMessage(m: NetlinkMessage): FpmItem {
         const prefix = makePrefix(r.dst, r.dstLen);
         // zebra's deletes carry the protocol of the route they delete (captured: rtm_protocol 186)
         if (m.type === RTM_DELROUTE) return { kind: 'route-del', table: r.table, prefix, protocol: r.protocol };
-        if (r.type !== RTN_UNICAST) return { kind: 'ignored', reason: 'not-unicast' };
+        if (r.type !== RTN_UNICAST) return { kind: 'route-unusable', table: r.table, prefix, protocol: r.protocol, reason: 'not-unicast' };
         if (r.nhId !== undefined) return { kind: 'route-add', table: r.table, prefix, protocol: r.protocol, legs: [], nhId: r.nhId };
         const legs = r.legs.map(legFromRoute);
-        if (legs.length === 0 || legs.some((l) => l === undefined)) return { kind: 'ignored', reason: 'no-ipv6-nexthop' };
+        if (legs.length === 0 || legs.some((l) => l === undefined)) return { kind: 'route-unusable', table: r.table, prefix, protocol: r.protocol, reason: 'no-ipv6-nexthop' };
         return { kind: 'route-add', table: r.table, prefix, protocol: r.protocol, legs: legs as FpmLeg[], nhId: undefined };
       }
       case RTM_NEWNEXTHOP: {

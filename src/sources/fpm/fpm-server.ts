@@ -190,7 +190,13 @@ export class FpmSource {
         }
         if (this.log.isLevelEnabled('debug')) this.log.debug({ event: 'fpmRoute', session: s, table: r.table, prefix: r.prefix.key, change }, 'FPM route');
       },
-      withdraw: (t, p) => {
+      withdraw: (t, p, unusable) => {
+        if (unusable) {
+          // an add we cannot install: at once, and it overrides a held delete of the same route
+          this.hold.supersede(t, p);
+          this.rib.withdraw(t, p);
+          return;
+        }
         if (this.log.isLevelEnabled('debug')) this.log.debug({ event: 'fpmWithdrawHeld', session: id, table: t, prefix: p.key, holdMs: this.opts.withdrawHoldMs }, 'FPM withdrawal');
         this.hold.withdraw(t, p);
       },

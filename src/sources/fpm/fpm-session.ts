@@ -27,7 +27,12 @@ export type PendingEpisode =
 
 export interface FpmSink {
   add(session: string, route: DesiredRoute): void;
-  withdraw(table: number, prefix: Ipv4Prefix): void;
+  /**
+   * zebra's RTM_DELROUTE, or (`unusable`) an add whose route we cannot install (a missing
+   * nexthop id, no IPv6 next hop left): that one must not wait out a withdraw-hold, or the
+   * old next hops stay installed meanwhile.
+   */
+  withdraw(table: number, prefix: Ipv4Prefix, unusable?: true): void;
 }
 
 export interface FpmSessionOptions {
@@ -134,6 +139,18 @@ export class FpmSession {
       case 'malformed':
         this.counters.malformed++;
         return;
+      case 'route-unusable': {
+        // zebra replaced the route with one we do not install: the old next hops must go now
+        const echo = isEcho(this.opts, item.table, item.protocol);
+        if (echo) return this.ignore(echo);
+        this.ignore(item.reason);
+        const table = this.table(item.table);
+        const key = routeKey(table, item.prefix.key);
+        this.forgetNexthopUse(key);
+        this.stopWaiting(key, false);
+        this.sink.withdraw(table, item.prefix, true);
+        return;
+      }
       case 'route-del': {
         const echo = isEcho(this.opts, item.table, item.protocol);
         if (echo) return this.ignore(echo);
@@ -243,7 +260,7 @@ export class FpmSession {
       if ('missing' in x) {
         // Not forwardable until the nexthop arrives: nothing stale may stay installed meanwhile.
         this.wait(key, { table, prefix: item.prefix, nhId: item.nhId, reason: x.missing });
-        this.sink.withdraw(table, item.prefix);
+        this.sink.withdraw(table, item.prefix, true);
         return;
       }
       legs = x.legs;
@@ -267,7 +284,7 @@ export class FpmSession {
     }
     if (nexthops.length === 0) {
       this.ignore('no-ipv6-nexthop');
-      this.sink.withdraw(table, item.prefix);
+      this.sink.withdraw(table, item.prefix, true);
       return;
     }
     this.counters.routesAdded++;
