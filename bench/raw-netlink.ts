@@ -6,7 +6,7 @@
 //   ip netns exec NS node dist/bench/raw-netlink.js add|del COUNT TABLE PROTOCOL METRIC DEV BATCH
 // It prints one JSON line {"ms": ...}; a NACK or a socket error exits non-zero.
 import { readFileSync } from 'node:fs';
-import { MessageWriter, NLMSG_ERROR, SO_RCVBUFFORCE, SO_SNDBUFFORCE, SOL_SOCKET, decodeAck, errnoName, splitMessages } from '../src/kernel/netlink-codec.js';
+import { MessageWriter, NETLINK_EXT_ACK, NLMSG_ERROR, SOL_NETLINK, SO_RCVBUFFORCE, SO_SNDBUFFORCE, SOL_SOCKET, decodeAck, errnoName, splitMessages } from '../src/kernel/netlink-codec.js';
 import { openRouteSocket } from '../src/kernel/netlink-socket.js';
 import { RTNH_F_ONLINK, RTN_UNICAST, writeDelRoute, writeNewRoute } from '../src/kernel/rtnetlink-codec.js';
 import { runBench } from './run-bench.js';
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
         if (m.type !== NLMSG_ERROR) continue;
         const ack = decodeAck(m);
         // an error on any message of the batch arrives, ACK flag or not
-        if (ack.errno !== 0) fail(new Error(`${op} seq ${ack.seq}: ${errnoName(ack.errno)}`));
+        if (ack.errno !== 0) fail(new Error(`${op} seq ${ack.seq}: ${errnoName(ack.errno)}${ack.extack ? ` (${ack.extack})` : ''}`));
         else if (waiting && ack.seq === waiting.seq) waiting.resolve();
       }
     },
@@ -67,6 +67,7 @@ async function main(): Promise<void> {
   try {
     sock.setIntOption(SOL_SOCKET, SO_SNDBUFFORCE, 8 << 20);
     sock.setIntOption(SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20);
+    sock.setIntOption(SOL_NETLINK, NETLINK_EXT_ACK, 1); // the kernel's reason with a NACK
     const t0 = performance.now();
     for (let b = 0; b < batches.length; b++) {
       const acked = new Promise<void>((resolve, reject) => {
