@@ -1,11 +1,13 @@
 // Install and withdraw throughput against `ip -batch`, in the same run, in a throwaway
 // namespace: the same /32 onlink routes, through the daemon's real path (JSON-lines socket
 // -> RIB -> reconciler -> netlink), timed until the kernel holds them all (the daemon's
-// acknowledged state, then checked by a dump). Also: daemon RSS at full table, a converged
+// acknowledged state, then checked by a dump), and against the raw baseline: the same routes
+// hand-encoded, packed per sendmsg, ACK on the last (bench/raw-netlink.ts). Also: daemon RSS at full table, a converged
 // full resync, and a link flap with ROUTES_FLAP routes.  Run: npm run bench (as root).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { askDaemon } from '../src/cli/control-client.js';
 import { DaemonProcess, type FeedClient } from '../test/helpers/daemon.js';
 import { kernelTestsBlocked, PEER_LL, Topology } from '../test/helpers/netns.js';
@@ -17,7 +19,11 @@ const N_FLAP = Number(process.env.ROUTES_FLAP ?? 100_000);
 const MAIN_COPIES = process.env.MAIN_COPIES === '1';
 const TABLE = 1000;
 const PROTOCOL = 200;
+const METRIC = 20;
 const CHUNK = 20_000;
+/** routes the raw writer packs per sendmsg, ACK on the last (the issue's measurement) */
+const RAW_BATCH = 3000;
+const RAW_WRITER = fileURLToPath(new URL('./raw-netlink.js', import.meta.url));
 
 const dst = (i: number): string => `10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
 const rate = (n: number, ms: number): string => `${Math.round(n / (ms / 1000)).toLocaleString('en-US')}/s`;
@@ -34,6 +40,14 @@ function ipBatch(ns: string, file: string): number {
   const r = spawnSync('ip', ['-n', ns, '-batch', file], { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`ip -batch: ${r.stderr.slice(0, 300)}`);
   return performance.now() - t0;
+}
+
+/** The raw writer, run inside the namespace; its own clock (sendmsg to the last ACK). */
+function rawBatch(ns: string, op: 'add' | 'del'): number {
+  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, RAW_WRITER, op, String(N), String(TABLE), String(PROTOCOL), String(METRIC), 'h0', String(RAW_BATCH)], { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) throw new Error(`raw netlink ${op}: exit ${r.status ?? r.signal}: ${r.stderr.slice(0, 300)}`);
+  const { ms } = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as { ms: number };
+  return ms;
 }
 
 interface Status { routes: { desired: number; installed: number; pending: number; ownedInKernel: number } }
@@ -93,8 +107,8 @@ async function main(): Promise<void> {
     let adds = '';
     let dels = '';
     for (let i = 0; i < N; i++) {
-      adds += `route add ${dst(i)}/32 via 169.254.0.1 dev h0 onlink proto ${PROTOCOL} metric 20 table ${TABLE}\n`;
-      dels += `route del ${dst(i)}/32 proto ${PROTOCOL} metric 20 table ${TABLE}\n`;
+      adds += `route add ${dst(i)}/32 via 169.254.0.1 dev h0 onlink proto ${PROTOCOL} metric ${METRIC} table ${TABLE}\n`;
+      dels += `route del ${dst(i)}/32 proto ${PROTOCOL} metric ${METRIC} table ${TABLE}\n`;
     }
     writeFileSync(addFile, adds);
     writeFileSync(delFile, dels);
@@ -103,6 +117,12 @@ async function main(): Promise<void> {
     const ipHeld = kernelCount(topo.host.name);
     const ipDelMs = ipBatch(topo.host.name, delFile);
     if (ipHeld !== N || kernelCount(topo.host.name) !== 0) throw new Error(`ip -batch baseline: held ${ipHeld}, left ${kernelCount(topo.host.name)}`);
+
+    // Baseline: raw batched netlink, same routes, same namespace, the kernel's own cost.
+    const rawAddMs = rawBatch(topo.host.name, 'add');
+    const rawHeld = kernelCount(topo.host.name);
+    const rawDelMs = rawBatch(topo.host.name, 'del');
+    if (rawHeld !== N || kernelCount(topo.host.name) !== 0) throw new Error(`raw netlink baseline: held ${rawHeld}, left ${kernelCount(topo.host.name)}`);
 
     if (MAIN_COPIES) {
       const mainFile = join(daemon.dir, 'main.batch');
@@ -159,6 +179,10 @@ async function main(): Promise<void> {
     say(`                         ip -batch            rfc5549d (JSON lines -> kernel)   ratio   target`);
     say(`install ${N.toLocaleString('en-US').padStart(9)}        ${sec(ipAddMs).padStart(8)} ${rate(N, ipAddMs).padStart(10)}   ${sec(addMs).padStart(8)} ${rate(N, addMs).padStart(10)}            ${addRatio.toFixed(1)}x   >= 4x ${mark(addRatio >= 4)}`);
     say(`withdraw ${N.toLocaleString('en-US').padStart(8)}        ${sec(ipDelMs).padStart(8)} ${rate(N, ipDelMs).padStart(10)}   ${sec(delMs).padStart(8)} ${rate(N, delMs).padStart(10)}            ${delRatio.toFixed(1)}x   >= 4x ${mark(delRatio >= 4)}`);
+    const of = (raw: number, ms: number) => raw / ms;
+    say(`raw netlink (${RAW_BATCH} per sendmsg, ACK on the last): install ${sec(rawAddMs)} ${rate(N, rawAddMs)}, withdraw ${sec(rawDelMs)} ${rate(N, rawDelMs)}   (${(ipAddMs / rawAddMs).toFixed(1)}x, ${(ipDelMs / rawDelMs).toFixed(1)}x ip -batch)`);
+    say(`install  ${sec(addMs)}: ${addRatio.toFixed(1)}x ip -batch, ${of(rawAddMs, addMs).toFixed(2)} of raw   (target >= 0.85 of raw ${mark(of(rawAddMs, addMs) >= 0.85)})`);
+    say(`withdraw ${sec(delMs)}: ${delRatio.toFixed(1)}x ip -batch, ${of(rawDelMs, delMs).toFixed(2)} of raw   (target >= 0.85 of raw ${mark(of(rawDelMs, delMs) >= 0.85)})`);
     say(`daemon RSS with ${N.toLocaleString('en-US')} routes installed: ${rss} MB   (target <= 250 MB ${mark(rss <= 250)})`);
     say(`converged full resync (dump + diff): ${resync.writes} writes, pass ${Math.round(resync.durationMs)} ms, ${Math.round(resync.wallMs)} ms end to end   (target <= 2 s ${mark(resync.wallMs <= 2000)})`);
     say(`link down/up with ${N_FLAP.toLocaleString('en-US')} routes: all back ${Math.round(flapMs)} ms after link up   (target <= 1 s ${mark(flapMs <= 1000)})`);
