@@ -180,6 +180,11 @@ export function writeDelRoute(w: MessageWriter, seq: Seq, r: Pick<KernelRoute, '
   w.end();
 }
 
+/** A create is exclusive (a foreign object at the key is an EEXIST, never overwritten); a delete names what it removes. */
+function exclusiveWriteFlags(mode: 'create' | 'delete', ack: boolean): number {
+  return NLM_F_REQUEST | (mode === 'create' ? NLM_F_CREATE | NLM_F_EXCL : 0) | (ack ? NLM_F_ACK : 0);
+}
+
 /** The key of a `throw` route (RTN_THROW): no next hop; a lookup that hits it goes on to the next rule. */
 export interface ThrowRoute {
   readonly table: number;
@@ -195,7 +200,7 @@ export interface ThrowRoute {
  * rtm_type on delete, so this never removes a unicast route, nor a throw of someone else's.
  */
 export function writeThrowRoute(w: MessageWriter, seq: Seq, r: ThrowRoute, mode: 'create' | 'delete', ack: boolean): void {
-  const flags = NLM_F_REQUEST | (mode === 'create' ? NLM_F_CREATE | NLM_F_EXCL : 0) | (ack ? NLM_F_ACK : 0);
+  const flags = exclusiveWriteFlags(mode, ack);
   w.begin(mode === 'create' ? RTM_NEWROUTE : RTM_DELROUTE, flags, seq);
   writeRtmsg(w, { ...r, type: RTN_THROW, flags: 0 });
   w.attrU32(RTA_TABLE, r.table);
@@ -612,7 +617,7 @@ export interface RuleWrite {
  * matches every attribute given, so a rule of another protocol is never the one removed.
  */
 export function writeRule(w: MessageWriter, seq: Seq, r: RuleWrite, mode: 'create' | 'delete', ack: boolean): void {
-  const flags = NLM_F_REQUEST | (mode === 'create' ? NLM_F_CREATE | NLM_F_EXCL : 0) | (ack ? NLM_F_ACK : 0);
+  const flags = exclusiveWriteFlags(mode, ack);
   w.begin(mode === 'create' ? RTM_NEWRULE : RTM_DELRULE, flags, seq);
   // struct fib_rule_hdr: family, dst_len, src_len, tos, table, res1, res2, action; flags
   w.u8(AF_INET).u8(0).u8(0).u8(0).u8(r.table > 255 ? 0 : r.table).u8(0).u8(0).u8(FR_ACT_TO_TBL).u32(0);
