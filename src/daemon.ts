@@ -8,6 +8,7 @@ import { NetlinkKernel, type KernelPort } from './kernel/kernel.js';
 import { checkKernelMode } from './kernel/kernel-version.js';
 import { AF_INET6, NUD_FAILED, NUD_INCOMPLETE, type KernelLink, type KernelNeighbour } from './kernel/rtnetlink-codec.js';
 import type { Logger } from './log.js';
+import { systemClock, type Clock } from './runtime/clock.js';
 import { isLinkLocalBytes, linkLocalFromBytes, type LinkLocal } from './model/link-local.js';
 import { isUnicastMac, macFromBytes, type Mac } from './model/mac.js';
 import type { TableNames } from './model/route-table.js';
@@ -31,7 +32,8 @@ export interface DaemonDeps {
   readonly log: Logger;
   readonly tables: TableNames;
   readonly kernel?: KernelPort;
-  readonly now?: () => number;
+  /** every timer and timestamp (a ManualClock in tests) */
+  readonly clock?: Clock;
   readonly version?: string;
 }
 
@@ -55,6 +57,7 @@ export class Daemon {
   /** when the last router advertisement came from each peer (status, issue 6) */
   readonly lastRaAt = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
+  private readonly clock: Clock;
   private readonly now: () => number;
   private manages: (name: string) => boolean;
   /** the running configuration: live sections follow reloads, the rest stay as started */
@@ -69,10 +72,11 @@ export class Daemon {
     this.config = config;
     this.log = log;
     this.loggers.push(log);
-    this.now = deps.now ?? Date.now;
+    this.clock = deps.clock ?? systemClock;
+    this.now = () => this.clock.now();
     this.kernel = deps.kernel ?? new NetlinkKernel(config.kernel.netlinkBatch, config.kernel.eventBufferBytes, config.kernel.nexthopObjects);
     this.manages = managesInterface(config);
-    this.reconciler = new Reconciler(this.kernel, this.rib, this.peers, config, this.childLog('reconciler'), this.manages, this.now);
+    this.reconciler = new Reconciler(this.kernel, this.rib, this.peers, config, this.childLog('reconciler'), this.manages, this.clock);
     this.rib.onChange = (slot) => this.reconciler.markDesiredChanged(slot);
     this.rib.setPolicy(new RoutePolicy(config.filters, config.limits.maxRoutes, config.limits.maxLegs));
     this.reconciler.onDumped = async (links, neighbours) => {

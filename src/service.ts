@@ -90,7 +90,7 @@ export async function runService(configFile: string | undefined, version: string
   notifier.ready(statusLine());
   if (notifier.watchdogMs !== undefined) {
     const limit = notifier.watchdogMs;
-    notifier.startWatchdog(() => daemon.reconciler.busyForMs() < limit);
+    notifier.startWatchdog(() => daemon.reconciler.stats().busyForMs < limit);
   }
   if (notifier.enabled) setInterval(() => notifier.status(statusLine()), STATUS_EVERY_MS).unref();
 }

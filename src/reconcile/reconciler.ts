@@ -14,6 +14,7 @@ import { RT_TABLE_MAIN } from '../model/route-table.js';
 import { numberToIpv4 } from '../model/ipv4-prefix.js';
 import type { LinkLocal } from '../model/link-local.js';
 import type { Logger } from '../log.js';
+import { systemClock, type Clock, type Timer } from '../runtime/clock.js';
 import { peerKey, type PeerTable } from '../peers/peer-table.js';
 import { F_DIRTY, F_KNOWN, NONE } from '../rib/route-store.js';
 import type { Rib } from '../rib/rib.js';
@@ -48,6 +49,25 @@ export interface PassStats {
   readonly writes: number;
   readonly failed: number;
   readonly durationMs: number;
+}
+
+/** what the reconciler tells status, metrics and the watchdog: a copy, read-only */
+export interface ReconcilerStats {
+  readonly passes: number;
+  readonly writes: number;
+  readonly failedWrites: number;
+  readonly repairs: number;
+  readonly lastPass: PassStats | undefined;
+  /** desired routes not in the kernel */
+  readonly pending: number;
+  /** owned leftovers may be removed (sources synced) */
+  readonly sweeping: boolean;
+  /** how long the running pass has taken so far; 0 when idle */
+  readonly busyForMs: number;
+  /** routes of our protocol in tables we do not own, at the last dump */
+  readonly foreignRoutes: number;
+  readonly ownedRoutes: number;
+  readonly placeholders: number;
 }
 
 /** Pending reasons, interned: a slot stores a number; a million pending routes share a few texts. */
@@ -96,15 +116,15 @@ export class Reconciler {
   private readonly retryScheduled = new Set<string>();
   repairs = 0;
   private readonly lastProbe = new Map<string, number>();
-  private probeTimer: NodeJS.Timeout | undefined;
+  private probeTimer: Timer | undefined;
   private readonly now: () => number;
   private needDump = true;
   /** main is re-read with the next dump (see dump()) */
   private mainDumpDue = true;
   private running = false;
   private passStartedAt: number | undefined;
-  private burstTimer: NodeJS.Timeout | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private burstTimer: Timer | undefined;
+  private timer: Timer | undefined;
   private sweepAllowed = false;
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
@@ -131,11 +151,11 @@ export class Reconciler {
     private readonly config: Config,
     private readonly log: Logger,
     matches: (name: string) => boolean,
-    now: () => number = Date.now,
+    private readonly clock: Clock = systemClock,
   ) {
     this.matches = matches;
-    this.now = now;
-    this.backoff = new RepairBackoff(now);
+    this.now = () => clock.now();
+    this.backoff = new RepairBackoff(this.now);
     this.findings = new ResolverFindings(log);
     this.ownedTables.add(config.kernel.table);
     this.state = new KernelState(rib.store, this.forwardings, config.kernel.metric);
@@ -284,19 +304,19 @@ export class Reconciler {
 
   stop(): void {
     this.stopped = true;
-    if (this.probeTimer) clearTimeout(this.probeTimer);
-    if (this.burstTimer) clearTimeout(this.burstTimer);
-    if (this.timer) clearTimeout(this.timer);
+    this.probeTimer?.cancel();
+    this.burstTimer?.cancel();
+    this.timer?.cancel();
     this.timer = undefined;
   }
 
   private schedule(): void {
     if (this.stopped || this.timer || this.running) return;
     // A short delay coalesces bursts (a replay, a flood of echoes) into one pass.
-    this.timer = setTimeout(() => {
+    this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
       void this.run();
-    }, 2);
+    }, 2, true);
   }
 
   private async run(): Promise<void> {
@@ -311,7 +331,7 @@ export class Reconciler {
       this.needDump = true;
       this.mainDumpDue = true;
       this.allDirty = true;
-      setTimeout(() => this.schedule(), 1000).unref();
+      this.clock.setTimeout(() => this.schedule(), 1000);
     } finally {
       this.running = false;
       if (!this.stopped && this.hasWork() && !this.timer) this.schedule();
@@ -410,12 +430,12 @@ export class Reconciler {
    */
   private beginBurst(): void {
     this.kernel.setRouteEvents(false);
-    if (this.burstTimer) clearTimeout(this.burstTimer);
+    this.burstTimer?.cancel();
     this.burstTimer = undefined;
   }
 
   private endBurst(): void {
-    this.burstTimer = setTimeout(() => {
+    this.burstTimer = this.clock.setTimeout(() => {
       this.burstTimer = undefined;
       this.kernel.setRouteEvents(true); // before the dump, so nothing falls between the two
       this.needDump = true;
@@ -425,7 +445,22 @@ export class Reconciler {
       if (this.ownTable.main.size < MAIN_REREAD_AFTER_BURST) this.mainDumpDue = true;
       this.schedule();
     }, BURST_END_MS);
-    this.burstTimer.unref();
+  }
+
+  stats(): ReconcilerStats {
+    return {
+      passes: this.passes,
+      writes: this.writes,
+      failedWrites: this.failedWrites,
+      repairs: this.repairs,
+      lastPass: this.lastPass,
+      pending: this.pendingCount,
+      sweeping: this.sweepAllowed,
+      busyForMs: this.busyForMs(),
+      foreignRoutes: this.foreignRoutes,
+      ownedRoutes: this.state.ownedRouteCount,
+      placeholders: this.state.placeholders.size,
+    };
   }
 
   /** how long the running pass has taken so far (0 when idle): a stuck writer shows here */
@@ -603,12 +638,11 @@ export class Reconciler {
       }
     }
     if (ops.length > 0 && !this.probeTimer) {
-      this.probeTimer = setTimeout(() => {
+      this.probeTimer = this.clock.setTimeout(() => {
         this.probeTimer = undefined;
         this.neighboursDirty = true;
         this.schedule();
       }, PROBE_INTERVAL_MS);
-      this.probeTimer.unref();
     }
     if (this.lastProbe.size > 10_000) this.lastProbe.clear();
     return ops;
@@ -626,10 +660,10 @@ export class Reconciler {
     }
     if (!this.retryScheduled.has(key)) {
       this.retryScheduled.add(key);
-      setTimeout(() => {
+      this.clock.setTimeout(() => {
         this.retryScheduled.delete(key);
         retry();
-      }, Math.max(0, d.retryAtMs - this.now())).unref();
+      }, Math.max(0, d.retryAtMs - this.now()));
     }
     return false;
   }
