@@ -1,8 +1,8 @@
 // Wiring: config, kernel port, RIB, peers, reconciler, sources, timers and signals.
 import { release } from 'node:os';
 import type { Config } from './config/config.js';
-import { ConfigError, FRR_OWN_PROTOCOLS, managesInterface } from './config/config.js';
-import { diffConfig, type ConfigChanges } from './config/config-diff.js';
+import { FRR_OWN_PROTOCOLS, managesInterface } from './config/config.js';
+import { reloadConfig, type ConfigChanges } from './config/config-diff.js';
 import { isLinkUp } from './kernel/kernel-state.js';
 import { NetlinkKernel, type KernelPort } from './kernel/kernel.js';
 import { checkKernelMode } from './kernel/kernel-version.js';
@@ -17,7 +17,6 @@ import { RoutePolicy } from './rib/route-policy.js';
 import { RaListener, type RouterAdvertEvent } from './ra/ra-listener.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { Rib } from './rib/rib.js';
-import { MAX_VIA_LEGS } from './rib/route-validation.js';
 import { VrfRoutes } from './rib/vrf-routes.js';
 import { FpmSource } from './sources/fpm/fpm-server.js';
 import { GobgpSource } from './sources/gobgp/gobgp-source.js';
@@ -235,22 +234,8 @@ export class Daemon {
    * withdraw-on-exit, resync interval); the others keep their running values until a restart.
    */
   reload(next: Config): ConfigChanges {
-    const running = this.config;
-    // limits apply now but kernel.mode only at a restart: check the new limit against the running mode
-    if (running.kernel.mode === 'via' && next.limits.maxLegs > MAX_VIA_LEGS) {
-      throw new ConfigError('reload', [{ path: 'limits.max-legs', value: next.limits.maxLegs,
-        message: `at most ${MAX_VIA_LEGS} while the running kernel.mode is via (a mode change waits for a restart): a longer RTA_VIA route is left out of kernel dumps` }]);
-    }
-    const changes = diffConfig(running, next);
-    this.config = {
-      ...running,
-      logLevel: next.logLevel,
-      interfaces: next.interfaces,
-      limits: next.limits,
-      filters: next.filters,
-      graceful: { ...running.graceful, withdrawOnExit: next.graceful.withdrawOnExit },
-      reconcile: next.reconcile,
-    };
+    const { config, changes } = reloadConfig(this.config, next);
+    this.config = config;
     if (changes.live.includes('log.level')) for (const l of this.loggers) l.level = next.logLevel;
     if (changes.live.includes('interfaces')) {
       this.manages = managesInterface(this.config);
