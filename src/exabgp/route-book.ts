@@ -3,6 +3,7 @@
 // sends no withdraws when a session drops, so this book is the only memory of what each
 // neighbour still stands behind; a prefix heard from several neighbours is one ECMP route.
 import type { LinkLocal } from '../model/link-local.js';
+import { peerKey } from '../model/peer-key.js';
 import type { ExabgpEvent, NeighbourId } from './message.js';
 
 export interface JsonlNexthop {
@@ -58,7 +59,7 @@ interface NeighbourRoutes {
 }
 
 const neighbourKey = (n: NeighbourId): string => `${n.local} ${n.peer}`;
-const nexthopKey = (n: JsonlNexthop): string => `${n.dev}%${n.via}`;
+const nexthopKey = (n: JsonlNexthop): string => peerKey(n.dev, n.via);
 
 export class RouteBook {
   private readonly neighbours = new Map<string, NeighbourRoutes>();

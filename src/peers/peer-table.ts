@@ -4,6 +4,10 @@
 import { macFromLinkLocal } from '../model/eui64.js';
 import type { LinkLocal } from '../model/link-local.js';
 import type { Mac } from '../model/mac.js';
+import { peerKey } from '../model/peer-key.js';
+
+// daemon.ts imports it from here (its owner is restructuring that file)
+export { peerKey } from '../model/peer-key.js';
 
 export type Evidence = 'eui64' | 'ndp' | 'ra';
 const STRENGTH: Record<Evidence, number> = { eui64: 0, ndp: 1, ra: 2 };
@@ -18,8 +22,6 @@ export type PeerResolution =
   | { readonly resolved: true; readonly mac: Mac; readonly evidence: Evidence; readonly contradictsEui64: boolean }
   | { readonly resolved: false; readonly reason: string };
 
-/** The key of a peer: its link-local on one interface (link-locals are only unique per link). */
-export const peerKey = (ifname: string, ll: LinkLocal): string => `${ifname}%${ll}`;
 const key = peerKey;
 
 export interface PeerRecord {

@@ -5,6 +5,7 @@ import { RTNH_F_ONLINK, type RouteLeg } from '../kernel/rtnetlink-codec.js';
 import { linkLocalToBytes, type LinkLocal } from '../model/link-local.js';
 import { macFromLinkLocal } from '../model/eui64.js';
 import type { Mac } from '../model/mac.js';
+import { peerKey } from '../model/peer-key.js';
 import type { Evidence, PeerResolution } from '../peers/peer-table.js';
 import type { PeerNexthop } from '../rib/route.js';
 import type { GatewayPool, HeldPlaceholder, ResolvedPeer } from './gateway-pool.js';
@@ -93,7 +94,7 @@ export class Resolver {
    * the kernel finds its MAC by neighbour discovery, so no MAC has to be resolved here.
    */
   legFor(nh: PeerNexthop): LegResult {
-    const k = `${nh.interface}%${nh.linkLocal ?? '*'}`;
+    const k = peerKey(nh.interface, nh.linkLocal);
     const cached = this.legs.get(k);
     if (cached) return cached;
     let result: LegResult;

@@ -2,11 +2,12 @@
 // swp1 and peer B on swp2"), so each route stores a set id and each set is resolved once a
 // pass, not once a route. Reference-counted by the routes that use them.
 import type { LinkLocal } from '../model/link-local.js';
+import { peerKey } from '../model/peer-key.js';
 import type { PeerNexthop } from './route.js';
 
 function setKey(nexthops: readonly PeerNexthop[]): string {
-  if (nexthops.length === 1) return `${nexthops[0]!.interface}%${nexthops[0]!.linkLocal ?? ''}`;
-  return nexthops.map((n) => `${n.interface}%${n.linkLocal ?? ''}`).join('|');
+  if (nexthops.length === 1) return peerKey(nexthops[0]!.interface, nexthops[0]!.linkLocal);
+  return nexthops.map((n) => peerKey(n.interface, n.linkLocal)).join('|');
 }
 
 export class NexthopSets {

@@ -1,5 +1,6 @@
 import type { Ipv4Prefix } from '../model/ipv4-prefix.js';
 import type { LinkLocal } from '../model/link-local.js';
+import { peerKey } from '../model/peer-key.js';
 
 /**
  * A BGP next hop: the peer's link-local on one of our interfaces. `linkLocal` is undefined
@@ -30,6 +31,6 @@ export function routeKey(table: number, prefixKey: string): string {
 
 /** A canonical order, so that the same next hops always compare equal. */
 export function sortNexthops(nhs: PeerNexthop[]): PeerNexthop[] {
-  const k = (n: PeerNexthop): string => `${n.interface}%${n.linkLocal ?? ''}`;
+  const k = (n: PeerNexthop): string => peerKey(n.interface, n.linkLocal);
   return nhs.sort((a, b) => (k(a) < k(b) ? -1 : k(a) > k(b) ? 1 : 0));
 }

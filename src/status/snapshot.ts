@@ -2,7 +2,7 @@
 import { isLinkUp } from '../kernel/kernel-state.js';
 import type { LinkLocal } from '../model/link-local.js';
 import { numberToIpv4 } from '../model/ipv4-prefix.js';
-import { peerKey } from '../peers/peer-table.js';
+import { peerKey } from '../model/peer-key.js';
 import type { DaemonView } from './daemon-view.js';
 
 export interface RouteStatus {

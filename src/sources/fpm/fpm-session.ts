@@ -7,6 +7,7 @@
 // refused (the kernel has no nested groups either), and so are groups over
 // MAX_GROUP_MEMBERS and ids over MAX_NEXTHOP_IDS per connection.
 import type { Ipv4Prefix } from '../../model/ipv4-prefix.js';
+import { peerKey } from '../../model/peer-key.js';
 import { RT_TABLE_MAIN } from '../../model/route-table.js';
 import { MAX_LEGS_CEILING } from '../../rib/route-validation.js';
 import { routeKey, sortNexthops, type DesiredRoute, type PeerNexthop } from '../../rib/route.js';
@@ -277,7 +278,7 @@ export class FpmSession {
         this.ignore('unknown-interface');
         continue;
       }
-      const k = `${ifname}%${l.linkLocal ?? ''}`;
+      const k = peerKey(ifname, l.linkLocal);
       if (seen.has(k)) continue;
       seen.add(k);
       nexthops.push({ interface: ifname, linkLocal: l.linkLocal });
