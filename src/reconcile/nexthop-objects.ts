@@ -6,6 +6,7 @@
 import { legKey } from '../kernel/forwardings.js';
 import { AF_INET, AF_INET6, AF_UNSPEC, RTNH_F_ONLINK, type NexthopObject, type NexthopWrite, type RouteLeg } from '../kernel/rtnetlink-codec.js';
 import { ipv4ToBytes } from '../model/ipv4-prefix.js';
+import { isOurs } from '../model/ownership.js';
 import type { KernelOp } from '../kernel/kernel-ops.js';
 
 /** Far above the ids zebra hands out (it counts up from the low millions). */
@@ -30,7 +31,7 @@ export class NexthopObjects {
   /** After a dump: our objects keep their ids for the same leg or set. */
   adopt(): void {
     for (const nh of this.held.values()) {
-      if (nh.protocol !== this.protocol) continue;
+      if (!isOurs(nh, this.protocol)) continue;
       const key = nh.group ? groupKey(nh.group.map((g) => g.id)) : legObjectKey(nh);
       if (key !== undefined && !this.idByKey.has(key)) this.idByKey.set(key, nh.id);
       if (nh.id >= this.next) this.next = nh.id + 1;
@@ -70,7 +71,7 @@ export class NexthopObjects {
       if (have && sameObject(have, want)) continue;
       ('group' in want ? groups : legs).push({ kind: 'nh.replace', nexthop: want });
     }
-    const unused = (nh: NexthopObject) => nh.protocol === this.protocol && !this.wanted.has(nh.id) && routesUsing(nh.id) === 0;
+    const unused = (nh: NexthopObject) => isOurs(nh, this.protocol) && !this.wanted.has(nh.id) && routesUsing(nh.id) === 0;
     const goneGroups = new Set<number>();
     for (const nh of this.held.values()) if (nh.group && unused(nh)) goneGroups.add(nh.id);
     const named = new Set<number>();

@@ -9,6 +9,7 @@
 // Ownership is by protocol and table, as for routes: a rule or throw of another protocol is
 // never written or deleted.
 import { AF_INET, FR_ACT_TO_TBL, type KernelRule, type RuleWrite, type ThrowRoute } from '../kernel/rtnetlink-codec.js';
+import { isOurs } from '../model/ownership.js';
 import { RT_TABLE_MAIN } from '../model/route-table.js';
 import type { KernelOp } from '../kernel/kernel-ops.js';
 import { keyAddr, keyLen, MainTable, needsThrow, planThrowsIn, prefixKey, type OurPrefixes, type PrefixKey } from './longest-match.js';
@@ -150,7 +151,7 @@ export class OwnTable {
   }
 
   isOurRule(r: KernelRule): boolean {
-    return r.family === AF_INET && r.protocol === this.config.protocol;
+    return r.family === AF_INET && isOurs(r, this.config.protocol);
   }
 
   setRules(all: readonly KernelRule[]): void {

@@ -5,6 +5,7 @@ import { legKey, type Forwardings } from '../kernel/forwardings.js';
 import type { KernelOp } from '../kernel/kernel-ops.js';
 import type { ObservedNeighbour } from '../kernel/kernel-state.js';
 import type { RouteLeg } from '../kernel/rtnetlink-codec.js';
+import { isOurs } from '../model/ownership.js';
 import { placeholderKey } from '../model/placeholder.js';
 import type { NexthopSets } from '../rib/nexthop-sets.js';
 import { F_STRAYS, NONE, type RouteStore } from '../rib/route-store.js';
@@ -191,7 +192,7 @@ export function planNeighbours(input: NeighbourPlanInput, isPermanent: (state: n
     }
   }
   for (const [key, have] of input.observed) {
-    if (wanted.has(key) || have.protocol !== input.protocol || !input.mayDelete(have.ifindex, have.gateway)) continue;
+    if (wanted.has(key) || !isOurs(have, input.protocol) || !input.mayDelete(have.ifindex, have.gateway)) continue;
     deletes.push({ kind: 'neigh.delete', ifindex: have.ifindex, ifname: input.ifname(have.ifindex) ?? `#${have.ifindex}`, gateway: have.gateway });
   }
   return { adds, deletes };

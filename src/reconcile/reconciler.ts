@@ -15,6 +15,7 @@ import { numberToIpv4 } from '../model/ipv4-prefix.js';
 import type { LinkLocal } from '../model/link-local.js';
 import type { Logger } from '../log.js';
 import { systemClock, type Clock, type Timer } from '../runtime/clock.js';
+import { isOurs } from '../model/ownership.js';
 import { peerKey } from '../model/peer-key.js';
 import type { PeerTable } from '../peers/peer-table.js';
 import { F_DIRTY, F_KNOWN, NONE } from '../rib/route-store.js';
@@ -188,7 +189,7 @@ export class Reconciler {
     if (!this.nexthopObjects) return;
     if (change === 'new') this.state.nexthops.set(nh.id, nh);
     else this.state.nexthops.delete(nh.id);
-    if (nh.protocol === this.config.kernel.protocol) this.markAllDirty();
+    if (isOurs(nh, this.config.kernel.protocol)) this.markAllDirty();
   }
 
   /** the placeholder that stands for a peer (neighbor mode), as text */
@@ -236,7 +237,7 @@ export class Reconciler {
   /** The kernel changed a route of ours (an event): re-check it; a write that follows is a repair. */
   noteKernelRoute(change: 'new' | 'del', r: KernelRoute): void {
     const own = this.ownTable;
-    if (r.protocol !== this.config.kernel.protocol || !this.ownedTables.has(r.table)) {
+    if (!isOurs(r, this.config.kernel.protocol) || !this.ownedTables.has(r.table)) {
       // main's routes, anyone's but ours: one more specific than a prefix of ours needs a throw
       if (r.table === RT_TABLE_MAIN && own.keepsThrows) {
         own.noteMainRoute(change, r.dst, r.dstLen, r.metric, shadows(r.type, r.tos ?? 0));
@@ -408,7 +409,7 @@ export class Reconciler {
     await this.kernel.dumpTablePrefixes(RT_TABLE_MAIN, {
       begin: () => own.beginMainDump(),
       route: (r) => {
-        if (mainIsOurs && r.protocol === protocol) return;
+        if (mainIsOurs && isOurs(r, protocol)) return;
         own.mainDumped(r.dst, r.dstLen, r.metric, shadows(r.type, r.tos));
       },
     });
@@ -491,7 +492,7 @@ export class Reconciler {
       learntPeersOn: (ifname) => (this.rib.wantsLearntPeer(ifname) ? this.peers.learntOn(ifname) : []),
       resolvePeer: (ifname, ll) => this.peers.resolve(ifname, ll),
       placeholdersOn: (ifindex) => state.placeholdersOn(ifindex).map((n) => ({
-        gateway: n.gateway, mac: n.mac, permanent: isPermanent(n.state), ours: n.protocol === protocol, protocol: n.protocol,
+        gateway: n.gateway, mac: n.mac, permanent: isPermanent(n.state), ours: isOurs(n, protocol), protocol: n.protocol,
       })),
     }, this.config.kernel.mode, this.gateways);
   }

@@ -3,6 +3,7 @@
 // reason it is not ours to take. Pure.
 import { RTN_UNICAST, type KernelRoute, type RouteLeg } from '../../kernel/rtnetlink-codec.js';
 import { isLinkLocalBytes, linkLocalFromBytes } from '../../model/link-local.js';
+import { isOurs } from '../../model/ownership.js';
 import { sortNexthops, type PeerNexthop } from '../../rib/route.js';
 
 /** Why a route in a source table is not taken; each is counted in `status`. */
@@ -45,7 +46,7 @@ function legNexthop(leg: RouteLeg, ifname: (ifindex: number) => string | undefin
  */
 export function kernelTableVerdict(r: KernelRoute, ctx: KernelTableContext): KernelTableVerdict {
   if (r.type !== RTN_UNICAST) return { ok: false, reason: 'not-unicast' };
-  if (r.protocol === ctx.ownProtocol) return { ok: false, reason: 'own-protocol' };
+  if (isOurs(r, ctx.ownProtocol)) return { ok: false, reason: 'own-protocol' };
   if (r.nhId !== undefined) return { ok: false, reason: 'nexthop-object' };
   if (r.legs.length === 0) return { ok: false, reason: 'not-link-local-via' };
   const nexthops: PeerNexthop[] = [];

@@ -14,6 +14,7 @@ import type { RouteDumpSink } from '../../kernel/kernel.js';
 import type { KernelRoute, ScannedRoute } from '../../kernel/rtnetlink-codec.js';
 import type { Logger } from '../../log.js';
 import { makePrefix } from '../../model/ipv4-prefix.js';
+import { isOurs } from '../../model/ownership.js';
 import type { Rib } from '../../rib/rib.js';
 import {
   KERNEL_TABLE_IGNORE_REASONS, kernelTableVerdict, type KernelTableIgnoreReason, type KernelTableVerdict,
@@ -161,7 +162,7 @@ export class KernelTableSource {
     const heldByTable = slot >= 0 && this.rib.sessionAt(slot) === session;
     if (change === 'del') {
       // A del carries the deleted route's protocol; one of ours there was never taken.
-      if (heldByTable && r.protocol !== this.opts.ownProtocol) this.rib.withdraw(this.opts.destTable, prefix);
+      if (heldByTable && !isOurs(r, this.opts.ownProtocol)) this.rib.withdraw(this.opts.destTable, prefix);
       return;
     }
     const verdict = kernelTableVerdict(r, this.opts);
