@@ -4,12 +4,9 @@
 // are never kept (conflicts are found by creating exclusively).
 import { macFromBytes, type Mac } from '../model/mac.js';
 import { placeholderKey } from '../model/placeholder.js';
-import { F_LIVE, NONE, type RouteStore } from '../rib/route-store.js';
+import { F_LIVE, F_SEEN, NONE, type RouteStore } from '../rib/route-store.js';
 import type { Forwardings } from './forwardings.js';
 import { AF_INET, IFF_LOWER_UP, IFF_UP, NUD_NOARP, NUD_PERMANENT, type KernelLink, type KernelNeighbour, type KernelRoute, type NexthopObject } from './rtnetlink-codec.js';
-
-/** marks slots a dump has seen, so those it has not can be cleared after it */
-const F_SEEN = 16;
 
 /** A placeholder neighbour entry the kernel holds (whoever wrote it), keyed by placeholderKey. */
 export interface ObservedNeighbour {

@@ -8,14 +8,28 @@
 /** no next-hop set, no forwarding, no pending reason */
 export const NONE = 0;
 
-/** the slot is in the index */
+// The bits of `flags`, all of them, each with the layer that sets and clears it. A slot is
+// freed (releaseIfUnused) only when no layer refers to it: not desired (RIB), not held
+// (kernel mirror), no pending reason, not queued and without strays. Each layer that drops
+// its reference asks for that: Rib.remove, KernelState.endDump and the reconcile pass.
+
+/** the slot is in the index. Store: set by slotFor, cleared by releaseIfUnused. */
 export const F_LIVE = 1;
-/** queued for the next reconcile pass */
+/** queued for the next reconcile pass. Reconciler: set by markDirty, cleared by the pass that planned it. */
 export const F_DIRTY = 2;
-/** a source named this key since start: ours to delete even before the sweep */
+/**
+ * a source named this key since start: ours to delete even before the sweep. Reconciler:
+ * set by markDesiredChanged; never cleared while the slot lives.
+ */
 export const F_KNOWN = 4;
-/** copies of our protocol at other metrics exist (kept in `strays`) */
+/** copies of our protocol at other metrics exist (kept in `strays`). Kernel mirror: setStrays sets and clears it. */
 export const F_STRAYS = 8;
+/**
+ * a kernel dump in progress has reported this slot. Kernel mirror (KernelState): cleared by
+ * beginDump, set by putRoute while a dump runs, cleared again by endDump, which forgets the
+ * routes of the slots without it.
+ */
+export const F_SEEN = 16;
 
 const EMPTY = 0;
 
