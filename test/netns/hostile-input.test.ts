@@ -2,9 +2,9 @@
 // client that floods without reading, and a SIGHUP with a config at the size cap.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DaemonProcess, type FeedClient } from '../helpers/daemon.js';
-import { kernelSuiteEnabled, PEER_ADDR, PEER_LL, Topology, waitFor } from '../helpers/netns.js';
+import { describe, expect, it } from 'vitest';
+import { daemonPerTest } from '../helpers/daemon-per-test.js';
+import { kernelSuiteEnabled, PEER_ADDR, PEER_LL, waitFor } from '../helpers/netns.js';
 
 const enabled = kernelSuiteEnabled('hostile input: JSON lines and config (netns)');
 const PROTO = 200;
@@ -15,29 +15,14 @@ const add = (prefix: string) => ({ op: 'add', prefix, nexthops: [{ via: PEER_LL,
 interface JsonlStatus { lines: number; rejected: number; failed: number; repliesDropped: number; pausedForReplies: number; queuedReplyBytes: number }
 
 describe.runIf(enabled)('hostile input', () => {
-  let topo: Topology;
-  let daemon: DaemonProcess | undefined;
-  let feed: FeedClient | undefined;
-  const ownRoutes = () => topo.host.json<{ dst: string }>('route', 'show', 'table', String(TABLE), 'proto', String(PROTO)).map((r) => r.dst).sort();
-  const jsonlStatus = () => (JSON.parse(daemon!.cli('status', '--json')) as { sources: { jsonl: JsonlStatus } }).sources.jsonl;
-  const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${daemon!.pid}/status`, 'utf8'))![1]);
-
-  beforeEach(() => {
-    topo = Topology.create();
-  });
-  afterEach(async () => {
-    feed?.close();
-    feed = undefined;
-    await daemon?.stop('SIGKILL');
-    daemon?.cleanup();
-    daemon = undefined;
-    topo.destroy();
-  });
+  const bed = daemonPerTest();
+  const ownRoutes = () => bed.topo.host.json<{ dst: string }>('route', 'show', 'table', String(TABLE), 'proto', String(PROTO)).map((r) => r.dst).sort();
+  const jsonlStatus = () => (JSON.parse(bed.daemon.cli('status', '--json')) as { sources: { jsonl: JsonlStatus } }).sources.jsonl;
+  const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${bed.daemon.pid}/status`, 'utf8'))![1]);
 
   it('prototype names and deep nesting get error replies; the daemon and its routes stay', async () => {
-    daemon = new DaemonProcess(topo.host, CONFIG);
-    await daemon.start();
-    feed = await daemon.connect();
+    const daemon = await bed.start(CONFIG);
+    const feed = await bed.connect();
     feed.send(add(`${PEER_ADDR}/32`));
     await waitFor('route installed', () => ownRoutes().length === 1);
     const deep = `${'['.repeat(4000)}${']'.repeat(4000)}`;
@@ -50,7 +35,7 @@ describe.runIf(enabled)('hostile input', () => {
       `{"op":"add","prefix":${deep}}`,
       `{"op":"add","prefix":"10.99.5.0/24","nexthops":[{"via":${deep},"dev":"h0"}]}`,
     );
-    await waitFor('seven replies', () => feed!.replies.length === 7);
+    await waitFor('seven replies', () => feed.replies.length === 7);
     expect(feed.replies.map((r) => r.code)).toEqual(Array(7).fill('INPUT_INVALID'));
     expect(feed.replies.map((r) => String(r.error).split(':')[0])).toEqual(['op', 'op', 'op', 'hasOwnProperty', 'line', 'prefix', 'nexthops']);
     // still running, still answering, the route kept
@@ -61,8 +46,7 @@ describe.runIf(enabled)('hostile input', () => {
   });
 
   it('a client that floods bad lines without reading is paused; the daemon does not buffer its replies', async () => {
-    daemon = new DaemonProcess(topo.host, CONFIG);
-    await daemon.start();
+    const daemon = await bed.start(CONFIG);
     jsonlStatus(); // warm the status path, so that its own allocations are not counted below
     const rssBefore = rssKb();
     const flood = createConnection(daemon.socket); // never read from
@@ -85,16 +69,15 @@ describe.runIf(enabled)('hostile input', () => {
     expect(rssKb() - rssBefore).toBeLessThan(32 * 1024);
     expect(flood.writableLength).toBeGreaterThan(20 * 1024 * 1024);
     // Others are served meanwhile.
-    feed = await daemon.connect();
+    const feed = await bed.connect();
     feed.send(add(`${PEER_ADDR}/32`));
     await waitFor('route installed while the flooder waits', () => ownRoutes().length === 1);
     flood.destroy();
   });
 
   it('a SIGHUP with a config at the size cap is parsed off the event loop: routes are handled meanwhile', async () => {
-    daemon = new DaemonProcess(topo.host, CONFIG);
-    await daemon.start();
-    feed = await daemon.connect();
+    const daemon = await bed.start(CONFIG);
+    const feed = await bed.connect();
     // The worst layout for the parser: a flow list of one-letter items, just under 256 KiB
     // (refused after parsing: more than 4096 interfaces). About a second to parse.
     const original = readFileSync(daemon.configFile, 'utf8');
@@ -103,11 +86,11 @@ describe.runIf(enabled)('hostile input', () => {
     writeFileSync(daemon.configFile, `${original}interfaces: [${items}a]\n`);
     const from = daemon.logs().length;
     daemon.signal('SIGHUP');
-    await waitFor('reload started', () => daemon!.logs().slice(from).some((l) => l.event === 'reloadStarted'));
+    await waitFor('reload started', () => daemon.logs().slice(from).some((l) => l.event === 'reloadStarted'));
     feed.send(add(`${PEER_ADDR}/32`));
     await waitFor('route installed', () => ownRoutes().length === 1);
     const installedAt = daemon.logs().findIndex((l, i) => i >= from && l.event === 'routeWritten');
-    const failed = await waitFor('reload failed', () => daemon!.logs().find((l) => l.event === 'reloadFailed'));
+    const failed = await waitFor('reload failed', () => daemon.logs().find((l) => l.event === 'reloadFailed'));
     expect(failed.problems).toEqual([expect.stringMatching(/^interfaces: at most 4096 interface names or globs \(value \["a","a",.*…\)$/)]);
     expect(installedAt).toBeGreaterThanOrEqual(0);
     expect(installedAt).toBeLessThan(daemon.logs().findIndex((l) => l.event === 'reloadFailed'));

@@ -2,12 +2,12 @@
 // limits.max-legs allows installs and dumps (a resync writes nothing); one leg more is
 // refused and never reaches the kernel; FPM routes for reserved tables are refused too.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeNewRoute } from '../../src/kernel/rtnetlink-codec.js';
 import { DEFAULT_MAX_LEGS } from '../../src/rib/route-validation.js';
-import { DaemonProcess, type FeedClient } from '../helpers/daemon.js';
+import { daemonPerTest } from '../helpers/daemon-per-test.js';
 import { fpmFrame, fpmRoute } from '../helpers/fpm-frames.js';
-import { kernelSuiteEnabled, PEER_LL, Topology, waitFor } from '../helpers/netns.js';
+import { kernelSuiteEnabled, PEER_LL, waitFor } from '../helpers/netns.js';
 
 const enabled = kernelSuiteEnabled('route validation and limits.max-legs (netns)');
 
@@ -21,33 +21,18 @@ const peer = (i: number): string => `fe80::ff:fe00:${(0x300 + i).toString(16)}`;
 const legs = (n: number) => Array.from({ length: n }, (_, i) => ({ via: peer(i), dev: 'h0' }));
 
 describe.runIf(enabled)('route validation in the kernel', () => {
-  let topo: Topology;
-  let daemon: DaemonProcess | undefined;
-  let feed: FeedClient | undefined;
-  const ownRoutes = () => topo.host.json<RouteJson>('route', 'show', 'table', 'all', 'proto', String(PROTOCOL));
-  const routeStatuses = () => JSON.parse(daemon!.cli('routes', '--json')) as RouteStatusJson[];
-
-  beforeEach(() => {
-    topo = Topology.create();
-  });
-  afterEach(async () => {
-    feed?.close();
-    feed = undefined;
-    await daemon?.stop('SIGKILL');
-    daemon?.cleanup();
-    daemon = undefined;
-    topo.destroy();
-  });
+  const bed = daemonPerTest();
+  const ownRoutes = () => bed.topo.host.json<RouteJson>('route', 'show', 'table', 'all', 'proto', String(PROTOCOL));
+  const routeStatuses = () => JSON.parse(bed.daemon.cli('routes', '--json')) as RouteStatusJson[];
 
   it.each(['neighbor', 'via'] as const)(`kernel.mode %s: a route of limits.max-legs (default ${DEFAULT_MAX_LEGS}) legs installs and dumps; one more is refused`, async (mode) => {
-    daemon = new DaemonProcess(topo.host, { kernel: { mode, protocol: PROTOCOL, table: TABLE } });
-    await daemon.start();
-    feed = await daemon.connect();
+    const daemon = await bed.start({ kernel: { mode, protocol: PROTOCOL, table: TABLE } });
+    const feed = await bed.connect();
     feed.send({ op: 'add', prefix: '10.98.1.0/24', nexthops: legs(DEFAULT_MAX_LEGS) });
     feed.send({ op: 'add', prefix: '10.98.2.0/24', nexthops: legs(DEFAULT_MAX_LEGS + 1) });
     const route = await waitFor('the long route in ip -j route', () => ownRoutes().find((r) => r.dst === '10.98.1.0/24' && r.nexthops?.length === DEFAULT_MAX_LEGS));
     expect(route.table).toBe(String(TABLE));
-    await waitFor('the reply to the over-long route', () => feed!.replies.length === 1);
+    await waitFor('the reply to the over-long route', () => feed.replies.length === 1);
     expect(feed.replies[0]).toEqual({
       code: 'LIMIT_EXCEEDED', line: 2,
       error: `prefix "10.98.2.0/24": nexthops: ${DEFAULT_MAX_LEGS + 1} next hops, more than limits.max-legs (${DEFAULT_MAX_LEGS}): the kernel would hold a route it cannot dump`,
@@ -59,9 +44,8 @@ describe.runIf(enabled)('route validation in the kernel', () => {
   });
 
   it('FPM routes for the local table, table 0, table 253 and with host bits are refused; a good one in the same frame installs', async () => {
-    daemon = new DaemonProcess(topo.host, { kernel: { protocol: PROTOCOL, table: TABLE }, sources: { fpm: { enabled: true, listen: '127.0.0.1:2620' } } });
-    await daemon.start();
-    const ifindex = topo.host.json<{ ifindex: number }>('link', 'show', 'h0')[0]!.ifindex;
+    const daemon = await bed.start({ kernel: { protocol: PROTOCOL, table: TABLE }, sources: { fpm: { enabled: true, listen: '127.0.0.1:2620' } } });
+    const ifindex = bed.topo.host.json<{ ifindex: number }>('link', 'show', 'h0')[0]!.ifindex;
     const via6 = Buffer.alloc(16);
     via6.writeUInt16BE(0xfe80, 0);
     via6.writeUInt32BE(0x00fffe00, 10);
@@ -76,11 +60,11 @@ describe.runIf(enabled)('route validation in the kernel', () => {
       writeNewRoute(w, 0, fpmRoute(leg, { dst: 0x0a4d0500 }), 'replace', false); // good, main -> kernel.table
     });
     // a zebra stand-in inside the namespace: sends the frame, holds the connection a while
-    const zebra = spawnSync('ip', ['netns', 'exec', topo.host.name, 'socat', '-u', '-t', '3', 'STDIN', 'TCP:127.0.0.1:2620'], { input: frame, timeout: 10_000 });
+    const zebra = spawnSync('ip', ['netns', 'exec', bed.topo.host.name, 'socat', '-u', '-t', '3', 'STDIN', 'TCP:127.0.0.1:2620'], { input: frame, timeout: 10_000 });
     expect(zebra.status, String(zebra.stderr)).toBe(0);
     await waitFor('the good FPM route', () => ownRoutes().some((r) => r.dst === '10.77.5.0/24'));
     expect(ownRoutes().map((r) => r.dst)).toEqual(['10.77.5.0/24']);
-    expect(topo.host.json<RouteJson>('route', 'show', 'table', 'local').filter((r) => r.dst.startsWith('10.77.'))).toEqual([]);
+    expect(bed.topo.host.json<RouteJson>('route', 'show', 'table', 'local').filter((r) => r.dst.startsWith('10.77.'))).toEqual([]);
     const refused = routeStatuses().filter((r) => r.state === 'refused').map((r) => `${r.table}:${r.prefix} ${r.reason}`);
     expect(refused).toEqual([
       expect.stringMatching(/^0:10\.77\.2\.0\/24 table: 0 is RT_TABLE_UNSPEC/),
@@ -94,12 +78,11 @@ describe.runIf(enabled)('route validation in the kernel', () => {
 
   // issue 11 item 5: `no zebra nexthop kernel enable` with `fpm use-next-hop-groups`
   it('routes naming nexthop ids zebra never sends: routes --pending lists them with what to do, status agrees, one warning', async () => {
-    daemon = new DaemonProcess(topo.host, { kernel: { protocol: PROTOCOL, table: TABLE }, sources: { fpm: { enabled: true, listen: '127.0.0.1:2620' } } });
-    await daemon.start();
+    const daemon = await bed.start({ kernel: { protocol: PROTOCOL, table: TABLE }, sources: { fpm: { enabled: true, listen: '127.0.0.1:2620' } } });
     const frame = fpmFrame((w) => {
       for (let i = 0; i < 3; i++) writeNewRoute(w, 0, fpmRoute([], { dst: 0x0a4e0000 + i * 256, nhId: 70 + i }), 'replace', false); // 10.78.i.0/24
     });
-    const zebra: ChildProcess = spawn('ip', ['netns', 'exec', topo.host.name, 'socat', '-u', '-t', '60', 'STDIN', 'TCP:127.0.0.1:2620'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const zebra: ChildProcess = spawn('ip', ['netns', 'exec', bed.topo.host.name, 'socat', '-u', '-t', '60', 'STDIN', 'TCP:127.0.0.1:2620'], { stdio: ['pipe', 'ignore', 'ignore'] });
     try {
       zebra.stdin!.write(frame);
       await waitFor('three pending routes', () => routeStatuses().filter((r) => r.state === 'pending').length === 3);
