@@ -41,7 +41,7 @@ export interface ConfigChanges {
   readonly needRestart: string[];
 }
 
-export function diffConfig(running: Config, next: Config): ConfigChanges {
+function diffConfig(running: Config, next: Config): ConfigChanges {
   const live: string[] = [];
   const needRestart: string[] = [];
   for (const s of SECTIONS) {
@@ -52,7 +52,7 @@ export function diffConfig(running: Config, next: Config): ConfigChanges {
 }
 
 /** The configuration a reload runs on: the live sections of `next`, the rest as running. */
-export function liveConfig(running: Config, next: Config): Config {
+function liveConfig(running: Config, next: Config): Config {
   return Object.freeze(SECTIONS.reduce((c, s) => (s.take ? s.take(c, next) : c), running));
 }
 

@@ -1,7 +1,6 @@
 // What the configuration knows about FRR's zebra: the route protocol numbers it writes, the
 // ones it takes for its own, and the set-up that would make it fight the daemon.
 import { RT_TABLE_MAIN } from '../model/route-table.js';
-import type { Config } from './config.js';
 import { ConfigError, type ConfigProblem } from './problems.js';
 
 /** rtm_protocol numbers as zebra writes them (FRR's rt_netlink.h; iproute2's rt_protos). */
@@ -15,6 +14,12 @@ const ZEBRA_PROTOCOLS: ReadonlyMap<string, number> = new Map(Object.entries({
  * starts and re-installs them when someone else deletes them (zebra -K documents the sweep).
  */
 export const FRR_OWN_PROTOCOLS: ReadonlySet<number> = new Set([11, 42, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198]);
+
+/** What of a Config the zebra check reads (structural: config.ts re-exports this module). */
+interface ZebraFacing {
+  readonly kernel: { readonly protocol: number; readonly table: number };
+  readonly sources: { readonly fpm: { readonly enabled: boolean } };
+}
 
 /** The table zebra writes its own routes into (main). */
 const ZEBRA_TABLE = RT_TABLE_MAIN;
@@ -42,7 +47,7 @@ export function fpmProtocols(values: readonly (number | string)[], problems: Con
  * routes for ours. Refused at start and by check-config (not when a CLI client only reads
  * a socket path); an FRR protocol in another table is only warned about (the daemon).
  */
-export function zebraConflicts(config: Config): ConfigProblem[] {
+export function zebraConflicts(config: ZebraFacing): ConfigProblem[] {
   const { protocol, table } = config.kernel;
   if (!config.sources.fpm.enabled || !FRR_OWN_PROTOCOLS.has(protocol) || table !== ZEBRA_TABLE) return [];
   return [{
@@ -54,7 +59,7 @@ export function zebraConflicts(config: Config): ConfigProblem[] {
 }
 
 /** Throws the problems of zebraConflicts as CONFIG_INVALID (exit 2). */
-export function assertStartable(config: Config, source: string): void {
+export function assertStartable(config: ZebraFacing, source: string): void {
   const problems = zebraConflicts(config);
   if (problems.length > 0) throw new ConfigError(source, problems);
 }
