@@ -125,6 +125,8 @@ describe('configuration', () => {
       expect(p[0]).toMatchObject({ path: 'kernel.protocol', value: protocol });
       const text = formatProblem(p[0]!);
       for (const key of ['kernel.protocol', 'kernel.table', 'sources.fpm.enabled']) expect(text).toContain(key);
+      // the protocol by its rt_protos name where it has one (198 has none here)
+      expect(text).toContain(({ 186: '186 (bgp)', 11: '11 (zebra)', 196: '196 (static)' } as Record<number, string>)[protocol] ?? `${protocol} is a protocol`);
       expect(() => assertStartable(c, 'test.yaml')).toThrow(ConfigError);
       try {
         assertStartable(c, 'test.yaml');
