@@ -88,7 +88,9 @@ describe.runIf(enabled)('link events and drift repair', () => {
     topo.host.exec('sh', ['-c', fight]);
     const writes = daemon.logs().filter((l) => l.event === 'neighbourWritten').length;
     expect(daemon.logs().filter((l) => l.event === 'repairBackoff')).toHaveLength(1);
-    expect(writes).toBeLessThan(20); // 1 install + a burst of 5 + a few backed-off retries, not 60
+    // 1 install + a burst of 5 + backed-off retries (about 10 on an idle machine; a loaded one
+    // stretches the fight and adds retries), never one per deletion (60)
+    expect(writes).toBeLessThan(30);
     await waitFor('converged after the fight', converged(), 15_000);
   });
 
