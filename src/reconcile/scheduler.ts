@@ -38,7 +38,7 @@ export interface SchedulerStats {
 
 export class PassScheduler {
   private dirty: number[] = [];
-  /** the slots the running pass took */
+  /** the slots the running pass took: queued again if it fails */
   private taken: number[] = [];
   private allDirty = false;
   private neighboursDirty = false;
@@ -125,7 +125,7 @@ export class PassScheduler {
     this.taken = [];
   }
 
-  /** Resolves when no pass is running or scheduled. */
+  /** Resolves when no pass is running or scheduled (a resync after a failure included). */
   idle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
@@ -135,6 +135,7 @@ export class PassScheduler {
     this.stopped = true;
     for (const t of [this.timer, this.resyncTimer, this.burstTimer]) t?.cancel();
     this.timer = this.resyncTimer = this.burstTimer = undefined;
+    if (!this.running) this.wakeIdle();
   }
 
   get isStopped(): boolean {
@@ -172,11 +173,11 @@ export class PassScheduler {
   }
 
   private isIdle(): boolean {
-    return !this.running && !this.timer;
+    return !this.running && !this.timer && !this.resyncTimer;
   }
 
   private schedule(): void {
-    if (this.stopped || this.timer || this.running) return;
+    if (this.stopped || this.timer || this.running || this.resyncTimer) return;
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
       void this.run();
@@ -190,14 +191,17 @@ export class PassScheduler {
       while (!this.stopped && this.hasWork()) await this.timedPass();
     } catch (err) {
       this.log.error({ event: 'reconcileFailed', err }, 'reconcile pass failed; resync in 1 s');
+      this.dirty = this.taken.concat(this.dirty); // still flagged F_DIRTY: no slot is queued twice
+      this.taken = [];
       this.needDump = this.mainDumpDue = this.allDirty = true;
+      // a kernel that keeps failing is retried each second, not in a tight loop
       this.resyncTimer = this.clock.setTimeout(() => {
         this.resyncTimer = undefined;
         this.schedule();
       }, RESYNC_AFTER_FAILURE_MS);
     } finally {
       this.running = false;
-      if (!this.stopped && this.hasWork() && !this.timer) this.schedule();
+      if (!this.stopped && this.hasWork()) this.schedule();
       if (this.isIdle()) this.wakeIdle();
     }
   }
