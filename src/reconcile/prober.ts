@@ -6,7 +6,7 @@ import type { LinkLocal } from '../model/link-local.js';
 import { peerKey } from '../peers/peer-table.js';
 import type { Clock, Timer } from '../runtime/clock.js';
 
-const PROBE_INTERVAL_MS = 3000;
+export const PROBE_INTERVAL_MS = 3000;
 /** remembered probe times, at most: the map is cleared beyond this */
 const MAX_REMEMBERED = 10_000;
 

@@ -10,7 +10,7 @@ import { F_DIRTY, type RouteStore } from '../rib/route-store.js';
 const DEBOUNCE_MS = 2;
 const RESYNC_AFTER_FAILURE_MS = 1000;
 /** route events stay off until the writing has been quiet this long */
-const BURST_END_MS = 250;
+export const BURST_END_MS = 250;
 
 export interface SchedulerHooks {
   /** one pass; a throw is a failed pass */
