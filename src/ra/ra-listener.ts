@@ -63,13 +63,18 @@ export type RaErrorHandler = (err: Error, ifindex?: number) => void;
 export class RaListener {
   private sock: NativeIcmp6Socket | undefined;
   private readonly retries = new Set<NodeJS.Timeout>();
-  readonly counters: RaCounters = { received: 0, accepted: 0, ignored: {}, solicitationsSent: 0, solicitationsRetried: 0 };
+  private readonly counters: RaCounters = { received: 0, accepted: 0, ignored: {}, solicitationsSent: 0, solicitationsRetried: 0 };
 
   constructor(
     private readonly onAdvert: (ev: RouterAdvertEvent) => void,
     private readonly onError: RaErrorHandler,
     private readonly options: RaListenerOptions = {},
   ) {}
+
+  /** a copy of the counters */
+  stats(): RaCounters {
+    return { ...this.counters, ignored: { ...this.counters.ignored } };
+  }
 
   start(): void {
     const Native = this.options.native ?? loadNative();

@@ -15,6 +15,7 @@ import { numberToIpv4 } from '../model/ipv4-prefix.js';
 import type { LinkLocal } from '../model/link-local.js';
 import type { Logger } from '../log.js';
 import { systemClock, type Clock, type Timer } from '../runtime/clock.js';
+import { AsyncObservers, Observers } from '../runtime/observers.js';
 import { peerKey, type PeerTable } from '../peers/peer-table.js';
 import { F_DIRTY, F_KNOWN, NONE } from '../rib/route-store.js';
 import type { Rib } from '../rib/rib.js';
@@ -131,8 +132,8 @@ export class Reconciler {
   passes = 0;
   writes = 0;
   failedWrites = 0;
-  /** observes every pass (metrics) */
-  onPass: ((stats: PassStats) => void) | undefined;
+  /** observers of every pass (metrics) */
+  readonly passObservers = new Observers<[stats: PassStats]>();
   lastPass: PassStats | undefined;
   private matches: (name: string) => boolean;
   /**
@@ -392,7 +393,7 @@ export class Reconciler {
     }
     this.foreignRoutes = foreign;
     // awaited: a source reading kernel tables (sources.kernel.tables) replays here, before the plan
-    await this.onDumped?.(links, neighbours);
+    await this.dumpObservers.notify(links, neighbours);
   }
 
   /**
@@ -414,7 +415,7 @@ export class Reconciler {
   }
 
   /** lets the daemon take what a dump shows besides our state: VRF tables, peer evidence, source tables */
-  onDumped: ((links: readonly KernelLink[], neighbours: readonly KernelNeighbour[]) => void | Promise<void>) | undefined;
+  readonly dumpObservers = new AsyncObservers<[links: readonly KernelLink[], neighbours: readonly KernelNeighbour[]]>();
 
   private hasWork(): boolean {
     return this.needDump || this.allDirty || this.neighboursDirty || this.dirty.length > 0 || this.ownTable.needsPlan;
@@ -575,7 +576,7 @@ export class Reconciler {
     this.passes++;
     const stats: PassStats = { full, keys, writes: attempted - failed, failed, durationMs: performance.now() - t0 };
     this.lastPass = stats;
-    this.onPass?.(stats);
+    this.passObservers.notify(stats);
     // info only when the pass changed the kernel or was slow; neighbour probes (every 3 s for
     // an unresolved peer) and converged resyncs are debug, or they drown everything else
     const probes = afterRoutes.reduce((n, op) => n + (op.kind === 'neigh.probe' ? 1 : 0), 0);

@@ -61,22 +61,22 @@ describe('FPM generations (zebra restarts)', () => {
   it('first replay: entries are taken, the replay settles and the source reports synced', async () => {
     await startSource();
     let synced = 0;
-    source.onSynced = () => synced++;
+    source.onSynced(() => synced++);
     await zebra(announce(NET_A), announce(NET_B));
     await waitUntil('synced', () => synced === 1);
     expect(keys()).toEqual(['1000:10.0.1.0/24', '1000:10.0.2.0/24']);
-    expect(source.status()).toMatchObject({ connected: true, generation: 1, replaying: false });
+    expect(source.stats()).toMatchObject({ connected: true, generation: 1, replaying: false });
   });
 
   it('zebra restarts with an empty replay: routes are held until graceful.stale-time, then what was not re-sent goes', async () => {
     await startSource();
     const z1 = await zebra(announce(NET_A), announce(NET_B));
-    await waitUntil('first replay', () => rib.size === 2 && !source.status().replaying);
+    await waitUntil('first replay', () => rib.size === 2 && !source.stats().replaying);
     const died = Date.now();
     z1.destroy();
-    await waitUntil('disconnect', () => !source.status().connected);
+    await waitUntil('disconnect', () => !source.stats().connected);
     const z2 = await zebra(); // zebra back, bgpd not yet: nothing to replay
-    await waitUntil('second generation settled', () => source.status().generation === 2 && !source.status().replaying);
+    await waitUntil('second generation settled', () => source.stats().generation === 2 && !source.stats().replaying);
     await sleep(SETTLE * 2);
     expect(keys()).toEqual(['1000:10.0.1.0/24', '1000:10.0.2.0/24']); // settle alone withdraws nothing
     z2.write(announce(NET_A)); // bgpd reconnected and re-sent only A
@@ -88,7 +88,7 @@ describe('FPM generations (zebra restarts)', () => {
   it('zebra never comes back: everything is withdrawn after graceful.stale-time', async () => {
     await startSource();
     const z1 = await zebra(announce(NET_A));
-    await waitUntil('first replay', () => rib.size === 1 && !source.status().replaying);
+    await waitUntil('first replay', () => rib.size === 1 && !source.stats().replaying);
     z1.destroy();
     await sleep(STALE / 2);
     expect(rib.size).toBe(1);
@@ -98,7 +98,7 @@ describe('FPM generations (zebra restarts)', () => {
   it('stale time ends while the new replay is still running: the sweep waits for it to settle', async () => {
     await startSource();
     const z1 = await zebra(announce(NET_A), announce(NET_B));
-    await waitUntil('first replay', () => rib.size === 2 && !source.status().replaying);
+    await waitUntil('first replay', () => rib.size === 2 && !source.stats().replaying);
     z1.destroy();
     await sleep(STALE - 100);
     const z2 = await zebra();

@@ -31,7 +31,7 @@ function setUp() {
   const kernel = new FakeKernel([{ ifindex: H0, name: 'h0', mac: Buffer.from('020000000201', 'hex') }]);
   const rib = new Rib();
   const reconciler = new Reconciler(kernel, rib, new PeerTable(), config, pino({ level: 'silent' }), () => true);
-  rib.onChange = (slot) => reconciler.markDesiredChanged(slot);
+  rib.changes.add((slot) => reconciler.markDesiredChanged(slot));
   kernel.subscribe({
     link: () => reconciler.requestResync(),
     neighbour: (_c, n) => reconciler.markNeighbourDrift(n.ifindex),
