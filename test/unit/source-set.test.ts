@@ -11,8 +11,9 @@ class FakeSource implements RouteSource<{ started: boolean }> {
   started = false;
   stopped = false;
   constructor(readonly name: string) {}
-  async start(): Promise<void> {
+  start(): Promise<void> {
     this.started = true;
+    return Promise.resolve();
   }
   stop(): void {
     this.stopped = true;
