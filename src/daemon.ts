@@ -4,7 +4,7 @@
 // combines their stats() into status().
 import { release } from 'node:os';
 import type { Config } from './config/config.js';
-import { ConfigError, FRR_OWN_PROTOCOLS, managesInterface } from './config/config.js';
+import { ConfigError, managesInterface } from './config/config.js';
 import { diffConfig, type ConfigChanges } from './config/config-diff.js';
 import { isLinkUp } from './kernel/kernel-state.js';
 import { NetlinkKernel, type KernelPort } from './kernel/kernel.js';
@@ -16,18 +16,18 @@ import { PeerEvidence } from './peers/peer-evidence.js';
 import { PeerTable } from './peers/peer-table.js';
 import { RaListener } from './ra/ra-listener.js';
 import { Reconciler, type PassStats } from './reconcile/reconciler.js';
+import { resyncNow } from './reconcile/resync-now.js';
 import { ownedPlaceholders, withdrawEverything } from './reconcile/withdraw-on-exit.js';
 import { Rib } from './rib/rib.js';
 import { RoutePolicy } from './rib/route-policy.js';
 import { MAX_VIA_LEGS } from './rib/route-validation.js';
 import { VrfRoutes } from './rib/vrf-routes.js';
 import { systemClock, type Clock, type Timer } from './runtime/clock.js';
-import type { RouteSource } from './sources/route-source.js';
-import { createSources, type Sources } from './sources/source-factory.js';
+import { createSources, sourcesStats, warnIfSharedWithZebra, type Sources } from './sources/source-factory.js';
 import { SourceSet } from './sources/source-set.js';
 import { answerControl } from './status/control-answers.js';
 import { ControlServer } from './status/control-server.js';
-import type { DaemonStats, SourceStatus } from './status/daemon-stats.js';
+import type { DaemonStats } from './status/daemon-stats.js';
 import type { ListingView } from './status/daemon-view.js';
 
 export interface DaemonDeps {
@@ -142,12 +142,7 @@ export class Daemon {
     await rc.idle();
     const s = rc.stats();
     this.log.info({ event: 'kernelDumped', links: rc.state.links.size, ownedRoutes: s.ownedRoutes, placeholders: s.placeholders }, 'kernel state dumped');
-    if (config.sources.fpm.enabled && FRR_OWN_PROTOCOLS.has(config.kernel.protocol)) {
-      // In main (254) this is refused at start (zebraConflicts); in another table zebra only
-      // sweeps and adopts if it ever writes there (a VRF's table, say): worth a warning.
-      this.log.warn({ event: 'protocolSharedWithZebra', protocol: config.kernel.protocol, table: config.kernel.table },
-        'kernel.protocol is one zebra treats as its own: should zebra ever write this table it deletes our routes when it starts and adopts them; choose a protocol FRR does not use (200, say)');
-    }
+    warnIfSharedWithZebra(config, this.log);
     await this.sourceSet.start();
     this.control = new ControlServer(config.control.socket, (req) => answerControl(this, req), this.childLog('control'));
     await this.control.start();
@@ -257,7 +252,6 @@ export class Daemon {
   status(): DaemonStats {
     const rc = this.reconciler;
     const own = rc.ownTable;
-    const { fpm, gobgp, jsonl, kernelTables } = this.sources;
     return {
       version: this.deps.version ?? '0.0.0',
       startedAtMs: this.startedAtMs,
@@ -266,13 +260,7 @@ export class Daemon {
       reconciler: rc.stats(),
       table: { id: own.table, rulePriority: own.rulePriority, keepsRule: own.keepsRule, ruleInstalled: own.ruleInstalled, throwRoutes: own.throwCount },
       links: [...rc.state.links.values()].map((l) => ({ name: l.name, ifindex: l.ifindex, up: isLinkUp(l.flags) })).sort((a, b) => a.ifindex - b.ifindex),
-      sources: {
-        ...(jsonl ? { jsonl: sourceStatus(jsonl) } : {}),
-        ...(fpm ? { fpm: sourceStatus(fpm) } : {}),
-        ...(gobgp ? { gobgp: sourceStatus(gobgp) } : {}),
-        ...(kernelTables ? { kernelTable: sourceStatus(kernelTables) } : {}),
-        ready: this.sourceSet.ready,
-      },
+      sources: sourcesStats(this.sources, this.sourceSet.ready),
       ra: this.ra?.stats(),
       peers: this.evidence.stats(),
       control: this.control?.stats() ?? { requests: 0, errors: 0 },
@@ -282,17 +270,7 @@ export class Daemon {
   }
 
   /** Dump and compare everything now; answers with the full pass it took. */
-  async resync(): Promise<unknown> {
-    const rc = this.reconciler;
-    const t0 = performance.now();
-    await rc.idle();
-    rc.requestResync();
-    await rc.idle();
-    const s = rc.stats();
-    return { ...s.lastPass, wallMs: Math.round((performance.now() - t0) * 10) / 10, desired: this.rib.size, pending: s.pending };
+  resync(): Promise<unknown> {
+    return resyncNow(this.reconciler, this.rib);
   }
-}
-
-function sourceStatus<S extends object>(s: RouteSource<S>): SourceStatus<S> {
-  return { stats: s.stats(), totals: s.totals(), synced: s.synced };
 }

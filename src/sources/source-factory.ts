@@ -1,6 +1,6 @@
 // The route sources the configuration enables, built with their options from it. Nothing
 // is opened here: a SourceSet starts them.
-import type { Config } from '../config/config.js';
+import { FRR_OWN_PROTOCOLS, type Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import type { TableNames } from '../model/route-table.js';
 import type { Rib } from '../rib/rib.js';
@@ -11,6 +11,7 @@ import { GobgpSource } from './gobgp/gobgp-source.js';
 import { JsonlSource } from './jsonl-server.js';
 import { KERNEL_TABLE_SOURCE, KernelTableSource } from './kernel-table/kernel-table-source.js';
 import type { RouteSource } from './route-source.js';
+import type { SourcesStats, SourceStatus } from '../status/daemon-stats.js';
 
 export interface SourceContext {
   readonly config: Config;
@@ -65,4 +66,27 @@ export function createSources(c: SourceContext): Sources {
     : undefined;
   const all = [fpm, gobgp, jsonl, kernelTables].filter((s): s is NonNullable<typeof s> => s !== undefined);
   return { fpm, gobgp, jsonl, kernelTables, all };
+}
+
+/** each enabled source's stats, totals and sync, for Daemon.status() */
+export function sourcesStats(s: Sources, ready: boolean): SourcesStats {
+  const status = <S extends object>(src: RouteSource<S>): SourceStatus<S> => ({ stats: src.stats(), totals: src.totals(), synced: src.synced });
+  return {
+    ...(s.jsonl ? { jsonl: status(s.jsonl) } : {}),
+    ...(s.fpm ? { fpm: status(s.fpm) } : {}),
+    ...(s.gobgp ? { gobgp: status(s.gobgp) } : {}),
+    ...(s.kernelTables ? { kernelTable: status(s.kernelTables) } : {}),
+    ready,
+  };
+}
+
+/**
+ * In main (254) a protocol zebra calls its own is refused at start (zebraConflicts); in
+ * another table zebra only sweeps and adopts if it ever writes there (a VRF's table, say):
+ * worth a warning.
+ */
+export function warnIfSharedWithZebra(config: Config, log: Logger): void {
+  if (!config.sources.fpm.enabled || !FRR_OWN_PROTOCOLS.has(config.kernel.protocol)) return;
+  log.warn({ event: 'protocolSharedWithZebra', protocol: config.kernel.protocol, table: config.kernel.table },
+    'kernel.protocol is one zebra treats as its own: should zebra ever write this table it deletes our routes when it starts and adopts them; choose a protocol FRR does not use (200, say)');
 }

@@ -19,7 +19,7 @@ export interface SourceStatus<S> {
   readonly synced: boolean;
 }
 
-interface SourcesStats {
+export interface SourcesStats {
   readonly jsonl?: SourceStatus<JsonlStats>;
   readonly fpm?: SourceStatus<FpmStatus>;
   readonly gobgp?: SourceStatus<GobgpStatus>;
