@@ -99,7 +99,7 @@ export class FpmSource implements RouteSource<FpmStatus> {
     this.hold = new WithdrawHold(opts.withdrawHoldMs, (t, p) => {
       const change = this.rib.withdraw(t, p);
       if (this.log.isLevelEnabled('debug')) this.log.debug({ event: 'fpmRoute', session: this.active?.session.session, table: t, prefix: p.key, change }, 'FPM route');
-    });
+    }, this.clock);
   }
 
   stats(): FpmStatus {
