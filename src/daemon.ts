@@ -159,6 +159,7 @@ export class Daemon {
         this.log.warn({ event: 'raError', ...(ifname === undefined ? {} : { ifname }), err },
           ifname === undefined ? 'router advertisement listener error' : `router advertisement listener error on ${ifname}`);
       },
+      { clock: this.clock },
     );
     this.ra.start();
   }
