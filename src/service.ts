@@ -25,8 +25,8 @@ export async function runService(configFile: string | undefined, version: string
   const daemon = new Daemon({ config, log, tables, version });
   const metrics = config.metrics.listen ? new MetricsServer(config.metrics.listen, daemon, log.child({ component: 'metrics' })) : undefined;
   const statusLine = (): string => {
-    const r = daemon.rib.size;
-    return `${r - daemon.reconciler.pendingCount} routes installed, ${daemon.reconciler.pendingCount} pending`;
+    const s = daemon.status();
+    return `${s.rib.desired - s.reconciler.pending} routes installed, ${s.reconciler.pending} pending`;
   };
 
   let stopping = false;
@@ -69,7 +69,7 @@ export async function runService(configFile: string | undefined, version: string
       log.info({ event: 'configReloaded', applied: changes.live, needRestart: changes.needRestart },
         changes.needRestart.length > 0 ? `reloaded; these changes wait for a restart: ${changes.needRestart.join(', ')}` : 'reloaded');
     } catch (err) {
-      daemon.reloads.failed++;
+      daemon.reloadFailed();
       const problems = err instanceof ConfigError ? err.problems.map(formatProblem) : [escapeText(errorMessage(err))];
       log.error({ event: 'reloadFailed', config: configFile ?? 'embedded default', problems }, 'reload failed; the running configuration is kept');
     } finally {
@@ -90,7 +90,7 @@ export async function runService(configFile: string | undefined, version: string
   notifier.ready(statusLine());
   if (notifier.watchdogMs !== undefined) {
     const limit = notifier.watchdogMs;
-    notifier.startWatchdog(() => daemon.reconciler.stats().busyForMs < limit);
+    notifier.startWatchdog(() => daemon.status().reconciler.busyForMs < limit);
   }
   if (notifier.enabled) setInterval(() => notifier.status(statusLine()), STATUS_EVERY_MS).unref();
 }

@@ -96,8 +96,35 @@ export class PeerTable {
     return [...newestByMac.values()].map((v) => v.ll);
   }
 
-  forget(ifname: string): void {
-    for (const [k, p] of this.peers) if (p.interface === ifname) this.peers.delete(k);
+  /** Forgets every peer on an interface (the link is gone); returns how many. */
+  forget(ifname: string): number {
+    let n = 0;
+    for (const [k, p] of this.peers) {
+      if (p.interface !== ifname) continue;
+      this.peers.delete(k);
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * Forgets peers nothing has been heard from since `beforeMs` (no neighbour entry, no
+   * router advertisement), unless `keep` says something still needs them; returns them.
+   * Without this the table only grows: every link-local ever seen on a managed link stays.
+   */
+  forgetIdle(beforeMs: number, keep: (ifname: string, ll: LinkLocal) => boolean): PeerRecord[] {
+    const gone: PeerRecord[] = [];
+    for (const [k, p] of this.peers) {
+      const heardAt = Math.max(p.ndp?.atMs ?? -Infinity, p.ra?.atMs ?? -Infinity);
+      if (heardAt >= beforeMs || keep(p.interface, p.linkLocal)) continue;
+      this.peers.delete(k);
+      gone.push(p);
+    }
+    return gone;
+  }
+
+  get size(): number {
+    return this.peers.size;
   }
 
   list(): PeerRecord[] {

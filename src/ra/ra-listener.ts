@@ -3,6 +3,7 @@
 import { constants } from 'node:os';
 import { createRequire } from 'node:module';
 import { Rfc5549Error } from '../errors.js';
+import { systemClock, type Clock, type Timer } from '../runtime/clock.js';
 import { linkLocalFromBytes, type LinkLocal } from '../model/link-local.js';
 import type { Mac } from '../model/mac.js';
 import { ALL_ROUTERS, ND_ROUTER_ADVERT, parseRouterAdvert, routerSolicitation, type RaRejection } from './router-advert.js';
@@ -55,6 +56,8 @@ export interface RaListenerOptions {
   /** solicitation retries while the link-local is tentative, and the delay between them */
   readonly solicitRetries?: number;
   readonly solicitRetryMs?: number;
+  /** the retry timers' clock; the system clock otherwise */
+  readonly clock?: Clock;
 }
 
 /** An error of the listener, with the interface it concerns when there is one. */
@@ -62,14 +65,19 @@ export type RaErrorHandler = (err: Error, ifindex?: number) => void;
 
 export class RaListener {
   private sock: NativeIcmp6Socket | undefined;
-  private readonly retries = new Set<NodeJS.Timeout>();
-  readonly counters: RaCounters = { received: 0, accepted: 0, ignored: {}, solicitationsSent: 0, solicitationsRetried: 0 };
+  private readonly retries = new Set<Timer>();
+  private readonly counters: RaCounters = { received: 0, accepted: 0, ignored: {}, solicitationsSent: 0, solicitationsRetried: 0 };
 
   constructor(
     private readonly onAdvert: (ev: RouterAdvertEvent) => void,
     private readonly onError: RaErrorHandler,
     private readonly options: RaListenerOptions = {},
   ) {}
+
+  /** a copy of the counters */
+  stats(): RaCounters {
+    return { ...this.counters, ignored: { ...this.counters.ignored } };
+  }
 
   start(): void {
     const Native = this.options.native ?? loadNative();
@@ -110,11 +118,10 @@ export class RaListener {
       const errno = (e as Error & { errno?: unknown }).errno;
       if (typeof errno === 'number' && TENTATIVE_ERRNOS.has(errno) && attempt < (this.options.solicitRetries ?? 8)) {
         this.counters.solicitationsRetried++;
-        const t = setTimeout(() => {
+        const t = (this.options.clock ?? systemClock).setTimeout(() => {
           this.retries.delete(t);
           this.solicit(ifindex, ourMac, attempt + 1);
         }, this.options.solicitRetryMs ?? 500);
-        t.unref();
         this.retries.add(t);
         return;
       }
@@ -123,7 +130,7 @@ export class RaListener {
   }
 
   stop(): void {
-    for (const t of this.retries) clearTimeout(t);
+    for (const t of this.retries) t.cancel();
     this.retries.clear();
     this.sock?.close();
     this.sock = undefined;

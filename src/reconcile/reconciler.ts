@@ -13,6 +13,7 @@ import { numberToIpv4 } from '../model/ipv4-prefix.js';
 import type { LinkLocal } from '../model/link-local.js';
 import type { Logger } from '../log.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
+import { AsyncObservers, Observers } from '../runtime/observers.js';
 import type { PeerTable } from '../peers/peer-table.js';
 import { F_KNOWN } from '../rib/route-store.js';
 import type { Rib } from '../rib/rib.js';
@@ -70,8 +71,8 @@ export class Reconciler {
   private readonly runner: PassRunner;
   private sweepAllowed = false;
   private matches: (name: string) => boolean;
-  /** observes every pass (metrics) */
-  onPass: ((stats: PassStats) => void) | undefined;
+  /** observers of every pass (metrics) */
+  readonly passObservers = new Observers<[stats: PassStats]>();
 
   constructor(
     kernel: KernelPort,
@@ -283,15 +284,15 @@ export class Reconciler {
 
   private async pass(): Promise<void> {
     const stats = await this.runner.run();
-    this.onPass?.(stats);
+    this.passObservers.notify(stats);
   }
 
   private async dump(withMain: boolean): Promise<void> {
     const { links, neighbours } = await this.intake.dump(withMain);
     // awaited: a source reading kernel tables (sources.kernel.tables) replays here, before the plan
-    await this.onDumped?.(links, neighbours);
+    await this.dumpObservers.notify(links, neighbours);
   }
 
   /** lets the daemon take what a dump shows besides our state: VRF tables, peer evidence, source tables */
-  onDumped: ((links: readonly KernelLink[], neighbours: readonly KernelNeighbour[]) => void | Promise<void>) | undefined;
+  readonly dumpObservers = new AsyncObservers<[links: readonly KernelLink[], neighbours: readonly KernelNeighbour[]]>();
 }

@@ -4,12 +4,21 @@
 // sets instead of a million routes.
 import { makePrefix, type Ipv4Prefix } from '../model/ipv4-prefix.js';
 import type { LinkLocal } from '../model/link-local.js';
+import { Observers } from '../runtime/observers.js';
 import { NexthopSets } from './nexthop-sets.js';
 import type { Refusal, RefusalCode } from './refusal.js';
 import { RoutePolicy } from './route-policy.js';
 import { NONE, RouteStore } from './route-store.js';
 import { validateRoute } from './route-validation.js';
 import { routeKey, type DesiredRoute } from './route.js';
+
+export interface RibStats {
+  readonly desired: number;
+  readonly maxRoutes: number;
+  readonly maxLegs: number;
+  /** routes refused since start, by code */
+  readonly refused: Readonly<Record<RefusalCode, number>>;
+}
 
 export type RibChange = 'added' | 'changed' | 'unchanged' | 'withdrawn' | 'absent' | 'refused';
 
@@ -63,16 +72,29 @@ export class Rib {
   private readonly sessions = new Sessions();
   private epoch = 0;
   private readonly replays = new Map<string, number>();
-  /** called with the slot of every entry that changed */
-  onChange: (slot: number) => void = () => {};
+  /** observers of every slot whose desired state changed (the reconciler marks it dirty) */
+  readonly changes = new Observers<[slot: number]>();
   private policyNow = new RoutePolicy({ defaultAction: 'accept', rules: [] }, Number.MAX_SAFE_INTEGER);
   /** the latest refusals by key (bounded), for status */
-  readonly refusals = new Map<string, Refusal & { at: number }>();
-  readonly refusedTotal: Record<RefusalCode, number> = { INPUT_INVALID: 0, LIMIT_EXCEEDED: 0, ROUTE_FILTERED: 0 };
-  /** the refusal behind the last 'refused' answer of add() */
-  lastRefusal: Refusal | undefined;
+  private readonly refusalsByKey = new Map<string, Refusal & { at: number }>();
+  private readonly refusedTotal: Record<RefusalCode, number> = { INPUT_INVALID: 0, LIMIT_EXCEEDED: 0, ROUTE_FILTERED: 0 };
 
   constructor(readonly store: RouteStore = new RouteStore()) {}
+
+  stats(): RibStats {
+    return { desired: this.size, maxRoutes: this.policyNow.maxRoutes, maxLegs: this.policyNow.maxLegs, refused: { ...this.refusedTotal } };
+  }
+
+  /** the latest refusals by key ("table:prefix"), oldest first, bounded; for `routes` */
+  get refusals(): ReadonlyMap<string, Refusal & { readonly at: number }> {
+    return this.refusalsByKey;
+  }
+
+  /** why add() last refused this route, while that refusal is among the latest kept */
+  refusalOf(table: number, prefix: Ipv4Prefix): Refusal | undefined {
+    const r = this.refusalsByKey.get(routeKey(table, prefix.key));
+    return r && { code: r.code, message: r.message };
+  }
 
   get policy(): RoutePolicy {
     return this.policyNow;
@@ -167,7 +189,7 @@ export class Rib {
     const held = s >= 0 && st.desired[s] !== NONE;
     const refusal = this.policyNow.filtered(prefix) ?? (held ? undefined : this.policyNow.overLimit(prefix, st.desiredCount));
     if (refusal) return this.refuse(routeKey(table, prefix.key), refusal);
-    if (this.refusals.size > 0) this.refusals.delete(routeKey(table, prefix.key));
+    if (this.refusalsByKey.size > 0) this.refusalsByKey.delete(routeKey(table, prefix.key));
     if (s < 0) s = st.slotFor(table, prefix.addr, prefix.len);
     st.epoch[s] = ++this.epoch;
     const sid = this.sessions.acquire(session);
@@ -181,21 +203,20 @@ export class Rib {
     }
     if (before !== NONE) this.nexthopSets.release(before);
     st.setDesired(s, id);
-    this.onChange(s);
+    this.changes.notify(s);
     return before === NONE ? 'added' : 'changed';
   }
 
   private refuse(key: string, refusal: Refusal): RibChange {
     this.refusedTotal[refusal.code]++;
-    this.lastRefusal = refusal;
-    this.refusals.delete(key); // re-insert: Map order is age order
-    this.refusals.set(key, { ...refusal, at: Date.now() });
-    if (this.refusals.size > REFUSALS_KEPT) this.refusals.delete(this.refusals.keys().next().value!);
+    this.refusalsByKey.delete(key); // re-insert: Map order is age order
+    this.refusalsByKey.set(key, { ...refusal, at: Date.now() });
+    if (this.refusalsByKey.size > REFUSALS_KEPT) this.refusalsByKey.delete(this.refusalsByKey.keys().next().value!);
     return 'refused';
   }
 
   withdraw(table: number, prefix: Ipv4Prefix): RibChange {
-    if (this.refusals.size > 0) this.refusals.delete(routeKey(table, prefix.key));
+    if (this.refusalsByKey.size > 0) this.refusalsByKey.delete(routeKey(table, prefix.key));
     const s = this.store.find(table, prefix.addr, prefix.len);
     return s < 0 ? 'absent' : this.remove(s);
   }
@@ -244,7 +265,7 @@ export class Rib {
     this.nexthopSets.release(id);
     this.sessions.release(this.store.session[s]!);
     this.store.session[s] = 0;
-    this.onChange(s);
+    this.changes.notify(s);
     this.store.releaseIfUnused(s);
     return 'withdrawn';
   }

@@ -10,6 +10,7 @@ import { LogThrottle, type Logger } from '../log.js';
 import type { Rib } from '../rib/rib.js';
 import type { VrfRoutes } from '../rib/vrf-routes.js';
 import { LineSplitter } from './line-splitter.js';
+import { SyncSignal, type RouteSource, type SourceTotals } from './route-source.js';
 import { parseJsonLine, type JsonlContext } from './jsonl-parse.js';
 
 const JSONL_SOURCE = 'jsonl';
@@ -46,13 +47,19 @@ export interface JsonlCounters {
  */
 export const MAX_QUEUED_REPLY_BYTES = 64 * 1024;
 
-export class JsonlSource {
+export interface JsonlStats extends JsonlCounters {
+  /** bytes of replies queued in the daemon, over every connection (bounded by MAX_QUEUED_REPLY_BYTES each) */
+  readonly queuedReplyBytes: number;
+}
+
+export class JsonlSource implements RouteSource<JsonlStats> {
+  readonly name = JSONL_SOURCE;
   private server: Server | undefined;
   private sessionSeq = 0;
   private readonly sockets = new Set<Socket>();
-  readonly counters: JsonlCounters = { lines: 0, rejected: 0, connections: 0, active: 0, failed: 0, repliesDropped: 0, pausedForReplies: 0 };
-  /** called after every sync-end (the first one ends the source's initial sync) */
-  onSynced: () => void = () => {};
+  private readonly counters: JsonlCounters = { lines: 0, rejected: 0, connections: 0, active: 0, failed: 0, repliesDropped: 0, pausedForReplies: 0 };
+  /** every sync-end (the first one ends the source's initial sync) */
+  private readonly sync = new SyncSignal();
 
   constructor(private readonly opts: JsonlSourceOptions, private readonly rib: Rib, private readonly log: Logger) {}
 
@@ -90,11 +97,22 @@ export class JsonlSource {
     this.log.info({ event: 'sourceListening', socket: this.opts.socket }, 'JSON-lines source listening');
   }
 
-  /** bytes of replies queued in the daemon, over every connection (bounded by MAX_QUEUED_REPLY_BYTES each) */
-  get queuedReplyBytes(): number {
-    let n = 0;
-    for (const s of this.sockets) n += s.writableLength;
-    return n;
+  stats(): JsonlStats {
+    let queuedReplyBytes = 0;
+    for (const s of this.sockets) queuedReplyBytes += s.writableLength;
+    return { ...this.counters, queuedReplyBytes };
+  }
+
+  totals(): SourceTotals {
+    return { messages: this.counters.lines, malformed: this.counters.rejected };
+  }
+
+  get synced(): boolean {
+    return this.sync.synced;
+  }
+
+  onSynced(listener: () => void): () => void {
+    return this.sync.listen(listener);
   }
 
   stop(): void {
@@ -163,8 +181,8 @@ export class JsonlSource {
     switch (u.op) {
       case 'add':
         if (this.rib.add(session, u.route) === 'refused') {
-          const refusal = this.rib.lastRefusal!;
-          return answer(line, 'prefix', refusal.message, refusal.code);
+          const refusal = this.rib.refusalOf(u.route.table, u.route.prefix);
+          return answer(line, 'prefix', refusal?.message ?? 'prefix: refused', refusal?.code);
         }
         if (u.vrf !== undefined) this.opts.vrfRoutes.added(u.vrf, session, u.route);
         break;
@@ -184,7 +202,7 @@ export class JsonlSource {
         const withdrawn = this.rib.endReplay(JSONL_SOURCE, (s) => s.startsWith(`${JSONL_SOURCE}#`));
         if (withdrawn === undefined) return answer(line, 'op', 'op: "sync-end" without a "sync-begin" before it');
         this.log.info({ event: 'replayEnd', session, withdrawn }, 'replay ends');
-        this.onSynced();
+        this.sync.ended();
         break;
       }
     }

@@ -7,8 +7,17 @@ import { prepareSocketPath } from '../runtime/socket-path.js';
 
 export type ControlHandler = (request: { command: string; pending?: boolean }) => unknown;
 
+export interface ControlStats {
+  /** requests answered, errors included */
+  readonly requests: number;
+  /** requests that got an error answer (bad JSON, unknown command, a handler that threw) */
+  readonly errors: number;
+}
+
 export class ControlServer {
   private server: Server | undefined;
+  private requests = 0;
+  private errors = 0;
 
   constructor(private readonly path: string, private readonly handle: ControlHandler, private readonly log: Logger) {}
 
@@ -34,6 +43,8 @@ export class ControlServer {
           } catch (err) {
             answer = { error: `invalid request: ${(err as Error).message}` };
           }
+          this.requests++;
+          if (typeof answer === 'object' && answer !== null && 'error' in answer) this.errors++;
           sock.end(`${JSON.stringify(answer)}\n`);
         })();
       });
@@ -46,6 +57,10 @@ export class ControlServer {
     chmodSync(this.path, 0o660);
     this.server = server;
     this.log.info({ event: 'controlListening', socket: this.path }, 'control socket listening');
+  }
+
+  stats(): ControlStats {
+    return { requests: this.requests, errors: this.errors };
   }
 
   stop(): void {

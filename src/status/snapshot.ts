@@ -1,9 +1,10 @@
-// What the control socket answers: a plain-data view of the daemon's state. Pure.
-import { isLinkUp } from '../kernel/kernel-state.js';
+// What the control socket answers: a plain-data view of the daemon's state. Pure: the
+// status from the daemon's stats (daemon-stats.ts), the listings from a narrow view.
 import type { LinkLocal } from '../model/link-local.js';
 import { numberToIpv4 } from '../model/ipv4-prefix.js';
 import { peerKey } from '../model/peer-key.js';
-import type { DaemonView } from './daemon-view.js';
+import type { DaemonStats } from './daemon-stats.js';
+import type { ListingView } from './daemon-view.js';
 
 export interface RouteStatus {
   readonly table: number;
@@ -45,7 +46,7 @@ export interface DaemonStatus {
   readonly links: { name: string; ifindex: number; up: boolean }[];
 }
 
-export function routeStatuses(d: DaemonView, pendingOnly: boolean): RouteStatus[] {
+export function routeStatuses(d: ListingView, pendingOnly: boolean): RouteStatus[] {
   const out: RouteStatus[] = [];
   for (const s of d.rib.desiredSlots()) {
     const pending = d.reconciler.pendingAt(s);
@@ -62,7 +63,7 @@ export function routeStatuses(d: DaemonView, pendingOnly: boolean): RouteStatus[
   }
   // Routes zebra named by a nexthop id that cannot be resolved are not in the RIB (nothing
   // may stay installed for them), but they are pending all the same: status counts them too.
-  const fpmSession = d.fpm ? `fpm#${d.fpm.status().generation}` : null;
+  const fpmSession = d.fpm?.session ?? null;
   for (const p of d.fpm?.pendingRoutes() ?? []) {
     out.push({ table: p.table, prefix: p.prefix.key, nexthops: [`nhid ${p.nhId}`], source: fpmSession, state: 'pending', reason: p.reason });
   }
@@ -77,7 +78,7 @@ export function routeStatuses(d: DaemonView, pendingOnly: boolean): RouteStatus[
  * A next hop that names only the interface (zebra's classic FPM encoding): the peer learnt
  * there, or why there is none to take.
  */
-function interfaceOnly(d: DaemonView, ifname: string): string {
+function interfaceOnly(d: ListingView, ifname: string): string {
   const ambiguous = d.reconciler.findings.ambiguousOn(ifname);
   const learnt = ambiguous ?? d.peers.learntOn(ifname);
   if (learnt.length === 1) return `${learnt[0]}%${ifname} (learnt)`;
@@ -85,7 +86,7 @@ function interfaceOnly(d: DaemonView, ifname: string): string {
   return `?%${ifname} (${learnt.length} peers learnt: ambiguous)`;
 }
 
-export function peerStatuses(d: DaemonView, nowMs: number): PeerStatus[] {
+export function peerStatuses(d: ListingView, nowMs: number): PeerStatus[] {
   const seen = new Set<string>();
   const out: PeerStatus[] = [];
   const add = (ifname: string, ll: LinkLocal) => {
@@ -93,7 +94,7 @@ export function peerStatuses(d: DaemonView, nowMs: number): PeerStatus[] {
     if (seen.has(k)) return;
     seen.add(k);
     const r = d.peers.resolve(ifname, ll);
-    const ra = d.lastRaAt.get(k);
+    const ra = d.lastRaAt(ifname, ll);
     const zebra = d.reconciler.findings.zebraPlaceholderFor(ifname, ll);
     out.push({
       interface: ifname,
@@ -112,20 +113,31 @@ export function peerStatuses(d: DaemonView, nowMs: number): PeerStatus[] {
   return out.sort((a, b) => (a.interface + a.linkLocal < b.interface + b.linkLocal ? -1 : 1));
 }
 
-export function daemonStatus(d: DaemonView, version: string, startedAtMs: number, nowMs: number): DaemonStatus {
-  const rc = d.reconciler;
-  const waitingForNexthops = d.fpm?.status().pendingNexthopRoutes ?? 0;
+export function daemonStatus(s: DaemonStats): DaemonStatus {
+  const { rib, reconciler: rc, table } = s;
+  const waitingForNexthops = s.sources.fpm?.stats.pendingNexthopRoutes ?? 0;
   return {
-    version,
-    uptimeS: Math.round((nowMs - startedAtMs) / 1000),
-    routes: { desired: d.rib.size, installed: d.rib.size - rc.pendingCount, pending: rc.pendingCount + waitingForNexthops, waitingForNexthops, ownedInKernel: rc.state.ownedRouteCount, otherTablesSameProtocol: rc.foreignRoutes,
-      maxRoutes: d.rib.policy.maxRoutes, maxLegs: d.rib.policy.maxLegs,
-      refused: { limit: d.rib.refusedTotal.LIMIT_EXCEEDED, filter: d.rib.refusedTotal.ROUTE_FILTERED, invalid: d.rib.refusedTotal.INPUT_INVALID },
+    version: s.version,
+    uptimeS: Math.round((s.nowMs - s.startedAtMs) / 1000),
+    routes: { desired: rib.desired, installed: rib.desired - rc.pending, pending: rc.pending + waitingForNexthops, waitingForNexthops, ownedInKernel: rc.ownedRoutes, otherTablesSameProtocol: rc.foreignRoutes,
+      maxRoutes: rib.maxRoutes, maxLegs: rib.maxLegs,
+      refused: { limit: rib.refused.LIMIT_EXCEEDED, filter: rib.refused.ROUTE_FILTERED, invalid: rib.refused.INPUT_INVALID },
     },
-    table: { id: rc.ownTable.table, rulePriority: rc.ownTable.rulePriority ?? null, ruleInstalled: rc.ownTable.ruleInstalled, throwRoutes: rc.ownTable.throwCount },
+    table: { id: table.id, rulePriority: table.rulePriority ?? null, ruleInstalled: table.ruleInstalled, throwRoutes: table.throwRoutes },
     reconciler: { passes: rc.passes, writes: rc.writes, repairs: rc.repairs, sweeping: rc.sweeping, lastPassMs: rc.lastPass ? Math.round(rc.lastPass.durationMs * 10) / 10 : null },
-    sources: d.sourceStatus(),
-    links: [...rc.state.links.values()].map((l) => ({ name: l.name, ifindex: l.ifindex, up: isLinkUp(l.flags) })).sort((a, b) => a.ifindex - b.ifindex),
+    sources: sourcesJson(s),
+    links: s.links.map((l) => ({ name: l.name, ifindex: l.ifindex, up: l.up })),
   };
 }
 
+/** each enabled source as status has always shown it: its stats and whether it has synced */
+function sourcesJson(s: DaemonStats): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const { jsonl, fpm, gobgp, kernelTable } = s.sources;
+  if (jsonl) out.jsonl = { ...jsonl.stats, synced: jsonl.synced };
+  if (fpm) out.fpm = { ...fpm.stats, synced: fpm.synced };
+  if (gobgp) out.gobgp = { ...gobgp.stats, synced: gobgp.synced };
+  if (kernelTable) out['kernel-table'] = { ...kernelTable.stats, synced: kernelTable.synced };
+  if (s.ra) out.ra = s.ra;
+  return out;
+}

@@ -138,7 +138,7 @@ export async function rig(kernel = new ScenarioKernel(), clock = new ManualClock
   const rib = new Rib();
   const peers = new PeerTable();
   const reconciler = new Reconciler(kernel, rib, peers, config, log, () => true, clock);
-  rib.onChange = (slot) => reconciler.markDesiredChanged(slot);
+  rib.changes.add((slot) => reconciler.markDesiredChanged(slot));
   const state = reconciler.state;
   kernel.subscribe({
     link: (change, l) => {

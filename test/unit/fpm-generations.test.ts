@@ -18,22 +18,22 @@ describe('FPM generations (zebra restarts)', () => {
   it('first replay: entries are taken, the replay settles and the source reports synced', async () => {
     await startSource();
     let synced = 0;
-    fpm.source.onSynced = () => synced++;
+    fpm.source.onSynced(() => synced++);
     await zebra(announce(NET_A), announce(NET_B));
     await waitUntil('synced', () => synced === 1);
     expect(keys()).toEqual(['1000:10.0.1.0/24', '1000:10.0.2.0/24']);
-    expect(fpm.source.status()).toMatchObject({ connected: true, generation: 1, replaying: false });
+    expect(fpm.source.stats()).toMatchObject({ connected: true, generation: 1, replaying: false });
   });
 
   it('zebra restarts with an empty replay: routes are held until graceful.stale-time, then what was not re-sent goes', async () => {
     await startSource();
     const z1 = await zebra(announce(NET_A), announce(NET_B));
-    await waitUntil('first replay', () => fpm.rib.size === 2 && !fpm.source.status().replaying);
+    await waitUntil('first replay', () => fpm.rib.size === 2 && !fpm.source.stats().replaying);
     const died = Date.now();
     z1.destroy();
-    await waitUntil('disconnect', () => !fpm.source.status().connected);
+    await waitUntil('disconnect', () => !fpm.source.stats().connected);
     const z2 = await zebra(); // zebra back, bgpd not yet: nothing to replay
-    await waitUntil('second generation settled', () => fpm.source.status().generation === 2 && !fpm.source.status().replaying);
+    await waitUntil('second generation settled', () => fpm.source.stats().generation === 2 && !fpm.source.stats().replaying);
     await sleep(SETTLE * 2);
     expect(keys()).toEqual(['1000:10.0.1.0/24', '1000:10.0.2.0/24']); // settle alone withdraws nothing
     z2.write(announce(NET_A)); // bgpd reconnected and re-sent only A
@@ -45,7 +45,7 @@ describe('FPM generations (zebra restarts)', () => {
   it('zebra never comes back: everything is withdrawn after graceful.stale-time', async () => {
     await startSource();
     const z1 = await zebra(announce(NET_A));
-    await waitUntil('first replay', () => fpm.rib.size === 1 && !fpm.source.status().replaying);
+    await waitUntil('first replay', () => fpm.rib.size === 1 && !fpm.source.stats().replaying);
     z1.destroy();
     await sleep(STALE / 2);
     expect(fpm.rib.size).toBe(1);
@@ -55,7 +55,7 @@ describe('FPM generations (zebra restarts)', () => {
   it('stale time ends while the new replay is still running: the sweep waits for it to settle', async () => {
     await startSource();
     const z1 = await zebra(announce(NET_A), announce(NET_B));
-    await waitUntil('first replay', () => fpm.rib.size === 2 && !fpm.source.status().replaying);
+    await waitUntil('first replay', () => fpm.rib.size === 2 && !fpm.source.stats().replaying);
     z1.destroy();
     await sleep(STALE - 100);
     const z2 = await zebra();

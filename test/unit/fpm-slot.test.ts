@@ -16,21 +16,21 @@ describe('the FPM slot', () => {
     const frame = announce(0x0a000100);
     const stuck = await client(frame.subarray(0, 10));
     await waitUntil('the stalled connection to be closed', () => stuck.closed);
-    expect(fpm.source.status()).toMatchObject({ connected: false, stalledFrames: 1 });
+    expect(fpm.source.stats()).toMatchObject({ connected: false, stalledFrames: 1 });
     const zebra = await client(frame);
     await waitUntil('the route', () => fpm.rib.size === 1);
     expect(zebra.closed).toBe(false);
-    expect(fpm.source.status()).toMatchObject({ connected: true, refused: 0 });
+    expect(fpm.source.stats()).toMatchObject({ connected: true, refused: 0 });
   });
 
   it('a connection that never sent a frame gives way to a zebra', async () => {
     await start();
     const silent = await client();
-    await waitUntil('the silent connection to hold the slot', () => fpm.source.status().connected);
+    await waitUntil('the silent connection to hold the slot', () => fpm.source.stats().connected);
     const zebra = await client(announce(0x0a000100));
     await waitUntil('the silent one closed', () => silent.closed);
     await waitUntil('the route from the new zebra', () => fpm.rib.size === 1);
-    expect(fpm.source.status()).toMatchObject({ connected: true, generation: 2, refused: 0 });
+    expect(fpm.source.stats()).toMatchObject({ connected: true, generation: 2, refused: 0 });
     expect(zebra.closed).toBe(false);
   });
 
@@ -42,7 +42,7 @@ describe('the FPM slot', () => {
     // a second zebra while the first is healthy: refused, as before
     const second = await client(announce(0x0a000200));
     await waitUntil('the second to be refused', () => second.closed);
-    expect(fpm.source.status().refused).toBe(1);
+    expect(fpm.source.stats().refused).toBe(1);
     // the first sticks on half a frame: a newcomer now takes the slot
     first.write(frame.subarray(0, 7));
     await sleep(120);
@@ -50,7 +50,7 @@ describe('the FPM slot', () => {
     await waitUntil('the stuck one closed', () => first.closed);
     await waitUntil('the newcomer\'s route', () => fpm.rib.get(5549, { addr: 0x0a000300, len: 24, key: '10.0.3.0/24' }) !== undefined);
     expect(third.closed).toBe(false);
-    expect(fpm.source.status()).toMatchObject({ connected: true, generation: 2, refused: 1 });
+    expect(fpm.source.stats()).toMatchObject({ connected: true, generation: 2, refused: 1 });
   });
 
   it('the zebra connection has TCP keepalive on (ss, from iproute2, shows its timer)', async () => {

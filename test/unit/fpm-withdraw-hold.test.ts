@@ -126,10 +126,10 @@ describe('FPM source with a withdraw hold (over loopback TCP)', () => {
   it('a withdrawal while zebra stays connected takes effect after the hold', async () => {
     const port = await start();
     const z = await zebra(port, announce(0x0a000100), announce(0x0a000200));
-    await until('replay', () => rib.size === 2 && !source.status().replaying);
+    await until('replay', () => rib.size === 2 && !source.stats().replaying);
     const t0 = Date.now();
     z.write(withdraw(0x0a000100));
-    await until('held', () => source.status().heldWithdrawals === 1);
+    await until('held', () => source.stats().heldWithdrawals === 1);
     expect(rib.size).toBe(2);
     await until('withdrawn', () => rib.size === 1);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(HOLD - 20);
@@ -139,12 +139,12 @@ describe('FPM source with a withdraw hold (over loopback TCP)', () => {
   it('FRR stopping (every route withdrawn, then zebra disconnects within the hold): routes held, refreshed by the next generation, the rest swept after stale-time', async () => {
     const port = await start();
     const z1 = await zebra(port, announce(0x0a000100), announce(0x0a000200));
-    await until('replay', () => rib.size === 2 && !source.status().replaying);
+    await until('replay', () => rib.size === 2 && !source.stats().replaying);
     z1.write(Buffer.concat([withdraw(0x0a000100), withdraw(0x0a000200)]));
-    await until('held', () => source.status().heldWithdrawals === 2);
+    await until('held', () => source.stats().heldWithdrawals === 2);
     z1.destroy();
-    await until('disconnected', () => !source.status().connected);
-    expect(source.status().heldWithdrawals).toBe(0);
+    await until('disconnected', () => !source.stats().connected);
+    expect(source.stats().heldWithdrawals).toBe(0);
     await sleep(HOLD * 2);
     expect(keys()).toEqual(['1000:10.0.1.0/24', '1000:10.0.2.0/24']);
     await zebra(port, announce(0x0a000100)); // the new generation has only A
@@ -155,7 +155,7 @@ describe('FPM source with a withdraw hold (over loopback TCP)', () => {
   it('a withdrawal followed by an add for the same route (zebra replacing it) never withdraws it', async () => {
     const port = await start();
     const z = await zebra(port, announce(0x0a000100));
-    await until('replay', () => rib.size === 1 && !source.status().replaying);
+    await until('replay', () => rib.size === 1 && !source.stats().replaying);
     let removed = 0;
     const orig = rib.withdraw.bind(rib);
     rib.withdraw = (t, p) => {
@@ -171,10 +171,10 @@ describe('FPM source with a withdraw hold (over loopback TCP)', () => {
   it('an add that can no longer be installed (no IPv6 next hop left) is withdrawn at once, not held', async () => {
     const port = await start();
     const z = await zebra(port, announce(0x0a000100));
-    await until('replay', () => rib.size === 1 && !source.status().replaying);
+    await until('replay', () => rib.size === 1 && !source.stats().replaying);
     // zebra re-points the route at an IPv4 gateway: nothing we install, so the old legs must go now
     z.write(fpmFrame((w) => writeNewRoute(w, 0, fpmRoute([{ ifindex: 2, gateway: 0x0a000001, flags: 0 }], { dst: 0x0a000100 }), 'replace', false)));
     await until('withdrawn', () => rib.size === 0, HOLD - 100);
-    expect(source.status().heldWithdrawals).toBe(0);
+    expect(source.stats().heldWithdrawals).toBe(0);
   });
 });

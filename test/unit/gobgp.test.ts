@@ -158,8 +158,8 @@ describe('GoBGP source against a fake gobgpd (loopback gRPC)', () => {
     const rib = new Rib();
     let synced = false;
     source = new GobgpSource({ address: `127.0.0.1:${fake.port}`, table: TABLE, staleTimeMs: staleMs, maxMessageBytes: 1 << 20, maxPaths: 1000, reconnectMaxMs: 200 }, rib, pino({ level: 'silent' }));
-    source.onSynced = () => (synced = true);
-    source.start();
+    source.onSynced(() => (synced = true));
+    void source.start();
     await waitUntil('first list', () => synced);
     return { rib, synced: () => synced };
   }
@@ -168,7 +168,7 @@ describe('GoBGP source against a fake gobgpd (loopback gRPC)', () => {
   it('lists, then follows best-path changes and neighbour state; unusable paths are counted by reason', async () => {
     const { rib } = await setUp();
     expect(keys(rib)).toEqual([`10.99.1.1/32 ${LL}%h0`, `10.99.2.0/24 ${LL}%h0`]);
-    expect(source!.status()).toMatchObject({ connected: true, phase: 'live', generation: 1, routes: 2, unusable: { 'ipv4-nexthop': 1 } });
+    expect(source!.stats()).toMatchObject({ connected: true, phase: 'live', generation: 1, routes: 2, unusable: { 'ipv4-nexthop': 1 } });
     fake.announce('10.99.3.0/24', { nextHops: [LL], neighborIp: LL });
     await waitUntil('announced', () => rib.size === 3);
     fake.withdraw('10.99.3.0/24');
@@ -176,7 +176,7 @@ describe('GoBGP source against a fake gobgpd (loopback gRPC)', () => {
     // a new best path that we cannot use replaces ours: ours goes
     fake.announce('10.99.2.0/24', { nextHops: ['2001:db8::1'], neighborIp: LL });
     await waitUntil('replaced by an unusable path', () => rib.size === 1);
-    expect(source!.status().unusable['no-link-local-nexthop']).toBe(1);
+    expect(source!.stats().unusable['no-link-local-nexthop']).toBe(1);
     fake.peerState({ confAddress: LL, interface: 'h0', sessionState: 1 });
     await waitUntil('neighbour down withdraws', () => rib.size === 0);
   });
@@ -185,7 +185,7 @@ describe('GoBGP source against a fake gobgpd (loopback gRPC)', () => {
     const { rib } = await setUp(2000); // longer than a reconnect (every 200 ms here)
     const port = fake.port;
     fake.kill();
-    await waitUntil('disconnect seen', () => source!.status().phase !== 'live');
+    await waitUntil('disconnect seen', () => source!.stats().phase !== 'live');
     expect(rib.size).toBe(2); // held
     // gobgpd comes back knowing only one of the two prefixes
     const back = new FakeGobgpd();
@@ -193,7 +193,7 @@ describe('GoBGP source against a fake gobgpd (loopback gRPC)', () => {
     back.paths.set('10.99.1.1/32', { prefix: '10.99.1.1/32', nextHops: [LL], neighborIp: LL });
     await back.start(port);
     fake = back;
-    await waitUntil('second generation listed', () => source!.status().generation >= 2 && source!.status().phase === 'live');
+    await waitUntil('second generation listed', () => source!.stats().generation >= 2 && source!.stats().phase === 'live');
     expect(rib.size).toBe(2); // still held: stale-time from the loss is not over
     await waitUntil('unrefreshed swept', () => rib.size === 1);
     expect(keys(rib)).toEqual([`10.99.1.1/32 ${LL}%h0`]);
@@ -203,16 +203,16 @@ describe('GoBGP source against a fake gobgpd (loopback gRPC)', () => {
     const { rib } = await setUp(2000);
     const port = fake.port;
     fake.kill();
-    await waitUntil('disconnect seen', () => source!.status().phase !== 'live');
+    await waitUntil('disconnect seen', () => source!.stats().phase !== 'live');
     const back = new FakeGobgpd();
     back.peers.push({ stateAddress: `${LL}%h0`, interface: 'h0', sessionState: 1 });
     await back.start(port);
     fake = back;
-    await waitUntil('second generation listed', () => source!.status().generation >= 2 && source!.status().phase === 'live');
+    await waitUntil('second generation listed', () => source!.stats().generation >= 2 && source!.stats().phase === 'live');
     back.peerState({ confAddress: LL, interface: 'h0', sessionState: 3 });
     back.peerState({ confAddress: LL, interface: 'h0', sessionState: 6 });
     back.announce('10.99.1.1/32', { nextHops: [LL], neighborIp: LL });
-    await waitUntil('refreshed', () => source!.status().routes === 2 && rib.size === 2 && [...rib.routes()].length === 2);
+    await waitUntil('refreshed', () => source!.stats().routes === 2 && rib.size === 2 && [...rib.routes()].length === 2);
     await waitUntil('unrefreshed swept after stale-time', () => rib.size === 1);
     expect(keys(rib)).toEqual([`10.99.1.1/32 ${LL}%h0`]);
   });
@@ -221,8 +221,8 @@ describe('GoBGP source against a fake gobgpd (loopback gRPC)', () => {
     const { rib } = await setUp();
     fake.kill();
     await waitUntil('all withdrawn', () => rib.size === 0);
-    await waitUntil('retried', () => source!.status().reconnects >= 2);
-    expect(source!.status().lastError).toMatch(/WatchEvent/);
+    await waitUntil('retried', () => source!.stats().reconnects >= 2);
+    expect(source!.stats().lastError).toMatch(/WatchEvent/);
   });
 
   it('a malformed message is counted and skipped; the rest of the list is taken', async () => {
@@ -234,11 +234,11 @@ describe('GoBGP source against a fake gobgpd (loopback gRPC)', () => {
     const rib = new Rib();
     let synced = false;
     source = new GobgpSource({ address: `127.0.0.1:${fake.port}`, table: TABLE, staleTimeMs: STALE, maxMessageBytes: 1 << 20, maxPaths: 1000, reconnectMaxMs: 200 }, rib, pino({ level: 'silent' }));
-    source.onSynced = () => (synced = true);
-    source.start();
+    source.onSynced(() => (synced = true));
+    void source.start();
     await waitUntil('listed', () => synced);
     expect(rib.size).toBe(1);
-    expect(source.status().malformed).toBe(1);
+    expect(source.stats().malformed).toBe(1);
   });
 
   it('a server that never confirms the watch (no END_OF_INIT) is dropped and retried', async () => {
@@ -246,9 +246,9 @@ describe('GoBGP source against a fake gobgpd (loopback gRPC)', () => {
     fake.silentWatch = true;
     await fake.start();
     source = new GobgpSource({ address: `127.0.0.1:${fake.port}`, table: TABLE, staleTimeMs: STALE, maxMessageBytes: 1 << 20, maxPaths: 10, reconnectMaxMs: 200, initTimeoutMs: 100 }, new Rib(), pino({ level: 'silent' }));
-    source.start();
-    await waitUntil('dropped and retried', () => source!.status().reconnects >= 2);
-    expect(source.status().lastError).toMatch(/END_OF_INIT/);
+    void source.start();
+    await waitUntil('dropped and retried', () => source!.stats().reconnects >= 2);
+    expect(source.stats().lastError).toMatch(/END_OF_INIT/);
   });
 
   it('a list longer than max-paths drops the connection instead of growing without bound', async () => {
@@ -257,8 +257,8 @@ describe('GoBGP source against a fake gobgpd (loopback gRPC)', () => {
     for (let i = 0; i < 5; i++) fake.paths.set(`10.0.${i}.0/24`, { prefix: `10.0.${i}.0/24`, nextHops: [LL], neighborIp: LL });
     await fake.start();
     source = new GobgpSource({ address: `127.0.0.1:${fake.port}`, table: TABLE, staleTimeMs: STALE, maxMessageBytes: 1 << 20, maxPaths: 3, reconnectMaxMs: 200 }, new Rib(), pino({ level: 'silent' }));
-    source.start();
-    await waitUntil('refused', () => /max-paths/.test(source!.status().lastError ?? ''));
+    void source.start();
+    await waitUntil('refused', () => /max-paths/.test(source!.stats().lastError ?? ''));
   });
 });
 

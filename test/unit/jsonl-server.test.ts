@@ -74,7 +74,7 @@ describe('JSON-lines server', () => {
     expect(got[0]).toEqual({ error: 'line: could not be handled: Cannot read properties of undefined (reading \\u001b[31m"x")', code: 'INTERNAL', line: 1 });
     expect(got[1]).toMatchObject({ code: 'INPUT_INVALID', line: 3, error: expect.stringMatching(/^op: unknown op "constructor"/) });
     expect(rib.size).toBe(1);
-    expect(source.counters).toMatchObject({ lines: 3, rejected: 2, failed: 1 });
+    expect(source.stats()).toMatchObject({ lines: 3, rejected: 2, failed: 1 });
     expect(logs.find((l) => l.event === 'sourceLineFailed')).toMatchObject({ line: 1, excerpt: expect.stringMatching(/^"\{\\"op\\":\\"add\\"/) });
     expect(logs.filter((l) => l.event === 'sourceLineRejected').map((l) => l.field)).toEqual(['line', 'op']);
   });
@@ -89,13 +89,13 @@ describe('JSON-lines server', () => {
     for (let i = 0; i < LINES / 5000; i++) c.write(chunk);
     // The daemon stops reading this client once its replies back up; the flood then waits in
     // the client's own buffers, not in the daemon's.
-    await waitFor('the daemon pauses the client', () => source.counters.pausedForReplies > 0 && c.writableLength > 0);
-    expect(source.counters.lines).toBeLessThan(LINES);
-    expect(source.queuedReplyBytes).toBeLessThanOrEqual(MAX_QUEUED_REPLY_BYTES + 256);
+    await waitFor('the daemon pauses the client', () => source.stats().pausedForReplies > 0 && c.writableLength > 0);
+    expect(source.stats().lines).toBeLessThan(LINES);
+    expect(source.stats().queuedReplyBytes).toBeLessThanOrEqual(MAX_QUEUED_REPLY_BYTES + 256);
     // Once the client reads, every line is answered or counted as a dropped reply.
     const got = replies(c);
-    await waitFor('every line handled', () => source.counters.rejected === LINES && got.length + source.counters.repliesDropped === LINES, 30_000);
+    await waitFor('every line handled', () => source.stats().rejected === LINES && got.length + source.stats().repliesDropped === LINES, 30_000);
     expect(got.every((r) => r.code === 'INPUT_INVALID')).toBe(true);
-    expect(source.queuedReplyBytes).toBeLessThanOrEqual(MAX_QUEUED_REPLY_BYTES + 256);
+    expect(source.stats().queuedReplyBytes).toBeLessThanOrEqual(MAX_QUEUED_REPLY_BYTES + 256);
   });
 });

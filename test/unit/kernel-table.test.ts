@@ -83,11 +83,10 @@ class FakeTables implements TableDumper {
 function setup(tables = [100]) {
   const rib = new Rib();
   const kernel = new FakeTables();
-  const source = new KernelTableSource({ tables, destTable: DEST, ownProtocol: OURS, ifname }, rib, pino({ level: 'silent' }));
   let synced = 0;
   let needDumps = 0;
-  source.onSynced = () => synced++;
-  source.onNeedDump = () => needDumps++;
+  const source = new KernelTableSource({ tables, destTable: DEST, ownProtocol: OURS, ifname, needDump: () => needDumps++ }, rib, pino({ level: 'silent' }));
+  source.onSynced(() => synced++);
   const held = () => [...rib.desiredSlots()].map((s) => ({ ...rib.routeAt(s)!, prefix: rib.prefixOf(s).key, source: rib.sessionAt(s) }));
   return { rib, kernel, source, held, synced: () => synced, needDumps: () => needDumps };
 }
@@ -102,7 +101,7 @@ describe('kernel-table source: replays at each dump', () => {
       { table: DEST, prefix: '10.0.2.0/24', nexthops: [{ interface: 'h0', linkLocal: 'fe80::1' }, { interface: 'h1', linkLocal: 'fe80::2' }], source: 'kernel-table#100' },
     ]);
     expect(t.synced()).toBe(1);
-    expect(t.source.status()).toMatchObject({ tables: [100], taken: 2, ignored: { 'not-link-local-via': 1, 'not-unicast': 0 }, dumps: 1 });
+    expect(t.source.stats()).toMatchObject({ tables: [100], taken: 2, ignored: { 'not-link-local-via': 1, 'not-unicast': 0 }, dumps: 1 });
 
     // 10.0.1.0/24 removed and 10.0.2.0/24 changed while events were lost
     t.kernel.tables.set(100, [route(NET_B, [leg(3, PEER_B)])]);
@@ -118,7 +117,7 @@ describe('kernel-table source: replays at each dump', () => {
     t.kernel.interruptAfter = 1;
     await t.source.dump(t.kernel);
     expect(t.held().map((r) => r.prefix)).toEqual(['10.0.1.0/24', '10.0.2.0/24']);
-    expect(t.source.status().taken).toBe(2);
+    expect(t.source.stats().taken).toBe(2);
   });
 
   it('a prefix in two source tables: the first table listed wins at a dump; each table replays alone', async () => {
@@ -127,7 +126,7 @@ describe('kernel-table source: replays at each dump', () => {
     t.kernel.tables.set(101, [route(NET_A, [leg(3, PEER_B)], { table: 101 })]);
     await t.source.dump(t.kernel);
     expect(t.held().map((r) => `${r.prefix} ${r.source} ${r.nexthops[0]!.interface}`)).toEqual(['10.0.1.0/24 kernel-table#101 h1', '10.0.2.0/24 kernel-table#100 h0']);
-    expect(t.source.status().shadowed).toBe(1);
+    expect(t.source.stats().shadowed).toBe(1);
     t.kernel.tables.set(101, []);
     await t.source.dump(t.kernel);
     expect(t.held().map((r) => `${r.prefix} ${r.source} ${r.nexthops[0]!.interface}`)).toEqual(['10.0.1.0/24 kernel-table#100 h0', '10.0.2.0/24 kernel-table#100 h0']);
@@ -138,7 +137,7 @@ describe('kernel-table source: replays at each dump', () => {
     t.kernel.tables.set(100, [route(NET_A, [leg(2, PEER_A)], { metric: 10 }), route(NET_A, [leg(3, PEER_B)], { metric: 20 })]);
     await t.source.dump(t.kernel);
     expect(t.held()).toMatchObject([{ prefix: '10.0.1.0/24', nexthops: [{ interface: 'h0' }] }]);
-    expect(t.source.status()).toMatchObject({ taken: 1, shadowed: 1 });
+    expect(t.source.stats()).toMatchObject({ taken: 1, shadowed: 1 });
   });
 
   it('leaves other sessions alone: a JSON-lines route for another prefix survives the replay', async () => {
@@ -155,7 +154,7 @@ describe('kernel-table source: replays at each dump', () => {
     t.rib.setPolicy(new RoutePolicy(configFromDocument({}, parseRtTables('')).filters, 10));
     await t.source.dump(t.kernel);
     expect(t.held()).toEqual([]);
-    expect(t.source.status()).toMatchObject({ taken: 1, refused: 1 });
+    expect(t.source.stats()).toMatchObject({ taken: 1, refused: 1 });
   });
 });
 
@@ -171,7 +170,7 @@ describe('kernel-table source: route events', () => {
     expect(t.held()).toHaveLength(1);
     t.source.noteRoute('del', route(NET_A, []));
     expect(t.held()).toEqual([]);
-    expect(t.source.status().events).toBe(4);
+    expect(t.source.stats().events).toBe(4);
   });
 
   it('a del in one table does not withdraw what another table holds', async () => {

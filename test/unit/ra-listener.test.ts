@@ -37,7 +37,7 @@ describe('RaListener.solicit', () => {
     await settle(50);
     expect(sends).toEqual([7]);
     expect(errors).toEqual([]);
-    expect(ra.counters).toMatchObject({ solicitationsSent: 1, solicitationsRetried: 2 });
+    expect(ra.stats()).toMatchObject({ solicitationsSent: 1, solicitationsRetried: 2 });
     ra.stop();
   });
 

@@ -18,7 +18,7 @@ describe('RIB', () => {
   it('adds, replaces, withdraws and counts peers per interface', () => {
     const rib = new Rib();
     const changed: string[] = [];
-    rib.onChange = (s) => changed.push(rib.keyOf(s));
+    rib.changes.add((s) => changed.push(rib.keyOf(s)));
     expect(rib.add('s#1', route('10.0.0.0/24'))).toBe('added');
     expect(rib.add('s#1', route('10.0.0.0/24'))).toBe('unchanged');
     expect(rib.add('s#1', route('10.0.0.0/24', B))).toBe('changed');

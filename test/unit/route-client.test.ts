@@ -68,7 +68,7 @@ describe('rfc5549d add / withdraw: the ack exchange', () => {
   it('an added route is held once the ack comes, and stays after the client disconnected', async () => {
     await sendRouteLine(socket, addLine('10.1.0.0/24', ['via', 'fe80::a00:27ff:fe25:4c23%eth1'], {}));
     await new Promise((r) => setTimeout(r, 50)); // the server sees the close
-    expect(source.counters.active).toBe(0);
+    expect(source.stats().active).toBe(0);
     expect(held(5549, '10.1.0.0/24')).toBe(true);
     await sendRouteLine(socket, withdrawLine('10.1.0.0/24', {}));
     expect(held(5549, '10.1.0.0/24')).toBe(false);

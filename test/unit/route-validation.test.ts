@@ -49,11 +49,11 @@ describe('Rib.add validates every route, whatever the source', () => {
     const r = rib(4);
     expect(r.add('x', route(255, 0x0a000000, 24))).toBe('refused');
     expect(r.add('x', route(1000, 0x0a000000, 24, 5))).toBe('refused');
-    expect(r.lastRefusal).toEqual({ code: 'LIMIT_EXCEEDED', message: expect.stringContaining('more than limits.max-legs (4)') });
+    expect(r.refusalOf(1000, makePrefix(0x0a000000, 24))).toEqual({ code: 'LIMIT_EXCEEDED', message: expect.stringContaining('more than limits.max-legs (4)') });
     expect(r.add('x', route(1000, 0x0a000000, 24, 4))).toBe('added');
     expect(r.size).toBe(1);
     expect([...r.refusals.keys()]).toEqual(['255:10.0.0.0/24']);
-    expect(r.refusedTotal).toEqual({ INPUT_INVALID: 1, LIMIT_EXCEEDED: 1, ROUTE_FILTERED: 0 });
+    expect(r.stats().refused).toEqual({ INPUT_INVALID: 1, LIMIT_EXCEEDED: 1, ROUTE_FILTERED: 0 });
   });
 
   // Today FPM installs table 255 into the local table, holds table 0, and passes dst_len 33
@@ -66,15 +66,18 @@ describe('Rib.add validates every route, whatever the source', () => {
     [{ dst: 0x0a000001 }, /^prefix: "10.0.0.1\/24" has host bits set/],
   ])('an FPM route with %j is refused', (extra, message) => {
     const r = rib();
+    let refusal: ReturnType<Rib['refusalOf']>;
     const session = new FpmSession('fpm#1', { protocols: new Set([186]), mainTable: 5549, ifname: () => 'h0' }, {
-      add: (s, route) => r.add(s, route),
+      add: (s, route) => {
+        if (r.add(s, route) === 'refused') refusal = r.refusalOf(route.table, route.prefix);
+      },
       withdraw: (t, p) => r.withdraw(t, p),
     });
     const frame = fpmFrame((w) => writeNewRoute(w, 0, fpmRoute([{ ifindex: 2, gateway: 0xa9fe0001, flags: RTNH_F_ONLINK }], extra), 'replace', false));
     for (const item of decodeFpmFrame(frame.subarray(4))) session.handle(item);
     expect(r.size).toBe(0);
-    expect(r.lastRefusal?.code).toBe('INPUT_INVALID');
-    expect(r.lastRefusal?.message).toMatch(message);
+    expect(refusal?.code).toBe('INPUT_INVALID');
+    expect(refusal?.message).toMatch(message);
   });
 
   it('a JSON-lines route over limits.max-legs gets the same code and words as an FPM one', () => {
@@ -83,9 +86,9 @@ describe('Rib.add validates every route, whatever the source', () => {
     const parsed = parseJsonLine(JSON.stringify({ op: 'add', prefix: '10.0.0.0/24', nexthops }), { defaultTable: 5549, tables: defaultTableNames(), vrfTable: () => undefined });
     if (!parsed.ok || parsed.update.op !== 'add') throw new Error(`parse: ${JSON.stringify(parsed)}`);
     expect(r.add('jsonl#1', parsed.update.route)).toBe('refused');
-    const fromJson = r.lastRefusal;
+    const fromJson = r.refusalOf(5549, makePrefix(0x0a000000, 24));
     r.add('fpm#1', { table: 5549, prefix: makePrefix(0x0a000000, 24), nexthops: legs(4) });
-    expect(fromJson).toEqual(r.lastRefusal);
+    expect(fromJson).toEqual(r.refusalOf(5549, makePrefix(0x0a000000, 24)));
     expect(fromJson?.code).toBe('LIMIT_EXCEEDED');
   });
 

@@ -15,9 +15,11 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { Rfc5549Error } from '../../errors.js';
 import { LogThrottle, type Logger } from '../../log.js';
 import type { Rib } from '../../rib/rib.js';
-import { decodeFpmFrame } from './fpm-decode.js';
-import { FpmFrameError, FpmFrameReader } from './fpm-framing.js';
-import { FpmSession, type FpmCounters, type PendingNexthopRoute } from './fpm-session.js';
+import { systemClock, type Clock, type Timer } from '../../runtime/clock.js';
+import { SyncSignal, type RouteSource, type SourceTotals } from '../route-source.js';
+import { FpmConnection } from './fpm-connection.js';
+import { feedingSession } from './fpm-rib-feed.js';
+import type { FpmCounters, PendingNexthopRoute } from './fpm-session.js';
 import { WithdrawHold } from './withdraw-hold.js';
 
 const FPM_SOURCE = 'fpm';
@@ -31,8 +33,6 @@ const FPM_SOURCE = 'fpm';
 const FRAME_STALL_MS = 15_000;
 /** A connection this long on half a frame no longer holds the slot against a new one. */
 const STALLED_REPLACE_MS = 1000;
-/** Idle time before the first TCP keepalive probe: a zebra host that died sends no FIN. */
-const KEEPALIVE_IDLE_MS = 10_000;
 
 const isFpmSession = (s: string): boolean => s.startsWith(`${FPM_SOURCE}#`);
 
@@ -47,19 +47,11 @@ export interface FpmSourceOptions {
   /** FPM withdrawals wait this long; a disconnect meanwhile drops them (withdraw-hold.ts) */
   readonly withdrawHoldMs: number;
   readonly ifname: (ifindex: number) => string | undefined;
+  /** settle, stale and stall timers (a ManualClock in tests); the system clock otherwise */
+  readonly clock?: Clock;
   /** tests shorten these; FRAME_STALL_MS and STALLED_REPLACE_MS otherwise */
   readonly frameStallMs?: number;
   readonly stalledReplaceMs?: number;
-}
-
-/** The connection holding the slot, and whether it has shown it is a zebra. */
-interface ActiveConnection {
-  readonly sock: Socket;
-  readonly session: FpmSession;
-  /** complete frames received; 0: it has not spoken FPM yet */
-  frames: number;
-  /** when the bytes of an unfinished frame last grew; undefined: no partial frame */
-  partialSince: number | undefined;
 }
 
 export interface FpmStatus {
@@ -80,34 +72,38 @@ export interface FpmStatus {
   counters: FpmCounters | undefined;
 }
 
-export class FpmSource {
+export class FpmSource implements RouteSource<FpmStatus> {
+  readonly name = FPM_SOURCE;
   private server: Server | undefined;
-  private active: ActiveConnection | undefined;
+  /** the connection holding the single zebra slot */
+  private active: FpmConnection | undefined;
   private generation = 0;
-  private settleTimer: NodeJS.Timeout | undefined;
-  private staleTimer: NodeJS.Timeout | undefined;
+  private settleTimer: Timer | undefined;
+  private staleTimer: Timer | undefined;
   private replaying = false;
   private refused = 0;
   private badFrames = 0;
   private stalledFrames = 0;
   private routesRefused = 0;
   /** across every generation, for metrics */
-  readonly totals = { messages: 0, malformed: 0 };
+  private readonly totalCounts = { messages: 0, malformed: 0 };
   private readonly refusalLog = new LogThrottle();
   private readonly nexthopRefusalLog = new LogThrottle();
-  /** called when a replay ends (the first one ends the source's initial sync) */
-  onSynced: () => void = () => {};
-
+  /** every replay's end (the first one ends the source's initial sync) */
+  private readonly sync = new SyncSignal();
+  private readonly clock: Clock;
   private readonly hold: WithdrawHold;
 
   constructor(private readonly opts: FpmSourceOptions, private readonly rib: Rib, private readonly log: Logger) {
+    this.clock = opts.clock ?? systemClock;
     this.hold = new WithdrawHold(opts.withdrawHoldMs, (t, p) => {
       const change = this.rib.withdraw(t, p);
       if (this.log.isLevelEnabled('debug')) this.log.debug({ event: 'fpmRoute', session: this.active?.session.session, table: t, prefix: p.key, change }, 'FPM route');
-    });
+    }, this.clock);
   }
 
-  status(): FpmStatus {
+  stats(): FpmStatus {
+    const session = this.active?.session;
     return {
       connected: this.active !== undefined,
       generation: this.generation,
@@ -116,11 +112,28 @@ export class FpmSource {
       badFrames: this.badFrames,
       stalledFrames: this.stalledFrames,
       routesRefused: this.routesRefused,
-      pendingNexthopRoutes: this.active?.session.pendingNexthopRoutes ?? 0,
-      nexthopIds: this.active?.session.nexthopIds ?? 0,
+      pendingNexthopRoutes: session?.pendingNexthopRoutes ?? 0,
+      nexthopIds: session?.nexthopIds ?? 0,
       heldWithdrawals: this.hold.size,
-      counters: this.active?.session.counters,
+      counters: session ? { ...session.counters, ignored: { ...session.counters.ignored } } : undefined,
     };
+  }
+
+  totals(): SourceTotals {
+    return { ...this.totalCounts };
+  }
+
+  get synced(): boolean {
+    return this.sync.synced;
+  }
+
+  onSynced(listener: () => void): () => void {
+    return this.sync.listen(listener);
+  }
+
+  /** the session name of the current connection ("fpm#3"), if one is up */
+  get session(): string | undefined {
+    return this.active?.session.session;
   }
 
   /** routes of the current connection held back for a nexthop id, with the reason */
@@ -146,11 +159,12 @@ export class FpmSource {
   }
 
   stop(): void {
-    for (const t of [this.settleTimer, this.staleTimer]) if (t) clearTimeout(t);
+    this.settleTimer?.cancel();
+    this.staleTimer?.cancel();
     this.hold.dropAll(); // our routes stay in the kernel over our own restart anyway
     const active = this.active;
-    this.active = undefined; // its close is ours, not zebra going away
-    active?.sock.destroy();
+    this.active = undefined;
+    active?.detach(); // its close is ours, not zebra going away
     this.server?.close();
     this.server = undefined;
   }
@@ -167,113 +181,58 @@ export class FpmSource {
     }
     if (holder) {
       this.log.warn({ event: 'fpmConnectionReplaced', peer, why: givesWay ?? 'sources.fpm.allow-replace' }, 'a new FPM connection replaces the current one');
-      holder.sock.destroy();
+      holder.detach();
       this.active = undefined;
       this.dropHeldWithdrawals(this.generation);
       // one that never sent a frame held no routes: nothing to keep for graceful.stale-time
       if (holder.frames > 0) this.armStale();
     }
-    // zebra can sit idle for hours between route changes; a host that died sends no FIN
-    sock.setKeepAlive(true, KEEPALIVE_IDLE_MS);
     const id = `${FPM_SOURCE}#${++this.generation}`;
-    const session = new FpmSession(id, { protocols: this.opts.protocols, mainTable: this.opts.mainTable, ifname: this.opts.ifname }, {
-      add: (s, r) => {
-        this.hold.supersede(r.table, r.prefix);
-        const change = this.rib.add(s, r);
-        if (change === 'refused') {
-          this.routesRefused++;
-          const dropped = this.refusalLog.admit();
-          if (dropped !== undefined) {
-            const refusal = this.rib.lastRefusal!;
-            this.log.warn({ event: 'fpmRouteRefused', session: s, code: refusal.code, error: refusal.message, ...(dropped > 0 ? { notLogged: dropped } : {}) }, 'route from zebra refused');
-          }
-        }
-        if (this.log.isLevelEnabled('debug')) this.log.debug({ event: 'fpmRoute', session: s, table: r.table, prefix: r.prefix.key, change }, 'FPM route');
-      },
-      withdraw: (t, p, unusable) => {
-        if (unusable) {
-          // an add we cannot install: at once, and it overrides a held delete of the same route
-          this.hold.supersede(t, p);
-          this.rib.withdraw(t, p);
-          return;
-        }
-        if (this.log.isLevelEnabled('debug')) this.log.debug({ event: 'fpmWithdrawHeld', session: id, table: t, prefix: p.key, holdMs: this.opts.withdrawHoldMs }, 'FPM withdrawal');
-        this.hold.withdraw(t, p);
-      },
-    }, (episode) => {
-      // once per episode, not per route: zebra without kernel nexthops names thousands of ids
-      if (episode.state === 'begin') {
-        this.log.warn({ event: 'fpmNexthopMissing', session: id, key: episode.key, nhId: episode.nhId, error: episode.reason },
-          'routes from zebra name nexthop ids that cannot be resolved; they are pending (rfc5549d routes --pending)');
-      } else {
-        this.log.info({ event: 'fpmNexthopResolved', session: id, resolved: episode.resolved }, 'no route from zebra waits for a nexthop id any more');
-      }
-    }, (nhId, error) => {
-      const dropped = this.nexthopRefusalLog.admit();
-      if (dropped !== undefined) this.log.warn({ event: 'fpmNexthopRefused', session: id, nhId, error, ...(dropped > 0 ? { notLogged: dropped } : {}) }, 'nexthop object from zebra refused');
+    const session = feedingSession(id, { protocols: this.opts.protocols, mainTable: this.opts.mainTable, ifname: this.opts.ifname }, {
+      rib: this.rib, hold: this.hold, log: this.log, withdrawHoldMs: this.opts.withdrawHoldMs,
+      refusalLog: this.refusalLog, nexthopRefusalLog: this.nexthopRefusalLog, refused: () => this.routesRefused++,
     });
-    const current: ActiveConnection = { sock, session, frames: 0, partialSince: undefined };
-    this.active = current;
+    const stallMs = this.opts.frameStallMs ?? FRAME_STALL_MS;
+    const conn: FpmConnection = new FpmConnection(sock, session, this.clock, stallMs, {
+      item: (item) => {
+        this.totalCounts.messages++;
+        if (item.kind === 'malformed') {
+          this.totalCounts.malformed++;
+          this.log.debug({ event: 'fpmMessageMalformed', session: id, error: item.error, bytes: item.bytes }, 'malformed netlink message in an FPM frame; skipped');
+        }
+        session.handle(item);
+      },
+      chunk: () => {
+        if (this.replaying) this.armSettle();
+      },
+      badFrame: (err) => {
+        this.badFrames++;
+        this.log.error({ event: 'fpmFrameInvalid', session: id, error: err.message }, 'bad FPM frame; closing the connection');
+      },
+      stalled: (bufferedBytes) => {
+        this.stalledFrames++;
+        this.log.warn({ event: 'fpmFrameStalled', session: id, peer, bufferedBytes, stallMs }, 'half an FPM frame and nothing more for too long; closing the connection');
+      },
+      error: (err) => this.log.warn({ event: 'sourceError', session: id, err }, 'FPM connection error'),
+      closed: () => this.closed(conn),
+    });
+    this.active = conn;
     this.rib.beginReplay(FPM_SOURCE);
     this.replaying = true;
     this.armSettle();
     this.log.info({ event: 'sourceConnected', session: id, peer }, 'zebra connected (FPM); replay begins');
+  }
 
-    const reader = new FpmFrameReader();
-    const stallMs = this.opts.frameStallMs ?? FRAME_STALL_MS;
-    let stallTimer: NodeJS.Timeout | undefined;
-    const stalled = (): void => {
-      stallTimer = undefined;
-      if (this.active !== current || reader.buffered === 0) return;
-      this.stalledFrames++;
-      this.log.warn({ event: 'fpmFrameStalled', session: id, peer, bufferedBytes: reader.buffered, stallMs },
-        'half an FPM frame and nothing more for too long; closing the connection');
-      sock.destroy();
-    };
-    sock.on('data', (chunk: Buffer) => {
-      if (this.active !== current) return;
-      let frames: Buffer[];
-      try {
-        frames = reader.push(chunk);
-      } catch (err) {
-        // A bad header means the length can no longer be trusted: close this connection only.
-        this.badFrames++;
-        this.log.error({ event: 'fpmFrameInvalid', session: id, error: (err as FpmFrameError).message }, 'bad FPM frame; closing the connection');
-        sock.destroy();
-        return;
-      }
-      current.frames += frames.length;
-      if (stallTimer) clearTimeout(stallTimer);
-      stallTimer = undefined;
-      current.partialSince = reader.buffered > 0 ? Date.now() : undefined;
-      if (reader.buffered > 0) {
-        stallTimer = setTimeout(stalled, stallMs);
-        stallTimer.unref();
-      }
-      for (const frame of frames) {
-        for (const item of decodeFpmFrame(frame)) {
-          this.totals.messages++;
-          if (item.kind === 'malformed') {
-            this.totals.malformed++;
-            this.log.debug({ event: 'fpmMessageMalformed', session: id, error: item.error, bytes: item.bytes }, 'malformed netlink message in an FPM frame; skipped');
-          }
-          session.handle(item);
-        }
-      }
-      if (this.replaying) this.armSettle();
-    });
-    sock.on('error', (err) => this.log.warn({ event: 'sourceError', session: id, err }, 'FPM connection error'));
-    sock.on('close', () => {
-      if (stallTimer) clearTimeout(stallTimer);
-      if (this.active !== current) return;
-      this.active = undefined;
-      if (this.settleTimer) clearTimeout(this.settleTimer);
-      this.settleTimer = undefined;
-      this.replaying = false;
-      this.dropHeldWithdrawals(this.generation);
-      this.log.warn({ event: 'sourceDisconnected', session: id, staleTimeMs: this.opts.staleTimeMs }, 'zebra disconnected; its routes stay for graceful.stale-time');
-      this.armStale();
-    });
+  /** zebra went away (it sends no deletes): its routes stay for graceful.stale-time. */
+  private closed(conn: FpmConnection): void {
+    if (this.active !== conn) return;
+    this.active = undefined;
+    this.settleTimer?.cancel();
+    this.settleTimer = undefined;
+    this.replaying = false;
+    this.dropHeldWithdrawals(this.generation);
+    this.log.warn({ event: 'sourceDisconnected', session: conn.session.session, staleTimeMs: this.opts.staleTimeMs }, 'zebra disconnected; its routes stay for graceful.stale-time');
+    this.armStale();
   }
 
   /**
@@ -282,9 +241,9 @@ export class FpmSource {
    * one that has sent no complete frame (zebra replays at once, so a silent one is no zebra,
    * or a zebra with nothing to say), or one stuck on half a frame.
    */
-  private givesWay(c: ActiveConnection): string | undefined {
+  private givesWay(c: FpmConnection): string | undefined {
     if (c.frames === 0 && c.partialSince === undefined) return 'the current connection has sent no frame';
-    if (c.partialSince !== undefined && Date.now() - c.partialSince >= (this.opts.stalledReplaceMs ?? STALLED_REPLACE_MS)) {
+    if (c.partialSince !== undefined && this.clock.now() - c.partialSince >= (this.opts.stalledReplaceMs ?? STALLED_REPLACE_MS)) {
       return 'the current connection is stuck on half a frame';
     }
     return undefined;
@@ -299,8 +258,8 @@ export class FpmSource {
 
   /** Holds the routes of a generation that went away for graceful.stale-time. */
   private armStale(): void {
-    if (this.staleTimer) clearTimeout(this.staleTimer);
-    this.staleTimer = setTimeout(() => {
+    this.staleTimer?.cancel();
+    this.staleTimer = this.clock.setTimeout(() => {
       this.staleTimer = undefined;
       if (!this.active) {
         const n = this.rib.withdrawSessions(isFpmSession);
@@ -309,17 +268,16 @@ export class FpmSource {
         this.sweepUnrefreshed();
       } // else: the sweep runs when the replay settles
     }, this.opts.staleTimeMs);
-    this.staleTimer.unref();
   }
 
   private sweepUnrefreshed(): void {
     const withdrawn = this.rib.endReplay(FPM_SOURCE, isFpmSession) ?? 0;
-    this.log.info({ event: 'fpmStaleWithdrawn', session: this.active?.session.session, withdrawn }, 'routes the new zebra generation did not re-send are withdrawn');
+    this.log.info({ event: 'fpmStaleWithdrawn', session: this.session, withdrawn }, 'routes the new zebra generation did not re-send are withdrawn');
   }
 
   private armSettle(): void {
-    if (this.settleTimer) clearTimeout(this.settleTimer);
-    this.settleTimer = setTimeout(() => {
+    this.settleTimer?.cancel();
+    this.settleTimer = this.clock.setTimeout(() => {
       this.settleTimer = undefined;
       if (!this.active || !this.replaying) return;
       this.replaying = false;
@@ -327,10 +285,9 @@ export class FpmSource {
       const staleHeld = this.staleTimer !== undefined;
       const withdrawn = staleHeld ? 0 : (this.rib.endReplay(FPM_SOURCE, isFpmSession) ?? 0);
       this.log.info({
-        event: 'replayEnd', session: this.active.session.session, withdrawn, staleHeld, counters: this.active.session.counters,
+        event: 'replayEnd', session: this.session, withdrawn, staleHeld, counters: this.active.session.counters,
       }, 'FPM replay settled');
-      this.onSynced();
+      this.sync.ended();
     }, this.opts.settleTimeMs);
-    this.settleTimer.unref();
   }
 }

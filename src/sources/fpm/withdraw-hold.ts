@@ -14,6 +14,7 @@
 // or coming back are never held.
 import type { Ipv4Prefix } from '../../model/ipv4-prefix.js';
 import { routeKey } from '../../rib/route.js';
+import { systemClock, type Clock, type Timer } from '../../runtime/clock.js';
 
 interface HeldWithdrawal {
   readonly table: number;
@@ -28,11 +29,12 @@ export class WithdrawHold {
   /** by route key; Map order is arrival order */
   private readonly held = new Map<string, HeldWithdrawal>();
   private lastArrival = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
 
   constructor(
     private readonly holdMs: number,
     private readonly apply: (table: number, prefix: Ipv4Prefix) => void,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** withdrawals waiting for their hold to pass */
@@ -41,7 +43,7 @@ export class WithdrawHold {
   }
 
   /** how long the oldest held withdrawal has waited (0 when none is held) */
-  oldestAgeMs(now = Date.now()): number {
+  oldestAgeMs(now = this.clock.now()): number {
     const first = this.held.values().next().value;
     return first ? now - first.since : 0;
   }
@@ -49,7 +51,7 @@ export class WithdrawHold {
   withdraw(table: number, prefix: Ipv4Prefix): void {
     if (!(this.holdMs > 0)) return this.apply(table, prefix);
     const key = routeKey(table, prefix.key);
-    const now = Date.now();
+    const now = this.clock.now();
     this.held.delete(key); // a repeat goes to the back of the queue
     this.held.set(key, { table, prefix, since: now });
     this.lastArrival = now;
@@ -74,18 +76,17 @@ export class WithdrawHold {
     const first = this.held.values().next().value;
     if (!first) return;
     const at = Math.min(this.lastArrival + this.holdMs, first.since + CAP_FACTOR * this.holdMs);
-    this.timer = setTimeout(() => this.release(), Math.max(0, at - now));
-    this.timer.unref();
+    this.timer = this.clock.setTimeout(() => this.release(), Math.max(0, at - now));
   }
 
   private disarm(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
   }
 
   private release(): void {
     this.timer = undefined;
-    const now = Date.now();
+    const now = this.clock.now();
     const quiet = now - this.lastArrival >= this.holdMs;
     for (const [key, w] of this.held) {
       if (!quiet && now - w.since < CAP_FACTOR * this.holdMs) break;

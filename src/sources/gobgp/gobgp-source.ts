@@ -6,15 +6,18 @@
 // FPM generation: a gobgpd that comes back lists at once, but only what its BGP sessions have
 // re-learnt so far, so entries the new generation has not refreshed are withdrawn when
 // stale-time (from the loss) is over and the new list is done, whichever is later.
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { LogThrottle, type Logger } from '../../log.js';
-import type { Ipv4Prefix } from '../../model/ipv4-prefix.js';
 import type { Rib } from '../../rib/rib.js';
+import { systemClock, type Clock, type Timer } from '../../runtime/clock.js';
+import { SyncSignal, type RouteSource, type SourceTotals } from '../route-source.js';
 import {
   decodeListPathResponse, decodeListPeerResponse, decodeWatchEventResponse, encodeListPathRequest, encodeListPeerRequest, encodeWatchEventRequest,
-  GOBGP_SERVICE, GobgpDecodeError, type GobgpEvent,
+  GobgpDecodeError, type GobgpEvent,
 } from './gobgp-api.js';
-import { neighborKey, PeerIndex, translatePath, UNUSABLE_REASONS, type GobgpPath, type GobgpPeer, type UnusableReason } from './gobgp-path.js';
+import { closeCalls, gobgpClient, openStream, streamToEnd, type GobgpConnection as Connection } from './gobgp-grpc.js';
+import { PeerIndex, type GobgpPeer, type UnusableReason } from './gobgp-path.js';
+import { GobgpRoutes } from './gobgp-routes.js';
 
 const GOBGP_SOURCE = 'gobgp';
 const isGobgpSession = (s: string): boolean => s.startsWith(`${GOBGP_SOURCE}#`);
@@ -31,6 +34,8 @@ export interface GobgpSourceOptions {
   readonly reconnectMaxMs: number;
   /** how long gobgpd may take to confirm the watch (END_OF_INIT) before we retry; 30 s */
   readonly initTimeoutMs?: number;
+  /** reconnect, stale and init timers (a ManualClock in tests); the system clock otherwise */
+  readonly clock?: Clock;
 }
 
 export interface GobgpStatus {
@@ -50,42 +55,42 @@ export interface GobgpStatus {
 
 type Phase = 'connecting' | 'listing' | 'live' | 'disconnected' | 'stopped';
 
-interface Connection {
-  readonly client: grpc.Client;
-  readonly session: string;
-  readonly calls: grpc.ClientReadableStream<Buffer>[];
-  /** watch events that came while listing, applied after it */
-  readonly queued: GobgpEvent[];
-  listStarted: boolean;
-  initTimer: NodeJS.Timeout | undefined;
-}
-
-const raw = (b: Buffer): Buffer => b;
-
-export class GobgpSource {
+export class GobgpSource implements RouteSource<GobgpStatus> {
+  readonly name = GOBGP_SOURCE;
   private conn: Connection | undefined;
   private phase: Phase = 'disconnected';
   private generation = 0;
   private readonly peers = new PeerIndex();
-  /** what we hold, by prefix: the neighbour it came from and the generation that last sent it */
-  private readonly held = new Map<string, { prefix: Ipv4Prefix; neighbor: string; generation: number }>();
-  private staleTimer: NodeJS.Timeout | undefined;
-  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly routes: GobgpRoutes;
+  private staleTimer: Timer | undefined;
+  private reconnectTimer: Timer | undefined;
   private backoffMs: number;
-  private synced = false;
   private reconnects = 0;
   private lastError: string | null = null;
-  private routesRefused = 0;
   private malformed = 0;
   /** gRPC messages taken from gobgpd, across generations (metrics) */
-  messages = 0;
-  readonly unusable = Object.fromEntries(UNUSABLE_REASONS.map((r) => [r, 0])) as Record<UnusableReason, number>;
+  private messages = 0;
   private readonly warnLog = new LogThrottle();
-  /** called when the first list is done (the source's initial sync) */
-  onSynced: () => void = () => {};
+  /** ends once, when the first list is done (the source's initial sync) */
+  private readonly sync = new SyncSignal();
+  private readonly clock: Clock;
 
   constructor(private readonly opts: GobgpSourceOptions, private readonly rib: Rib, private readonly log: Logger) {
+    this.clock = opts.clock ?? systemClock;
     this.backoffMs = this.firstBackoffMs;
+    this.routes = new GobgpRoutes(rib, opts.table, log, this.warnLog);
+  }
+
+  get synced(): boolean {
+    return this.sync.synced;
+  }
+
+  onSynced(listener: () => void): () => void {
+    return this.sync.listen(listener);
+  }
+
+  totals(): SourceTotals {
+    return { messages: this.messages, malformed: this.malformed };
   }
 
   private get firstBackoffMs(): number {
@@ -93,29 +98,31 @@ export class GobgpSource {
   }
 
   /** Connects in the background: a gobgpd that is not up yet is retried with backoff. */
-  start(): void {
+  start(): Promise<void> {
     this.connect();
+    return Promise.resolve();
   }
 
   stop(): void {
     this.phase = 'stopped';
-    for (const t of [this.staleTimer, this.reconnectTimer]) if (t) clearTimeout(t);
+    this.staleTimer?.cancel();
+    this.reconnectTimer?.cancel();
     this.closeConnection();
   }
 
-  status(): GobgpStatus {
+  stats(): GobgpStatus {
     return {
       connected: this.phase === 'live' || this.phase === 'listing',
       phase: this.phase,
       generation: this.generation,
       address: this.opts.address,
       peers: this.peers.size,
-      routes: this.held.size,
+      routes: this.routes.size,
       reconnects: this.reconnects,
       lastError: this.lastError,
-      routesRefused: this.routesRefused,
+      routesRefused: this.routes.routesRefused,
       malformed: this.malformed,
-      unusable: { ...this.unusable },
+      unusable: { ...this.routes.unusable },
     };
   }
 
@@ -123,20 +130,14 @@ export class GobgpSource {
     if (this.phase === 'stopped') return;
     this.reconnectTimer = undefined;
     const session = `${GOBGP_SOURCE}#${++this.generation}`;
-    const client = new grpc.Client(this.opts.address, grpc.credentials.createInsecure(), {
-      'grpc.max_receive_message_length': this.opts.maxMessageBytes,
-      'grpc.max_send_message_length': 1 << 16,
-      // a gobgpd that hangs (not killed) is noticed without waiting for TCP
-      'grpc.keepalive_time_ms': 10_000,
-      'grpc.keepalive_timeout_ms': 5_000,
-    });
+    const client = gobgpClient(this.opts.address, this.opts.maxMessageBytes);
     const conn: Connection = { client, session, calls: [], queued: [], listStarted: false, initTimer: undefined };
     // a server that accepts the call but never confirms it (not gobgpd, or a wedged one)
-    conn.initTimer = setTimeout(() => this.lost(conn, `WatchEvent: no END_OF_INIT peer event within ${this.opts.initTimeoutMs ?? 30_000} ms`), this.opts.initTimeoutMs ?? 30_000);
-    conn.initTimer.unref();
+    const initMs = this.opts.initTimeoutMs ?? 30_000;
+    conn.initTimer = this.clock.setTimeout(() => this.lost(conn, `WatchEvent: no END_OF_INIT peer event within ${initMs} ms`), initMs);
     this.conn = conn;
     this.phase = 'connecting';
-    const watch = client.makeServerStreamRequest(`${GOBGP_SERVICE}/WatchEvent`, raw, raw, encodeWatchEventRequest());
+    const watch = openStream(client, 'WatchEvent', encodeWatchEventRequest());
     conn.calls.push(watch);
     watch.on('data', (bytes: Buffer) => this.onWatchMessage(conn, bytes));
     watch.on('error', (err: grpc.ServiceError) => this.lost(conn, `WatchEvent: ${err.details || err.message}`));
@@ -150,7 +151,7 @@ export class GobgpSource {
     if (!ev) return;
     if (ev.kind === 'peer' && ev.type === 'end-of-init' && !conn.listStarted) {
       conn.listStarted = true;
-      clearTimeout(conn.initTimer);
+      conn.initTimer?.cancel();
       void this.list(conn);
       return;
     }
@@ -188,7 +189,7 @@ export class GobgpSource {
         if (!d) return;
         const best = d.paths.find((p) => p.best);
         paths += d.paths.length;
-        if (best) this.announce(conn, best);
+        if (best) this.routes.announce(conn.session, this.generation, best, this.peers);
       });
       if (this.conn !== conn) return;
       const queued = conn.queued.splice(0);
@@ -198,100 +199,33 @@ export class GobgpSource {
       // a lost generation's routes are held until stale-time from the loss; else sweep now
       const staleHeld = this.staleTimer !== undefined;
       const withdrawn = staleHeld ? 0 : this.sweepUnrefreshed();
-      this.log.info({ event: 'replayEnd', session: conn.session, peers: peers.length, destinations, paths, queued: queued.length, routes: this.held.size, withdrawn, staleHeld }, 'gobgpd RIB listed');
-      if (!this.synced) {
-        this.synced = true;
-        this.onSynced();
-      }
+      this.log.info({ event: 'replayEnd', session: conn.session, peers: peers.length, destinations, paths, queued: queued.length, routes: this.routes.size, withdrawn, staleHeld }, 'gobgpd RIB listed');
+      if (!this.sync.synced) this.sync.ended();
     } catch (err) {
       if (this.conn === conn) this.lost(conn, (err as Error).message);
     }
   }
 
-  /** Runs a server-streaming call to its end, handing each message to `each`. */
+  /** Runs a server-streaming call to its end, counting its messages. */
   private stream(conn: Connection, method: string, request: Buffer, each: (bytes: Buffer) => void): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const call = conn.client.makeServerStreamRequest(`${GOBGP_SERVICE}/${method}`, raw, raw, request);
-      conn.calls.push(call);
-      let failed = false;
-      call.on('data', (bytes: Buffer) => {
-        if (failed) return;
-        this.messages++;
-        try {
-          each(bytes);
-        } catch (err) {
-          failed = true;
-          call.cancel();
-          reject(new Error(`${method}: ${(err as Error).message}`));
-        }
-      });
-      call.on('error', (err: grpc.ServiceError) => {
-        if (!failed) reject(new Error(`${method}: ${err.details || err.message}`));
-        failed = true;
-      });
-      call.on('end', () => {
-        if (!failed) resolve();
-      });
+    return streamToEnd(conn.client, conn.calls, method, request, (bytes) => {
+      this.messages++;
+      each(bytes);
     });
   }
 
   private apply(conn: Connection, ev: GobgpEvent): void {
     if (ev.kind === 'table') {
       for (const p of ev.paths) {
-        if (p.withdraw) this.withdrawPath(conn, p);
-        else this.announce(conn, p);
+        if (p.withdraw) this.routes.withdrawPath(conn.session, p);
+        else this.routes.announce(conn.session, this.generation, p, this.peers);
       }
     } else if (ev.kind === 'peer' && (ev.type === 'state' || ev.type === 'init')) {
       // Only a session that goes down withdraws: a gobgpd that came back reports its peers
       // Idle, Active, OpenSent … while they reconnect, and the held routes must wait for them.
       const wasEstablished = this.peers.set(ev.peer);
-      if (wasEstablished && !ev.peer.established) this.withdrawNeighbor(conn, ev.peer.address);
+      if (wasEstablished && !ev.peer.established) this.routes.withdrawNeighbor(conn.session, ev.peer.address);
     }
-  }
-
-  private announce(conn: Connection, path: GobgpPath): void {
-    const v = translatePath(path, this.peers, this.opts.table);
-    if (!v.ok) {
-      this.unusable[v.reason]++;
-      if (this.log.isLevelEnabled('debug')) this.log.debug({ event: 'gobgpPathUnusable', session: conn.session, reason: v.reason, detail: v.detail }, 'GoBGP path not usable');
-      // a best path we cannot use replaces one we could: ours must go
-      if (v.prefix && v.reason !== 'not-ipv4-unicast') this.withdrawPrefix(conn, v.prefix);
-      return;
-    }
-    const change = this.rib.add(conn.session, v.route);
-    if (change === 'refused') {
-      this.routesRefused++;
-      this.held.delete(v.prefix.key);
-      const refusal = this.rib.lastRefusal;
-      this.warn({ event: 'gobgpRouteRefused', session: conn.session, prefix: v.prefix.key, code: refusal?.code, error: refusal?.message }, 'route from gobgpd refused');
-      return;
-    }
-    this.held.set(v.prefix.key, { prefix: v.prefix, neighbor: v.neighbor, generation: this.generation });
-    if (this.log.isLevelEnabled('debug')) this.log.debug({ event: 'gobgpRoute', session: conn.session, prefix: v.prefix.key, change }, 'GoBGP route');
-  }
-
-  private withdrawPath(conn: Connection, path: GobgpPath): void {
-    if (path.afi !== 1 || path.safi !== 1 || path.prefix === undefined) return;
-    const h = this.held.get(path.prefix);
-    if (h) this.withdrawPrefix(conn, h.prefix);
-  }
-
-  private withdrawPrefix(conn: Connection, prefix: Ipv4Prefix): void {
-    if (!this.held.delete(prefix.key)) return;
-    const change = this.rib.withdraw(this.opts.table, prefix);
-    if (this.log.isLevelEnabled('debug')) this.log.debug({ event: 'gobgpRoute', session: conn.session, prefix: prefix.key, change }, 'GoBGP route');
-  }
-
-  /** A neighbour that left ESTABLISHED: gobgpd drops its paths too, but we do not wait for that. */
-  private withdrawNeighbor(conn: Connection, address: string): void {
-    const key = neighborKey(address);
-    let n = 0;
-    for (const h of [...this.held.values()]) {
-      if (h.neighbor !== key) continue;
-      this.withdrawPrefix(conn, h.prefix);
-      n++;
-    }
-    if (n > 0) this.log.info({ event: 'gobgpNeighborDown', session: conn.session, neighbor: key, withdrawn: n }, 'a gobgpd neighbour left ESTABLISHED; its routes are withdrawn');
   }
 
   private lost(conn: Connection, why: string): void {
@@ -301,30 +235,26 @@ export class GobgpSource {
     this.phase = 'disconnected';
     this.lastError = why;
     this.reconnects++;
-    if (wasUp || this.held.size > 0) {
-      this.log.warn({ event: 'sourceDisconnected', session: conn.session, error: why, staleTimeMs: this.opts.staleTimeMs, routes: this.held.size }, 'lost gobgpd; its routes stay for graceful.stale-time');
+    if (wasUp || this.routes.size > 0) {
+      this.log.warn({ event: 'sourceDisconnected', session: conn.session, error: why, staleTimeMs: this.opts.staleTimeMs, routes: this.routes.size }, 'lost gobgpd; its routes stay for graceful.stale-time');
       this.armStale();
     } else {
       this.warn({ event: 'gobgpConnectFailed', session: conn.session, error: why, retryMs: this.backoffMs }, 'cannot reach gobgpd; retrying');
     }
-    this.reconnectTimer = setTimeout(() => this.connect(), this.backoffMs);
-    this.reconnectTimer.unref();
+    this.reconnectTimer = this.clock.setTimeout(() => this.connect(), this.backoffMs);
     this.backoffMs = Math.min(this.backoffMs * 2, this.opts.reconnectMaxMs);
   }
 
   private closeConnection(): void {
     const c = this.conn;
     this.conn = undefined;
-    if (!c) return;
-    clearTimeout(c.initTimer);
-    for (const call of c.calls) call.cancel();
-    c.client.close();
+    if (c) closeCalls(c);
   }
 
   /** Holds the routes of a lost generation for graceful.stale-time (armed once per loss). */
   private armStale(): void {
     if (this.staleTimer) return;
-    this.staleTimer = setTimeout(() => {
+    this.staleTimer = this.clock.setTimeout(() => {
       this.staleTimer = undefined;
       if (this.phase === 'live') {
         const withdrawn = this.sweepUnrefreshed();
@@ -332,17 +262,16 @@ export class GobgpSource {
       } else if (this.phase !== 'listing') {
         // not back: nothing of the lost generation can be refreshed in time
         const withdrawn = this.rib.withdrawSessions(isGobgpSession);
-        this.held.clear();
+        this.routes.clear();
         this.log.warn({ event: 'gobgpStaleWithdrawn', withdrawn }, 'gobgpd did not come back within graceful.stale-time: its routes are withdrawn');
       } // else: the sweep runs when the list is done
     }, this.opts.staleTimeMs);
-    this.staleTimer.unref();
   }
 
   /** Withdraws what earlier generations sent and this one has not re-sent. */
   private sweepUnrefreshed(): number {
     const n = this.rib.endReplay(GOBGP_SOURCE, isGobgpSession) ?? 0;
-    for (const [k, h] of this.held) if (h.generation < this.generation) this.held.delete(k);
+    this.routes.forgetOlderThan(this.generation);
     return n;
   }
 

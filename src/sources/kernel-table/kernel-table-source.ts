@@ -16,6 +16,7 @@ import type { Logger } from '../../log.js';
 import { makePrefix } from '../../model/ipv4-prefix.js';
 import { isOurs } from '../../model/ownership.js';
 import type { Rib } from '../../rib/rib.js';
+import { SyncSignal, type RouteSource, type SourceTotals } from '../route-source.js';
 import {
   KERNEL_TABLE_IGNORE_REASONS, kernelTableVerdict, type KernelTableIgnoreReason, type KernelTableVerdict,
 } from './kernel-table-route.js';
@@ -37,6 +38,8 @@ export interface KernelTableSourceOptions {
   /** kernel.protocol: our own routes are never taken */
   readonly ownProtocol: number;
   readonly ifname: (ifindex: number) => string | undefined;
+  /** an event needs the tables re-read (a held route replaced by one we cannot take) */
+  readonly needDump: () => void;
 }
 
 type ReasonCounts = Record<KernelTableIgnoreReason, number>;
@@ -57,15 +60,16 @@ export interface KernelTableStatus {
   readonly events: number;
 }
 
-export class KernelTableSource {
+export class KernelTableSource implements RouteSource<KernelTableStatus> {
+  readonly name = KERNEL_TABLE_SOURCE;
   private readonly tableSet: ReadonlySet<number>;
   private dumps = 0;
   private events = 0;
   private last = { taken: 0, ignored: zeroCounts(), refused: 0, shadowed: 0 };
-  /** called once, after the first dump of every source table */
-  onSynced: () => void = () => {};
-  /** an event needs the tables re-read (a held route replaced by one we cannot take) */
-  onNeedDump: () => void = () => {};
+  /** ends once, after the first dump of every source table */
+  private readonly sync = new SyncSignal();
+  /** stopped: dumps and events are no longer taken (they would undo graceful.withdraw-on-exit) */
+  private stopped = false;
 
   constructor(private readonly opts: KernelTableSourceOptions, private readonly rib: Rib, private readonly log: Logger) {
     this.tableSet = new Set(opts.tables);
@@ -75,13 +79,33 @@ export class KernelTableSource {
     return `${KERNEL_TABLE_SOURCE}#${table}`;
   }
 
+  /** Nothing to open: the source syncs in the reconciler's first dump (dump()). */
+  async start(): Promise<void> {}
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  get synced(): boolean {
+    return this.sync.synced;
+  }
+
+  onSynced(listener: () => void): () => void {
+    return this.sync.listen(listener);
+  }
+
+  totals(): SourceTotals {
+    return { messages: this.events, malformed: 0 };
+  }
+
   /** whether route events of this table are ours to read */
   covers(table: number): boolean {
-    return this.tableSet.has(table);
+    return !this.stopped && this.tableSet.has(table);
   }
 
   /** Re-reads every source table as a replay. Runs inside the reconciler's dump. */
   async dump(kernel: TableDumper): Promise<void> {
+    if (this.stopped) return;
     const now = { taken: 0, ignored: zeroCounts(), refused: 0, shadowed: 0 };
     // Prefixes taken by the tables before this one (addr * 64 + len, exact in a double); only
     // kept with several tables. Inside a table the kernel lists one prefix's routes together.
@@ -129,7 +153,7 @@ export class KernelTableSource {
     }
     this.logIgnoredChange(now.ignored);
     this.last = now;
-    if (++this.dumps === 1) this.onSynced();
+    if (++this.dumps === 1) this.sync.ended();
   }
 
   private scannedVerdict(r: ScannedRoute, decode: () => KernelRoute, cache: Map<string, KernelTableVerdict>): KernelTableVerdict {
@@ -154,7 +178,7 @@ export class KernelTableSource {
 
   /** A route event in a source table (any protocol but ours). */
   noteRoute(change: 'new' | 'del', r: KernelRoute): void {
-    if (!this.tableSet.has(r.table)) return;
+    if (!this.covers(r.table)) return;
     this.events++;
     const session = KernelTableSource.session(r.table);
     const prefix = makePrefix(r.dst, r.dstLen);
@@ -171,11 +195,11 @@ export class KernelTableSource {
     } else if (heldByTable && verdict.reason !== 'own-protocol') {
       // `ip route replace` to something we cannot take, or another metric beside ours: the
       // event cannot tell which, a dump can.
-      this.onNeedDump();
+      this.opts.needDump();
     }
   }
 
-  status(): KernelTableStatus {
+  stats(): KernelTableStatus {
     return { tables: this.opts.tables, ...this.last, ignored: { ...this.last.ignored }, dumps: this.dumps, events: this.events };
   }
 

@@ -1,0 +1,36 @@
+// A list of observers, so that wiring one part to another never replaces an earlier wiring
+// (a single callback field does: a second `x.onPass =` silently unhooks the first).
+
+export class Observers<A extends unknown[]> {
+  private readonly list: Array<(...args: A) => void> = [];
+
+  /** adds `fn`; the function returned removes it again */
+  add(fn: (...args: A) => void): () => void {
+    this.list.push(fn);
+    return () => {
+      const i = this.list.indexOf(fn);
+      if (i >= 0) this.list.splice(i, 1);
+    };
+  }
+
+  notify(...args: A): void {
+    for (const fn of this.list) fn(...args);
+  }
+}
+
+/** Observers that may return a promise, awaited one after the other (a dump's consumers). */
+export class AsyncObservers<A extends unknown[]> {
+  private readonly list: Array<(...args: A) => void | Promise<void>> = [];
+
+  add(fn: (...args: A) => void | Promise<void>): () => void {
+    this.list.push(fn);
+    return () => {
+      const i = this.list.indexOf(fn);
+      if (i >= 0) this.list.splice(i, 1);
+    };
+  }
+
+  async notify(...args: A): Promise<void> {
+    for (const fn of this.list) await fn(...args);
+  }
+}
