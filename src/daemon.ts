@@ -26,6 +26,7 @@ import { ControlServer } from './status/control-server.js';
 import { daemonStatus, peerStatuses, routeStatuses } from './status/snapshot.js';
 import { JsonlSource } from './sources/jsonl-server.js';
 import { excerpt } from './excerpt.js';
+import type { DryRun } from './dry-run/dry-run.js';
 
 export interface DaemonDeps {
   readonly config: Config;
@@ -35,6 +36,8 @@ export interface DaemonDeps {
   /** every timer and timestamp (a ManualClock in tests) */
   readonly clock?: Clock;
   readonly version?: string;
+  /** `run --dry-run`: `kernel` is its fake; no router solicitations; the control socket answers `plan` */
+  readonly dryRun?: DryRun;
 }
 
 export class Daemon {
@@ -333,8 +336,12 @@ export class Daemon {
 
   private answer(req: { command: string; pending?: boolean }): unknown {
     switch (req.command) {
-      case 'status':
-        return daemonStatus(this, this.deps.version ?? '0.0.0', this.startedAtMs, this.now());
+      case 'status': {
+        const s = daemonStatus(this, this.deps.version ?? '0.0.0', this.startedAtMs, this.now());
+        return this.deps.dryRun ? { ...s, dryRun: true } : s;
+      }
+      case 'plan':
+        return this.deps.dryRun?.plan(this) ?? { error: 'plan: this daemon writes to the kernel; plan answers only a daemon started with rfc5549d run --dry-run' };
       case 'routes':
         return routeStatuses(this, req.pending === true);
       case 'peers':
@@ -342,7 +349,7 @@ export class Daemon {
       case 'resync':
         return this.resyncNow();
       default:
-        return { error: `command: unknown command ${excerpt(req.command)} (status, routes, peers, resync)` };
+        return { error: `command: unknown command ${excerpt(req.command)} (status, routes, peers, resync, plan)` };
     }
   }
 
@@ -384,7 +391,10 @@ export class Daemon {
     if (this.manages(l.name) || (old && this.manages(old.name))) {
       this.log.info({ event: up ? 'linkUp' : 'linkDown', ifname: l.name, ifindex: l.ifindex }, up ? 'link up' : 'link down');
     }
-    if (up && this.manages(l.name) && this.ra && this.deps.config.ra.solicitOnLinkUp && l.mac) this.ra.solicit(l.ifindex, l.mac);
+    if (up && this.manages(l.name) && this.ra && this.deps.config.ra.solicitOnLinkUp && l.mac) {
+      if (this.deps.dryRun) this.log.info({ event: 'dryRunNoSolicit', ifname: l.name }, 'dry run: no router solicitation sent on link up');
+      else this.ra.solicit(l.ifindex, l.mac);
+    }
     // Admin down drops our routes and neighbour without RTM_DELROUTE; a MAC change
     // flushes neighbours; a new ifindex is a new interface: the dump tells what is left.
     this.reconciler.requestResync();

@@ -32,6 +32,8 @@ export interface PeerStatus {
 
 export interface DaemonStatus {
   readonly version: string;
+  /** `run --dry-run`: the kernel port is a fake seeded from the real kernel, nothing is written */
+  readonly dryRun?: true;
   readonly uptimeS: number;
   readonly routes: {
     /** pending: as `routes --pending` lists them, routes waiting for zebra's nexthop objects included */
