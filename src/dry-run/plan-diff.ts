@@ -66,7 +66,9 @@ export function planDiff(real: KernelPicture, fake: KernelPicture, ctx: PlanCont
     } else if (action === 'change') {
       reason = `kernel has ${forwarding(k!, ifname)}; want ${forwarding(w!, ifname)}${d ? `; desired by ${d.source ?? 'no source'}` : ''}`;
     } else {
-      reason = d?.pending !== undefined ? `${ours}; desired by ${d.source ?? 'no source'} but pending: ${d.pending}` : `${ours}, no source wants it`;
+      reason = !d ? `${ours}, no source wants it`
+        : d.pending !== undefined ? `${ours}; desired by ${d.source ?? 'no source'} but pending: ${d.pending}`
+          : `${ours}; desired by ${d.source ?? 'no source'} at another key (kernel.metric, tos)`;
     }
     const key = `${prefix} table ${r.table}${r.metric ? ` metric ${r.metric}` : ''}${r.tos ? ` tos ${r.tos}` : ''}`;
     items.push({ action, object: isThrow ? 'throw' : 'route', key, table: r.table, prefix, kernel: k ? renderRoute(k, ifname) : null, want: w ? renderRoute(w, ifname) : null, reason });
