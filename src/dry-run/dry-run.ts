@@ -11,7 +11,7 @@ import { takePicture } from './kernel-picture.js';
 import { desiredKey, placeholderOwnerKey, planDiff, type PlanItem } from './plan-diff.js';
 
 /** A route a source wants that would not be installed, and why (as `routes --pending` says). */
-export interface PlanPending {
+interface PlanPending {
   readonly table: number;
   readonly prefix: string;
   readonly nexthops: readonly string[];

@@ -9,8 +9,8 @@ import {
 } from '../kernel/rtnetlink-codec.js';
 import type { KernelPicture } from './kernel-picture.js';
 
-export type PlanAction = 'install' | 'change' | 'remove';
-export type PlanObject = 'rule' | 'neighbour' | 'nexthop' | 'route' | 'throw';
+type PlanAction = 'install' | 'change' | 'remove';
+type PlanObject = 'rule' | 'neighbour' | 'nexthop' | 'route' | 'throw';
 
 export interface PlanItem {
   readonly action: PlanAction;
