@@ -39,7 +39,7 @@ interface ClientOptions {
 
 async function ask(command: string, opts: ClientOptions, format: (answer: never) => string): Promise<void> {
   const socket = opts.socket ?? loadConfig(opts.config).control.socket;
-  const answer = await askDaemon(socket, { command, pending: opts.pending === true }, command === 'resync' ? 120_000 : 5000);
+  const answer = await askDaemon(socket, { command, pending: opts.pending === true }, command === 'resync' || command === 'plan' ? 120_000 : 5000);
   if (answer && typeof answer === 'object' && 'error' in answer) throw new Error(String(answer.error));
   process.stdout.write(`${opts.json ? JSON.stringify(answer, null, 2) : format(answer as never)}\n`);
 }

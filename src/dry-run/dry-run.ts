@@ -10,6 +10,9 @@ import { DryRunKernel, type KernelReader } from './dry-run-kernel.js';
 import { takePicture } from './kernel-picture.js';
 import { desiredKey, placeholderOwnerKey, planDiff, type PlanItem } from './plan-diff.js';
 
+/** items and pending routes one answer lists at most (a first replay of a full table would be millions); counts are complete */
+const MAX_LISTED = 10_000;
+
 /** A route a source wants that would not be installed, and why (as `routes --pending` says). */
 interface PlanPending {
   readonly table: number;
@@ -27,6 +30,8 @@ export interface PlanAnswer {
   readonly items: readonly PlanItem[];
   readonly pending: readonly PlanPending[];
   readonly counts: { readonly install: number; readonly change: number; readonly remove: number; readonly pending: number };
+  /** how many items and pending routes are counted but not listed (over MAX_LISTED each) */
+  readonly unlisted: { readonly items: number; readonly pending: number };
 }
 
 export class DryRun {
@@ -52,6 +57,13 @@ export class DryRun {
     const items = planDiff(real, fake, { protocol: this.protocol, desired, placeholders });
     const pending = routes.filter((r) => r.state === 'pending').map((r) => ({ table: r.table, prefix: r.prefix, nexthops: r.nexthops, source: r.source, reason: r.reason ?? '' }));
     const count = (a: PlanItem['action']): number => items.filter((i) => i.action === a).length;
-    return { dryRun: true, sweepAllowed: d.reconciler.sweeping, items, pending, counts: { install: count('install'), change: count('change'), remove: count('remove'), pending: pending.length } };
+    return {
+      dryRun: true,
+      sweepAllowed: d.reconciler.sweeping,
+      items: items.slice(0, MAX_LISTED),
+      pending: pending.slice(0, MAX_LISTED),
+      counts: { install: count('install'), change: count('change'), remove: count('remove'), pending: pending.length },
+      unlisted: { items: Math.max(0, items.length - MAX_LISTED), pending: Math.max(0, pending.length - MAX_LISTED) },
+    };
   }
 }

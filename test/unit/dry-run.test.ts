@@ -73,7 +73,7 @@ describe('a dry run on a fake "real" kernel', () => {
       'remove route 10.99.8.0/24 table 5549 metric 20 via 169.254.0.1 dev h0 onlink  (ours by protocol 200, no source wants it)',
       'install throw throw 10.99.2.128/25 table 5549 metric 20  (main holds a more specific route inside one of ours: the throw keeps longest match across the two tables)',
     ]);
-    expect(plan).toMatchObject({ dryRun: true, sweepAllowed: true, counts: { install: 4, change: 1, remove: 1, pending: 1 } });
+    expect(plan).toMatchObject({ dryRun: true, sweepAllowed: true, counts: { install: 4, change: 1, remove: 1, pending: 1 }, unlisted: { items: 0, pending: 0 } });
     expect(plan.pending).toEqual([expect.objectContaining({ prefix: '10.99.7.0/24', source: 'test#1', reason: expect.stringContaining('not EUI-64') })]);
     expect(real.writes).toBe(0);
     expect(await everything(real)).toEqual(before);

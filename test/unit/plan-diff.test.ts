@@ -5,6 +5,7 @@ import { AF_INET, NUD_NOARP, NUD_PERMANENT, RTN_THROW, RTN_UNICAST, RTNH_F_LINKD
 import type { KernelPicture } from '../../src/dry-run/kernel-picture.js';
 import { desiredKey, formatPlanItem, placeholderOwnerKey, planDiff, type PlanContext } from '../../src/dry-run/plan-diff.js';
 import { ipv4ToBytes, ipv4ToNumber } from '../../src/model/ipv4-prefix.js';
+import { formatPlan } from '../../src/cli/format-plan.js';
 
 const P = 200;
 const T = 5549;
@@ -79,6 +80,21 @@ describe('planDiff', () => {
       'remove nexthop id 9 via 169.254.0.1 dev h0 onlink  (ours by protocol 200, no route of ours uses it)',
       'install throw throw 10.1.0.128/25 table 5549  (main holds a more specific route inside one of ours: the throw keeps longest match across the two tables)',
       'remove throw throw 10.9.0.128/25 table 5549  (ours by protocol 200; main no longer shadows a route of ours there)',
+    ]);
+  });
+});
+
+describe('formatPlan', () => {
+  const empty = { dryRun: true as const, sweepAllowed: true, items: [], pending: [], counts: { install: 0, change: 0, remove: 0, pending: 0 }, unlisted: { items: 0, pending: 0 } };
+  it('says when nothing would be written, when leftovers are not judged yet, and what is counted but not listed', () => {
+    expect(formatPlan(empty)).toBe('plan: 0 to install, 0 to change, 0 to remove; 0 routes pending\nnothing to write: the kernel holds what the sources want');
+    const early = formatPlan({ ...empty, sweepAllowed: false, counts: { ...empty.counts, install: 10_002 }, unlisted: { items: 2, pending: 0 },
+      items: [{ action: 'install', object: 'rule', key: 'pref 5549 lookup 5549', kernel: null, want: 'pref 5549 lookup 5549', reason: 'r' }] });
+    expect(early.split('\n')).toEqual([
+      'plan: 10002 to install, 0 to change, 0 to remove; 0 routes pending',
+      '(sources not synced yet: leftovers of ours are judged once they have, or after graceful.stale-time)',
+      'install rule pref 5549 lookup 5549  (r)',
+      '… and 2 items and 0 pending routes more, counted above but not listed',
     ]);
   });
 });
