@@ -30,6 +30,7 @@ import { answerControl } from './status/control-answers.js';
 import { ControlServer } from './status/control-server.js';
 import type { DaemonStats } from './status/daemon-stats.js';
 import type { ListingView } from './status/daemon-view.js';
+import type { DryRun } from './dry-run/dry-run.js';
 
 export interface DaemonDeps {
   readonly config: Config;
@@ -39,6 +40,8 @@ export interface DaemonDeps {
   /** every timer and timestamp (a ManualClock in tests) */
   readonly clock?: Clock;
   readonly version?: string;
+  /** `run --dry-run`: `kernel` is its fake; no router solicitations; the control socket answers `plan` */
+  readonly dryRun?: DryRun;
 }
 
 export class Daemon {
@@ -93,7 +96,9 @@ export class Daemon {
       reconciler: rc, rib: this.rib, vrfRoutes, evidence: this.evidence, log: this.log,
       manages: (name) => this.manages(name),
       linkCameUp: (ifindex, mac) => {
-        if (this.config.ra.solicitOnLinkUp) this.ra?.solicit(ifindex, mac);
+        if (!this.config.ra.solicitOnLinkUp || !this.ra) return;
+        if (this.deps.dryRun) this.log.info({ event: 'dryRunNoSolicit', ifindex }, 'dry run: no router solicitation sent on link up');
+        else this.ra.solicit(ifindex, mac);
       },
     });
     this.sources = createSources({
@@ -254,11 +259,18 @@ export class Daemon {
       control: this.control?.stats() ?? { requests: 0, errors: 0 },
       reloads: { ...this.reloads },
       netlinkOverruns: this.netlinkOverruns,
+      dryRun: this.deps.dryRun !== undefined,
     };
   }
 
   /** Dump and compare everything now; answers with the full pass it took. */
   resync(): Promise<unknown> {
     return resyncNow(this.reconciler, this.rib);
+  }
+
+  plan(): Promise<unknown> {
+    const rc = this.reconciler;
+    if (!this.deps.dryRun) return Promise.resolve({ error: 'plan: this daemon writes to the kernel; plan answers only a daemon started with rfc5549d run --dry-run' });
+    return this.deps.dryRun.plan({ listings: this.listings, idle: () => rc.idle(), sweeping: () => rc.stats().sweeping });
   }
 }

@@ -8,6 +8,7 @@ import { loadConfig } from './config/load.js';
 import { askDaemon } from './cli/control-client.js';
 import { runExabgpCommand, type ExabgpCommandOptions } from './cli/exabgp-command.js';
 import { formatPeers, formatRoutes, formatStatus } from './cli/format.js';
+import { formatPlan } from './cli/format-plan.js';
 import { addLine, DaemonRefusal, sendRouteLine, UsageError, withdrawLine, type TableChoice } from './cli/route-client.js';
 import { errorMessage } from './errors.js';
 import { escapeText } from './excerpt.js';
@@ -20,8 +21,8 @@ installLastResort(createLogger('fatal'));
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-async function run(opts: { config?: string }): Promise<void> {
-  await runService(opts.config, pkg.version);
+async function run(opts: { config?: string; dryRun?: boolean }): Promise<void> {
+  await runService(opts.config, pkg.version, { dryRun: opts.dryRun === true });
 }
 
 function checkConfig(file: string): void {
@@ -38,7 +39,7 @@ interface ClientOptions {
 
 async function ask(command: string, opts: ClientOptions, format: (answer: never) => string): Promise<void> {
   const socket = opts.socket ?? loadConfig(opts.config).control.socket;
-  const answer = await askDaemon(socket, { command, pending: opts.pending === true }, command === 'resync' ? 120_000 : 5000);
+  const answer = await askDaemon(socket, { command, pending: opts.pending === true }, command === 'resync' || command === 'plan' ? 120_000 : 5000);
   if (answer && typeof answer === 'object' && 'error' in answer) throw new Error(String(answer.error));
   process.stdout.write(`${opts.json ? JSON.stringify(answer, null, 2) : format(answer as never)}\n`);
 }
@@ -53,6 +54,7 @@ program
   .command('run')
   .description('run the daemon (the embedded default configuration unless --config is given)')
   .option('-c, --config <file>', 'YAML configuration file')
+  .option('--dry-run', 'write nothing to the kernel: run on a copy of it (rfc5549d plan shows what would be written)')
   .action(run);
 
 program
@@ -74,6 +76,8 @@ clientCommand('routes', 'desired routes: installed, or pending and why')
   .option('--pending', 'only routes that are not in the kernel')
   .action((o: ClientOptions) => ask('routes', o, formatRoutes));
 clientCommand('peers', 'peers: interface, link-local, MAC and its evidence').action((o: ClientOptions) => ask('peers', o, formatPeers));
+clientCommand('plan', 'a dry run (run --dry-run): what would be installed, changed and removed, and why; routes still pending')
+  .action((o: ClientOptions) => ask('plan', o, formatPlan));
 clientCommand('resync', 'dump the kernel and repair any difference now; prints the pass it took')
   .action((o: ClientOptions) => ask('resync', o, (a: { writes: number; failed: number; durationMs: number; wallMs: number }) =>
     `resync: ${a.writes} writes, ${a.failed} failed, pass ${Math.round(a.durationMs)} ms, ${a.wallMs} ms in all`));

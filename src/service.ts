@@ -4,6 +4,7 @@ import { assertStartable, ConfigError, formatProblem } from './config/config.js'
 import { loadConfig, readTableNames } from './config/load.js';
 import { loadConfigOffThread } from './config/load-off-thread.js';
 import { Daemon } from './daemon.js';
+import { DryRun } from './dry-run/dry-run.js';
 import { errorMessage } from './errors.js';
 import { escapeText } from './excerpt.js';
 import { createLogger } from './log.js';
@@ -13,7 +14,7 @@ import { SystemdNotifier } from './systemd/notify.js';
 
 const STATUS_EVERY_MS = 10_000;
 
-export async function runService(configFile: string | undefined, version: string): Promise<void> {
+export async function runService(configFile: string | undefined, version: string, opts: { dryRun?: boolean } = {}): Promise<void> {
   const tables = readTableNames();
   const config = loadConfig(configFile, tables);
   assertStartable(config, configFile ?? 'embedded default');
@@ -22,7 +23,9 @@ export async function runService(configFile: string | undefined, version: string
   const log = createLogger(config.logLevel);
   log.info({ event: 'starting', version, config: configFile ?? 'embedded default', locks: lock.paths }, 'rfc5549d starting');
   const notifier = new SystemdNotifier(process.env, (err) => log.warn({ event: 'notifyFailed', err }, 'sd_notify failed'));
-  const daemon = new Daemon({ config, log, tables, version });
+  // a dry run: the daemon's kernel is a fake seeded from the real one, which is only read
+  const dryRun = opts.dryRun ? await DryRun.start(config, log) : undefined;
+  const daemon = new Daemon({ config, log, tables, version, ...(dryRun ? { kernel: dryRun.kernel, dryRun } : {}) });
   const metrics = config.metrics.listen ? new MetricsServer(config.metrics.listen, daemon, log.child({ component: 'metrics' })) : undefined;
   const statusLine = (): string => {
     const s = daemon.status();

@@ -28,7 +28,7 @@ export function formatPeers(peers: PeerStatus[]): string {
 
 export function formatStatus(s: DaemonStatus): string {
   const lines = [
-    `rfc5549d ${s.version}, up ${s.uptimeS}s`,
+    `rfc5549d ${s.version}, up ${s.uptimeS}s${s.dryRun ? ', DRY RUN: nothing is written to the kernel (rfc5549d plan shows what would be)' : ''}`,
     `routes: ${s.routes.desired} desired, ${s.routes.installed} installed, ${s.routes.pending} pending`
       + (s.routes.waitingForNexthops > 0 ? ` (${s.routes.waitingForNexthops} from zebra waiting for nexthop objects)` : '')
       + `, ${s.routes.ownedInKernel} owned in the kernel`

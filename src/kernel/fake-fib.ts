@@ -47,6 +47,22 @@ export class FakeFib {
     return { change: 'new', route: installed };
   }
 
+  /** a route as another kernel holds it, taken without checks (a dry run's seed); the one it replaced, if any */
+  put(r: KernelRoute): KernelRoute | undefined {
+    const before = this.routes.get(routeKey(r));
+    this.routes.set(routeKey(r), r);
+    return before;
+  }
+
+  routesWhere(filter: (r: KernelRoute) => boolean): KernelRoute[] {
+    return [...this.routes.values()].filter(filter);
+  }
+
+  /** the route at r's key, taken out without checks; whether there was one */
+  remove(r: KernelRoute): boolean {
+    return this.routes.delete(routeKey(r));
+  }
+
   /** admin down: routes out of the link go, with no RTM_DELROUTE */
   flushLink(ifindex: number): void {
     for (const [k, r] of this.routes) if (usesLink(r, ifindex)) this.routes.delete(k);

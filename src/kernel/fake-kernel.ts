@@ -24,17 +24,21 @@ export interface FakeLink {
   readonly mac: Buffer;
   up: boolean;
   carrier: boolean;
+  /** as the real kernel reported them, for a fake seeded from it (a dry run) */
+  kind?: string;
+  master?: number;
+  vrfTable?: number;
 }
 
 const neighKey = (n: Pick<KernelNeighbour, 'family' | 'ifindex' | 'dst'>): string => `${n.family}/${n.ifindex}/${n.dst.toString('hex')}`;
 const ruleKey = (r: Pick<KernelRule, 'priority' | 'table' | 'protocol'>): string => `${r.priority}/${r.table}/${r.protocol}`;
 
 export class FakeKernel implements KernelPort {
-  private readonly links = new Map<number, FakeLink>();
-  private readonly neighbours = new Map<string, KernelNeighbour>();
-  private readonly nexthops = new Map<number, NexthopObject>();
-  private readonly fib = new FakeFib(this.links, (id) => this.nexthops.has(id));
-  private readonly rules = new Map<string, KernelRule>();
+  protected readonly links = new Map<number, FakeLink>();
+  protected readonly neighbours = new Map<string, KernelNeighbour>();
+  protected readonly nexthops = new Map<number, NexthopObject>();
+  protected readonly fib = new FakeFib(this.links, (id) => this.nexthops.has(id));
+  protected readonly rules = new Map<string, KernelRule>();
   private subscriber: KernelEvents | undefined;
   private routeEvents = true;
   private closed = false;
@@ -110,7 +114,7 @@ export class FakeKernel implements KernelPort {
   /* eslint-disable @typescript-eslint/require-await */
 
   async dumpLinks(): Promise<KernelLink[]> {
-    return [...this.links.values()].map((l) => ({ ifindex: l.ifindex, name: l.name, flags: linkFlags(l), mac: Buffer.from(l.mac) }));
+    return [...this.links.values()].map(kernelLink);
   }
 
   async dumpNeighbours(): Promise<KernelNeighbour[]> {
@@ -237,7 +241,7 @@ export class FakeKernel implements KernelPort {
     this.rules.set(key, r);
   }
 
-  private flushNeighbours(ifindex: number, permanentToo: boolean): void {
+  protected flushNeighbours(ifindex: number, permanentToo: boolean): void {
     for (const [k, n] of this.neighbours) {
       if (n.ifindex !== ifindex || (!permanentToo && n.state & (NUD_PERMANENT | NUD_NOARP))) continue;
       this.neighbours.delete(k);
@@ -246,7 +250,7 @@ export class FakeKernel implements KernelPort {
   }
 
   /** nexthop objects out of the link go (no event), groups lose them, and routes using a removed one go too */
-  private flushNexthops(ifindex: number): void {
+  protected flushNexthops(ifindex: number): void {
     const removed = new Set<number>();
     for (const nh of this.nexthops.values()) if (nh.oif === ifindex) removed.add(nh.id);
     for (const nh of this.nexthops.values()) {
@@ -273,23 +277,24 @@ export class FakeKernel implements KernelPort {
     return link;
   }
 
-  private emitLink(l: FakeLink): void {
-    const link: KernelLink = { ifindex: l.ifindex, name: l.name, flags: linkFlags(l), mac: Buffer.from(l.mac) };
+  protected emitLink(l: FakeLink): void {
+    const link = kernelLink(l);
     this.emit((s) => s.link('new', link));
   }
 
-  private emitRoute(change: 'new' | 'del', r: KernelRoute): void {
+  protected emitRoute(change: 'new' | 'del', r: KernelRoute): void {
     if (this.routeEvents) this.emit((s) => s.route(change, r));
   }
 
   /** events arrive later, in order, as from a socket */
-  private emit(deliver: (s: KernelEvents) => void): void {
+  protected emit(deliver: (s: KernelEvents) => void): void {
     const s = this.subscriber;
     if (s && !this.closed) setImmediate(() => deliver(s));
   }
 }
 
-function linkFlags(l: FakeLink): number {
-  return (l.up ? IFF_UP : 0) | (l.up && l.carrier ? IFF_LOWER_UP : 0);
+function kernelLink(l: FakeLink): KernelLink {
+  const flags = (l.up ? IFF_UP : 0) | (l.up && l.carrier ? IFF_LOWER_UP : 0);
+  return { ifindex: l.ifindex, name: l.name, flags, mac: Buffer.from(l.mac), kind: l.kind, master: l.master, vrfTable: l.vrfTable };
 }
 

@@ -10,6 +10,8 @@ export interface ControlTarget {
   readonly listings: ListingView;
   /** dump and compare everything now; resolves to what the pass did */
   resync(): Promise<unknown>;
+  /** what a dry run would write (`rfc5549d plan`); an error answer outside a dry run */
+  plan(): Promise<unknown>;
 }
 
 export interface ControlRequest {
@@ -27,7 +29,9 @@ export function answerControl(d: ControlTarget, req: ControlRequest): unknown {
       return peerStatuses(d.listings, d.status().nowMs);
     case 'resync':
       return d.resync();
+    case 'plan':
+      return d.plan();
     default:
-      return { error: `command: unknown command ${excerpt(req.command)} (status, routes, peers, resync)` };
+      return { error: `command: unknown command ${excerpt(req.command)} (status, routes, peers, resync, plan)` };
   }
 }

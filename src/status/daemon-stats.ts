@@ -61,4 +61,6 @@ export interface DaemonStats {
   readonly reloads: { readonly applied: number; readonly failed: number };
   /** netlink event-socket overruns (ENOBUFS), each followed by a resync */
   readonly netlinkOverruns: number;
+  /** `run --dry-run`: the kernel port is a fake seeded from the real kernel, nothing is written */
+  readonly dryRun: boolean;
 }

@@ -33,6 +33,8 @@ export interface PeerStatus {
 
 export interface DaemonStatus {
   readonly version: string;
+  /** `run --dry-run`: the kernel port is a fake seeded from the real kernel, nothing is written */
+  readonly dryRun?: true;
   readonly uptimeS: number;
   readonly routes: {
     /** pending: as `routes --pending` lists them, routes waiting for zebra's nexthop objects included */
@@ -118,6 +120,7 @@ export function daemonStatus(s: DaemonStats): DaemonStatus {
   const waitingForNexthops = s.sources.fpm?.stats.pendingNexthopRoutes ?? 0;
   return {
     version: s.version,
+    ...(s.dryRun ? { dryRun: true as const } : {}),
     uptimeS: Math.round((s.nowMs - s.startedAtMs) / 1000),
     routes: { desired: rib.desired, installed: rib.desired - rc.pending, pending: rc.pending + waitingForNexthops, waitingForNexthops, ownedInKernel: rc.ownedRoutes, otherTablesSameProtocol: rc.foreignRoutes,
       maxRoutes: rib.maxRoutes, maxLegs: rib.maxLegs,

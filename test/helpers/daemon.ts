@@ -29,6 +29,12 @@ export class DaemonProcess {
     return join(this.dir, 'control.sock');
   }
 
+  /** Runs a CLI subcommand against this daemon; never throws. */
+  tryCli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+    const r = spawnSync(process.execPath, [CLI, ...args, '--socket', this.controlSocket], { encoding: 'utf8' });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
   /** Runs a CLI subcommand against this daemon; returns stdout. */
   cli(...args: string[]): string {
     const r = spawnSync(process.execPath, [CLI, ...args, '--socket', this.controlSocket], { encoding: 'utf8' });
@@ -69,13 +75,13 @@ export class DaemonProcess {
     writeFileSync(this.configFile, stringify(cfg));
   }
 
-  /** Starts the daemon and waits for its "ready" line. */
-  async start(): Promise<void> {
+  /** Starts the daemon (`run --config FILE` and `args`, e.g. --dry-run) and waits for its "ready" line. */
+  async start(args: readonly string[] = []): Promise<void> {
     this.writeConfig();
     const file = this.configFile;
     const { openSync } = await import('node:fs');
     const out = openSync(this.logFile, 'a');
-    const child = spawn('ip', ['netns', 'exec', this.ns.name, process.execPath, CLI, 'run', '--config', file], { stdio: ['ignore', out, out], env: { ...process.env, ...this.env } });
+    const child = spawn('ip', ['netns', 'exec', this.ns.name, process.execPath, CLI, 'run', '--config', file, ...args], { stdio: ['ignore', out, out], env: { ...process.env, ...this.env } });
     this.child = child;
     this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
     const startLine = this.logs().length;

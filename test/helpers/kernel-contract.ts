@@ -84,7 +84,7 @@ async function replaceNeighbour(w: ContractWorld, gateway: number, mac: Mac): Pr
 }
 
 /** bounded wait for something the kernel does asynchronously (events) */
-async function until(what: string, ok: () => boolean | Promise<boolean>): Promise<void> {
+export async function until(what: string, ok: () => boolean | Promise<boolean>): Promise<void> {
   for (let i = 0; i < 500; i++) {
     if (await ok()) return;
     await new Promise((r) => setTimeout(r, 10));

@@ -274,6 +274,28 @@ export function monitorKernel(ns: Netns): { text(): string; stop(): void } {
   return { text: () => text, stop: () => child.kill() };
 }
 
+/**
+ * `ip monitor all` in a namespace, returned once it is proven to listen: the lines of the
+ * kinds asked for ([ROUTE], [NEIGH], [RULE], [NEXTHOP], ...) heard since.
+ */
+export async function monitorAll(ns: Netns): Promise<{ lines(...kinds: string[]): string[]; stop(): void }> {
+  const child = spawn('ip', ['-n', ns.name, 'monitor', 'all']);
+  let text = '';
+  child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+  // a route in a table nobody reads, made until the monitor has heard it, then deleted
+  await waitFor('ip monitor listening', () => {
+    ns.ip('route', 'replace', 'blackhole', '10.255.255.0/24', 'table', '4242');
+    return text.includes('10.255.255.0/24');
+  }, 10_000, 100);
+  ns.ip('route', 'del', 'blackhole', '10.255.255.0/24', 'table', '4242');
+  await waitFor('ip monitor heard the delete', () => text.includes('Deleted blackhole 10.255.255.0/24'));
+  const from = text.length;
+  return {
+    lines: (...kinds) => text.slice(from).split('\n').filter((l) => kinds.some((k) => l.startsWith(`[${k}]`))),
+    stop: () => child.kill(),
+  };
+}
+
 export async function waitFor<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 10_000, stepMs = 50): Promise<T> {
   const t0 = Date.now();
   let last: unknown;
