@@ -38,6 +38,8 @@ export class KernelState {
   /** by placeholderKey(ifindex, gateway) */
   readonly placeholders = new Map<number, ObservedNeighbour>();
   private dumpStrays: Map<number, number[]> | undefined;
+  /** during a dump: slots whose route of ours differs from what we held */
+  private dumpChanged: number[] | undefined;
 
   /** `metric` is ours: a route of ours at another metric is a stray copy to delete. */
   constructor(readonly store: RouteStore, readonly forwardings: Forwardings, private readonly metric: number) {}
@@ -83,6 +85,8 @@ export class KernelState {
     const s = this.store.slotFor(table, dst, dstLen);
     if (this.dumpStrays) this.store.flags[s]! |= F_SEEN;
     if (metric === this.metric) {
+      const before = this.store.observed[s]!;
+      if (this.dumpChanged && before !== NONE && before !== fwd) this.dumpChanged.push(s);
       this.setObserved(s, fwd);
     } else {
       const strays = this.dumpStrays ?? this.store.strays;
@@ -119,9 +123,17 @@ export class KernelState {
     const { store } = this;
     for (let s = 0; s < store.end; s++) store.flags[s]! &= ~F_SEEN;
     this.dumpStrays = new Map();
+    this.dumpChanged = [];
   }
 
-  endDump(): void {
+  /**
+   * Ends a dump; answers the slots whose route of ours the dump found changed or gone
+   * against what we held (a write of someone else's while route events were off, in a
+   * burst): drift for the caller to re-plan. Routes we did not hold before are not drift.
+   */
+  endDump(): number[] {
+    const changed = this.dumpChanged ?? [];
+    this.dumpChanged = undefined;
     const { store } = this;
     const strays = this.dumpStrays ?? new Map<number, number[]>();
     this.dumpStrays = undefined;
@@ -131,9 +143,16 @@ export class KernelState {
       const f = store.flags[s]!;
       if (!(f & F_LIVE)) continue;
       if (f & F_SEEN) store.flags[s] = f & ~F_SEEN;
-      else if (store.observed[s] !== NONE) this.setObserved(s, NONE);
+      else if (store.observed[s] !== NONE) {
+        this.setObserved(s, NONE);
+        store.releaseIfUnused(s);
+        // a route we held and still want is gone: drift (one we no longer want just goes)
+        if (store.isLive(s)) changed.push(s);
+        continue;
+      }
       store.releaseIfUnused(s);
     }
+    return changed;
   }
 
   /** keys (table, prefix) where we hold a route, at our metric or another */

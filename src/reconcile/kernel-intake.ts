@@ -170,7 +170,9 @@ export class KernelIntake {
         state.putRoute(r.table, r.dst, r.dstLen, r.metric, fwd);
       },
     });
-    state.endDump();
+    // what changed unheard (route events off in a burst, or lost) is drift: re-planned now,
+    // not at the next full resync
+    for (const s of state.endDump()) this.p.work.drifted(s);
     if (foreign > 0 && foreign !== this.foreignRoutes) {
       log.info({ event: 'foreignRoutesIgnored', count: foreign, protocol: config.kernel.protocol },
         'routes of our protocol in tables no source of ours names (zebra\'s own bgp routes, say): left alone');
