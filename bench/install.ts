@@ -5,7 +5,7 @@
 // hand-encoded, packed per sendmsg, ACK on the last (bench/raw-netlink.ts). Also: daemon RSS at full table, a converged
 // full resync, and a link flap with ROUTES_FLAP routes.  Run: npm run bench (as root).
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { askDaemon } from '../src/cli/control-client.js';
@@ -23,6 +23,8 @@ const METRIC = 20;
 const CHUNK = 20_000;
 /** routes the raw writer packs per sendmsg, ACK on the last (the issue's measurement) */
 const RAW_BATCH = 3000;
+/** PROFILE_DIR=dir: the daemon runs with --cpu-prof (main thread and request worker), stopped by SIGTERM so it writes them */
+const PROFILE_DIR = process.env.PROFILE_DIR;
 const RAW_WRITER = fileURLToPath(new URL('./raw-netlink.js', import.meta.url));
 
 const dst = (i: number): string => `10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
@@ -83,6 +85,35 @@ async function send(feed: FeedClient, chunks: readonly string[]): Promise<void> 
 const addLine = (i: number) => `{"op":"add","prefix":"${dst(i)}/32","nexthops":[{"via":"${PEER_LL}","dev":"h0"}]}\n`;
 const withdrawLine = (i: number) => `{"op":"withdraw","prefix":"${dst(i)}/32"}\n`;
 
+/** user and sys CPU ms of each thread of a process, by name/tid (/proc/PID/task/TID/stat; the lowest node tid is the main thread) */
+function threadCpu(pid: number): Map<string, { user: number; sys: number }> {
+  const out = new Map<string, { user: number; sys: number }>();
+  const tick = 1000 / 100; // USER_HZ
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(`${name}/${tid}`, { user: Number(f[11]) * tick, sys: Number(f[12]) * tick });
+    } catch {
+      /* the thread ended */
+    }
+  }
+  return out;
+}
+
+/** CPU per thread spent between two threadCpu() readings, the busy ones, as one line */
+function cpuDelta(before: Map<string, { user: number; sys: number }>, after: Map<string, { user: number; sys: number }>): string {
+  const parts: string[] = [];
+  for (const [name, a] of after) {
+    const b = before.get(name) ?? { user: 0, sys: 0 };
+    const user = a.user - b.user;
+    const sys = a.sys - b.sys;
+    if (user + sys >= 20) parts.push(`${name} user ${Math.round(user)} sys ${Math.round(sys)} ms`);
+  }
+  return parts.join(', ');
+}
+
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
@@ -92,7 +123,8 @@ async function main(): Promise<void> {
   const blocked = kernelTestsBlocked();
   if (blocked) throw new Error(`install bench needs root and ip netns: ${blocked}`);
   const topo = Topology.create();
-  const daemon = new DaemonProcess(topo.host, { log: { level: 'info' }, kernel: { table: TABLE, protocol: PROTOCOL }, limits: { 'max-routes': N + N_FLAP } });
+  const daemon = new DaemonProcess(topo.host, { log: { level: 'info' }, kernel: { table: TABLE, protocol: PROTOCOL }, limits: { 'max-routes': N + N_FLAP } },
+    {}, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []);
   const out: string[] = [];
   const say = (s: string) => {
     out.push(s);
@@ -138,10 +170,12 @@ async function main(): Promise<void> {
     const control = daemon.controlSocket;
     const feed = await daemon.connect();
     let chunks = feedText(0, N, addLine);
+    let cpu0 = threadCpu(daemon.pid!);
     let t0 = performance.now();
     await send(feed, chunks);
     await waitOwned(control, N);
     const addMs = performance.now() - t0;
+    const addCpu = cpuDelta(cpu0, threadCpu(daemon.pid!));
     const held = kernelCount(topo.host.name);
     if (held !== N) throw new Error(`daemon install: the kernel holds ${held}, not ${N}`);
     const rss = rssMb(daemon.pid!);
@@ -149,10 +183,12 @@ async function main(): Promise<void> {
     const resync = (await askDaemon(control, { command: 'resync' }, 120_000)) as { writes: number; durationMs: number; wallMs: number };
 
     chunks = feedText(0, N, withdrawLine);
+    cpu0 = threadCpu(daemon.pid!);
     t0 = performance.now();
     await send(feed, chunks);
     await waitOwned(control, 0);
     const delMs = performance.now() - t0;
+    const delCpu = cpuDelta(cpu0, threadCpu(daemon.pid!));
     const left = kernelCount(topo.host.name);
     if (left !== 0) throw new Error(`daemon withdraw: the kernel still holds ${left}`);
 
@@ -183,6 +219,8 @@ async function main(): Promise<void> {
     say(`raw netlink (${RAW_BATCH} per sendmsg, ACK on the last): install ${sec(rawAddMs)} ${rate(N, rawAddMs)}, withdraw ${sec(rawDelMs)} ${rate(N, rawDelMs)}   (${(ipAddMs / rawAddMs).toFixed(1)}x, ${(ipDelMs / rawDelMs).toFixed(1)}x ip -batch)`);
     say(`install  ${sec(addMs)}: ${addRatio.toFixed(1)}x ip -batch, ${of(rawAddMs, addMs).toFixed(2)} of raw   (target >= 0.85 of raw ${mark(of(rawAddMs, addMs) >= 0.85)})`);
     say(`withdraw ${sec(delMs)}: ${delRatio.toFixed(1)}x ip -batch, ${of(rawDelMs, delMs).toFixed(2)} of raw   (target >= 0.85 of raw ${mark(of(rawDelMs, delMs) >= 0.85)})`);
+    say(`daemon CPU by thread, install: ${addCpu}`);
+    say(`daemon CPU by thread, withdraw: ${delCpu}`);
     say(`daemon RSS with ${N.toLocaleString('en-US')} routes installed: ${rss} MB   (target <= 250 MB ${mark(rss <= 250)})`);
     say(`converged full resync (dump + diff): ${resync.writes} writes, pass ${Math.round(resync.durationMs)} ms, ${Math.round(resync.wallMs)} ms end to end   (target <= 2 s ${mark(resync.wallMs <= 2000)})`);
     say(`link down/up with ${N_FLAP.toLocaleString('en-US')} routes: all back ${Math.round(flapMs)} ms after link up   (target <= 1 s ${mark(flapMs <= 1000)})`);
@@ -190,7 +228,7 @@ async function main(): Promise<void> {
     for (const l of daemon.logs().filter((x) => (x.level ?? 0) >= 40 || x.event === 'reconcilePass').slice(-15)) console.error(JSON.stringify(l).slice(0, 400));
     throw err;
   } finally {
-    await daemon.stop('SIGKILL');
+    await daemon.stop(PROFILE_DIR ? 'SIGTERM' : 'SIGKILL');
     daemon.cleanup();
     topo.destroy();
   }

@@ -6,9 +6,8 @@ import type { Config } from '../config/config.js';
 import { Forwardings } from '../kernel/forwardings.js';
 import { isLinkUp, isPermanent, isPlaceholder, KernelState } from '../kernel/kernel-state.js';
 import type { KernelPort, OpFailure } from '../kernel/kernel.js';
-import type { MessageWriter } from '../kernel/netlink-codec.js';
 import {
-  NUD_PERMANENT, RTN_THROW, writeStoredRoute, type KernelLink, type KernelNeighbour, type KernelRoute, type KernelRule, type NexthopObject, type RouteLeg,
+  NUD_PERMANENT, RTN_THROW, type KernelLink, type KernelNeighbour, type KernelRoute, type KernelRule, type NexthopObject, type RouteLeg,
 } from '../kernel/rtnetlink-codec.js';
 import { RT_TABLE_MAIN } from '../model/route-table.js';
 import { numberToIpv4 } from '../model/ipv4-prefix.js';
@@ -558,7 +557,7 @@ export class Reconciler {
       const quiet = routeOps.length > QUIET_BATCH;
       if (quiet) this.beginBurst();
       try {
-        failed += this.recordRoutes(routeOps, await this.kernel.applyEncoded(routeOps.length, (w, seq, i, ack) => this.encodeRoute(routeOps, w, seq, i, ack)), debug);
+        failed += this.recordRoutes(routeOps, await this.kernel.applyRoutes(routeOps, this.rib.store, this.forwardings, protocol, metric), debug);
       } finally {
         if (quiet) this.endBurst();
       }
@@ -590,18 +589,6 @@ export class Reconciler {
     const store = this.rib.store;
     const s = store.find(this.config.kernel.table, addr, len);
     return s >= 0 && (store.desired[s] !== NONE || store.observed[s] !== NONE);
-  }
-
-  private encodeRoute(ops: RouteOps, w: MessageWriter, seq: number, i: number, ack: boolean): void {
-    const st = this.rib.store;
-    const s = ops.slot[i]!;
-    const { protocol, metric } = this.config.kernel;
-    const kind = ops.kind[i]!;
-    if (kind === OP_DELETE) {
-      writeStoredRoute(w, seq, 'delete', st.table[s]!, st.addr[s]!, st.len[s]!, protocol, ops.arg[i]!, undefined, ack);
-    } else {
-      writeStoredRoute(w, seq, kind === OP_CREATE ? 'create' : 'replace', st.table[s]!, st.addr[s]!, st.len[s]!, protocol, metric, this.forwardings.get(ops.arg[i]!), ack);
-    }
   }
 
   private noteVerdict(s: number, v: RouteVerdict, debug: boolean): void {
