@@ -11,6 +11,7 @@ import type { Rib } from '../rib/rib.js';
 import type { VrfRoutes } from '../rib/vrf-routes.js';
 import { LineSplitter } from './line-splitter.js';
 import { parseJsonLine, type JsonlContext } from './jsonl-parse.js';
+import { FastLineCache } from './jsonl-fast.js';
 
 const JSONL_SOURCE = 'jsonl';
 
@@ -113,6 +114,7 @@ export class JsonlSource {
   private serve(input: Readable, reply: Socket | undefined, session: string): void {
     let lineNo = 0;
     const splitter = new LineSplitter(this.opts.maxLineBytes);
+    const fast = new FastLineCache();
     const throttle = new LogThrottle();
     const send = (text: string): void => {
       if (reply === undefined || reply.destroyed) return;
@@ -143,7 +145,7 @@ export class JsonlSource {
       this.counters.lines++;
       // The guard per input: whatever one line does, it costs a reply, not the process.
       try {
-        this.handle(text, lineNo, session, answer, send);
+        this.handle(text, lineNo, session, answer, send, fast);
       } catch (err) {
         this.counters.failed++;
         const code: ErrorCode = err instanceof Rfc5549Error ? err.code : 'INTERNAL';
@@ -156,8 +158,8 @@ export class JsonlSource {
     });
   }
 
-  private handle(text: string, line: number, session: string, answer: Answer, send: (text: string) => void): void {
-    const r = parseJsonLine(text, this.opts.context);
+  private handle(text: string, line: number, session: string, answer: Answer, send: (text: string) => void, fast: FastLineCache): void {
+    const r = parseJsonLine(text, this.opts.context, fast);
     if (!r.ok) return answer(line, r.field, r.error);
     const u = r.update;
     switch (u.op) {
