@@ -85,6 +85,8 @@ export function encodeRouteWrite(
 }
 
 const DUMP_RETRIES = 5;
+/** batches handed to the request thread and not yet answered, at most */
+const IN_FLIGHT = 4;
 
 export class NetlinkKernel implements KernelPort {
   private readonly requests: RequestClient;
@@ -183,7 +185,9 @@ export class NetlinkKernel implements KernelPort {
    */
   private async applyEncoded(count: number, encode: Encoder): Promise<Map<number, OpFailure>> {
     const out = new Map<number, OpFailure>();
-    // Two batches in flight: the request thread writes one while this thread encodes the next.
+    // A few batches in flight: the request thread sends them back to back (sendmsg is where
+    // the kernel does the work) while this thread encodes the next; with one or two, each
+    // hand-over between the threads left the request thread waiting on this one.
     const inFlight: Promise<void>[] = [];
     for (let from = 0; from < count; from += this.batchSize) {
       const to = Math.min(count, from + this.batchSize);
@@ -196,7 +200,7 @@ export class NetlinkKernel implements KernelPort {
           out.set(batchFrom + ((seq - first) >>> 0), { ok: false, errno: f.errno, error: `${errnoName(f.errno)}${f.extack ? ` (${f.extack})` : ''}` });
         }
       }));
-      if (inFlight.length >= 2) {
+      if (inFlight.length >= IN_FLIGHT) {
         try {
           await inFlight.shift();
         } catch (err) {
