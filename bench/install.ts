@@ -23,6 +23,8 @@ const METRIC = 20;
 const CHUNK = 20_000;
 /** routes the raw writer packs per sendmsg, ACK on the last (the issue's measurement) */
 const RAW_BATCH = 3000;
+/** node's options as systemd/rfc5549d.service runs the daemon (its Environment=NODE_OPTIONS) */
+const DAEMON_NODE_ARGS = (/^Environment=NODE_OPTIONS=(.*)$/m.exec(readFileSync(new URL('../../systemd/rfc5549d.service', import.meta.url), 'utf8'))?.[1] ?? '').split(' ').filter(Boolean);
 /** PROFILE_DIR=dir: the daemon runs with --cpu-prof (main thread and request worker), stopped by SIGTERM so it writes them */
 const PROFILE_DIR = process.env.PROFILE_DIR;
 const RAW_WRITER = fileURLToPath(new URL('./raw-netlink.js', import.meta.url));
@@ -124,7 +126,7 @@ async function main(): Promise<void> {
   if (blocked) throw new Error(`install bench needs root and ip netns: ${blocked}`);
   const topo = Topology.create();
   const daemon = new DaemonProcess(topo.host, { log: { level: 'info' }, kernel: { table: TABLE, protocol: PROTOCOL }, limits: { 'max-routes': N + N_FLAP } },
-    {}, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []);
+    {}, [...DAEMON_NODE_ARGS, ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [])]);
   const out: string[] = [];
   const say = (s: string) => {
     out.push(s);
