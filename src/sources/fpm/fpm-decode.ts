@@ -9,6 +9,7 @@ import {
 import { makePrefix, type Ipv4Prefix } from '../../model/ipv4-prefix.js';
 import { isLinkLocalBytes, linkLocalFromBytes, type LinkLocal } from '../../model/link-local.js';
 import { PLACEHOLDER_GATEWAY } from '../../model/placeholder.js';
+import { decodeFpmRoute } from './fpm-route-decode.js';
 
 /** A next hop as zebra gives it: an interface, and the peer's link-local when zebra says it. */
 export interface FpmLeg {
@@ -35,7 +36,17 @@ function legFromRoute(l: RouteLeg): FpmLeg | undefined {
   return undefined;
 }
 
-function decodeFpmMessage(m: NetlinkMessage): FpmItem {
+/** One message: plain routes by the fast path (fpm-route-decode.ts), the rest the general way. */
+export function decodeFpmMessage(m: NetlinkMessage): FpmItem {
+  if (m.type === RTM_NEWROUTE || m.type === RTM_DELROUTE) {
+    const fast = decodeFpmRoute(m);
+    if (fast) return fast;
+  }
+  return decodeFpmMessageGeneral(m);
+}
+
+/** Every message zebra sends, the general way (multipath, nexthop objects, malformed input). */
+export function decodeFpmMessageGeneral(m: NetlinkMessage): FpmItem {
   try {
     switch (m.type) {
       case RTM_NEWROUTE:

@@ -247,7 +247,9 @@ export class FpmSession {
     const echo = isEcho(this.opts, item.table, item.protocol);
     if (echo) return this.ignore(echo);
     const table = this.table(item.table);
-    const key = routeKey(table, item.prefix.key);
+    // The key string is only needed where nexthop ids or waiting routes are: not per classic route.
+    const keyed = item.nhId !== undefined || this.nhIdOf.size > 0 || this.waiting.size > 0;
+    const key = keyed ? routeKey(table, item.prefix.key) : '';
     let legs: readonly FpmLeg[] = item.legs;
     if (item.nhId !== undefined) {
       if (this.nhIdOf.get(key) !== item.nhId) {
@@ -264,10 +266,39 @@ export class FpmSession {
         return;
       }
       legs = x.legs;
-    } else {
+    } else if (keyed) {
       this.forgetNexthopUse(key);
     }
-    this.stopWaiting(key, true);
+    if (keyed) this.stopWaiting(key, true);
+    const nexthops = this.peerNexthops(legs);
+    if (nexthops.length === 0) {
+      this.ignore('no-ipv6-nexthop');
+      this.sink.withdraw(table, item.prefix, true);
+      return;
+    }
+    this.counters.routesAdded++;
+    this.sink.add(this.session, { table, prefix: item.prefix, nexthops });
+  }
+
+  /** the last single leg's next hops: a feed sends route after route over the same peer */
+  private lastLeg: { ifname: string; linkLocal: string | undefined; nexthops: readonly PeerNexthop[] } | undefined;
+
+  /** Legs as next hops by interface name, sorted, without repeats or unknown interfaces. */
+  private peerNexthops(legs: readonly FpmLeg[]): readonly PeerNexthop[] {
+    if (legs.length === 1) {
+      this.operations++;
+      const l = legs[0]!;
+      const ifname = this.opts.ifname(l.ifindex);
+      const last = this.lastLeg;
+      if (last && ifname === last.ifname && l.linkLocal === last.linkLocal) return last.nexthops;
+      if (!ifname) {
+        this.ignore('unknown-interface');
+        return [];
+      }
+      const nexthops = Object.freeze([{ interface: ifname, linkLocal: l.linkLocal }]);
+      this.lastLeg = { ifname, linkLocal: l.linkLocal, nexthops };
+      return nexthops;
+    }
     const nexthops: PeerNexthop[] = [];
     const seen = new Set<string>();
     for (const l of legs) {
@@ -282,13 +313,7 @@ export class FpmSession {
       seen.add(k);
       nexthops.push({ interface: ifname, linkLocal: l.linkLocal });
     }
-    if (nexthops.length === 0) {
-      this.ignore('no-ipv6-nexthop');
-      this.sink.withdraw(table, item.prefix, true);
-      return;
-    }
-    this.counters.routesAdded++;
-    this.sink.add(this.session, { table, prefix: item.prefix, nexthops: sortNexthops(nexthops) });
+    return sortNexthops(nexthops);
   }
 
   private wait(key: string, pending: PendingNexthopRoute): void {
