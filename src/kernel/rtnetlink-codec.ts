@@ -583,8 +583,8 @@ function forwardingText(buf: Buffer, flags: number, n: number, length: number, o
   if (last.bytes.length < length) last.bytes = Buffer.alloc(Math.max(length, last.bytes.length * 2));
   let p = 0;
   for (let r = 0; r < n; r += 2) {
-    text += buf.toString('latin1', ranges[r]!, ranges[r + 1]!);
-    p += buf.copy(last.bytes, p, ranges[r]!, ranges[r + 1]!);
+    text += buf.toString('latin1', ranges[r], ranges[r + 1]);
+    p += buf.copy(last.bytes, p, ranges[r], ranges[r + 1]);
   }
   last.out = out;
   last.flags = flags;
