@@ -4,18 +4,13 @@
 // general path answers (fpm-route-decode.test.ts), and leaves it everything else: multipath,
 // other families, and anything malformed, so refusals keep their words.
 import type { NetlinkMessage } from '../../kernel/netlink-codec.js';
-import { AF_INET, AF_INET6, RTA_MULTIPATH, RTM_DELROUTE, RTN_UNICAST } from '../../kernel/rtnetlink-codec.js';
+import {
+  AF_INET, AF_INET6, RTA_DST, RTA_GATEWAY, RTA_MULTIPATH, RTA_NH_ID, RTA_OIF, RTA_TABLE, RTA_VIA, RTM_DELROUTE, RTN_UNICAST,
+} from '../../kernel/rtnetlink-codec.js';
 import { makePrefix } from '../../model/ipv4-prefix.js';
 import { linkLocalFromBytes } from '../../model/link-local.js';
 import { PLACEHOLDER_GATEWAY } from '../../model/placeholder.js';
-import type { FpmItem } from './fpm-decode.js';
-
-const RTA_DST = 1;
-const RTA_OIF = 4;
-const RTA_GATEWAY = 5;
-const RTA_TABLE = 15;
-const RTA_VIA = 18;
-const RTA_NH_ID = 30;
+import type { FpmItem } from './fpm-item.js';
 
 /** The item of a plain IPv4 route message, or undefined for the general path to decode. */
 export function decodeFpmRoute(m: NetlinkMessage): FpmItem | undefined {
