@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   sock.on('close', () => (conn.closed ??= new Error('the daemon closed the FPM connection')));
   // a function, not the property: the events set it between the awaits
   const check = (): void => {
-    check();
+    if (conn.closed) throw conn.closed;
   };
   try {
     const t0 = performance.now();

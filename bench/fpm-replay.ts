@@ -15,8 +15,8 @@ const CLIENT = fileURLToPath(new URL('./fpm-replay-client.js', import.meta.url))
 const FPM_PORT = 2620;
 
 export interface FpmReplayOptions {
-  /** extra environment of the daemon (NODE_OPTIONS=--cpu-prof for the profile) */
-  readonly daemonEnv?: Record<string, string>;
+  /** node's options for the daemon (--cpu-prof for the profile) */
+  readonly nodeArgs?: readonly string[];
   /** called with the daemon's pid before the replay and after it, the daemon still running */
   readonly around?: { before(pid: number): void; after(pid: number): void };
   /** how the daemon is stopped (SIGTERM lets --cpu-prof write its profiles) */
@@ -24,18 +24,18 @@ export interface FpmReplayOptions {
 }
 
 /** The daemon's FPM source as the bench runs it: withdrawals applied at once (no withdraw-hold). */
-export function fpmDaemon(topo: Topology, n: number, env: Record<string, string> = {}): DaemonProcess {
+function fpmDaemon(topo: Topology, n: number, nodeArgs: readonly string[] = []): DaemonProcess {
   return new DaemonProcess(topo.host, {
     log: { level: 'info' },
     kernel: { table: TABLE, protocol: PROTOCOL },
     limits: { 'max-routes': n },
     // the hold would time sources.fpm.withdraw-hold, not the daemon (it counts from the last delete)
     sources: { fpm: { enabled: true, listen: `127.0.0.1:${FPM_PORT}`, 'withdraw-hold': 0 } },
-  }, env);
+  }, {}, nodeArgs);
 }
 
 export async function measureFpmReplay(topo: Topology, n: number, encoding: FpmEncoding, opts: FpmReplayOptions = {}): Promise<ReplayResult> {
-  const daemon = fpmDaemon(topo, n, opts.daemonEnv);
+  const daemon = fpmDaemon(topo, n, opts.nodeArgs);
   try {
     await daemon.start();
     // classic frames name no peer (169.254.0.1 onlink): the daemon takes the one it knows on
