@@ -20,7 +20,8 @@ import { runBench } from './run-bench.js';
 import { checkAgainst, collect, isRatio, spread, type BaselineFile, type RunFigures, type Spread } from './stats.js';
 import { FPM_ENCODINGS, type FpmEncoding } from './zebra-frames.js';
 
-const PARTS = ['jsonl', 'fpm', 'decode'] as const;
+const PARTS = ['jsonl', 'fpm', 'decode', 'pipeline'] as const;
+const DEFAULT_PARTS: Part[] = ['jsonl', 'fpm', 'decode'];
 type Part = (typeof PARTS)[number];
 const DEFAULT_BASELINE = new URL('../../bench/baseline.json', import.meta.url);
 
@@ -57,9 +58,9 @@ function options(): Options {
     .option('--runs <n>', 'runs of every measurement (median and range printed)', count, 3)
     .option('--routes <n>', 'routes of the install, withdraw and FPM replay benches', count, Number(process.env.ROUTES ?? 1_000_000))
     .option('--flap-routes <n>', 'routes on the link of the JSON-lines link flap', count, Number(process.env.ROUTES_FLAP ?? 100_000))
-    .option('--only <parts>', `measure only these: ${PARTS.join(', ')} (the baselines always run with jsonl or fpm)`, list(PARTS), [...PARTS])
+    .option('--only <parts>', `measure only these: ${PARTS.join(', ')} (the baselines run with jsonl or fpm)`, list(PARTS), DEFAULT_PARTS)
     .option('--encodings <list>', `FPM encodings: ${FPM_ENCODINGS.join(', ')}`, list(FPM_ENCODINGS), [...FPM_ENCODINGS])
-    .option('--pipeline', 'also FRR bgpd -> zebra -> FPM -> rfc5549d over an unnumbered link (needs FRR)', false)
+    .option('--pipeline', 'also FRR bgpd -> zebra -> FPM -> rfc5549d over an unnumbered link (needs FRR); --only pipeline for it alone', false)
     .option('--pipeline-routes <n>', 'routes the peer bgpd announces in --pipeline', count, 200_000)
     .option('--main-copies', 'main also holds every prefix (proto bgp), as zebra\'s copies do (JSON-lines bench)', process.env.MAIN_COPIES === '1')
     .option('--profile', 'instead of the runs: one FPM replay (classic) with the daemon under --cpu-prof; CPU per thread and self time per stage', false)
@@ -67,7 +68,9 @@ function options(): Options {
     .option('--write-baseline [file]', 'write the ratios\' medians as the baseline (bench/baseline.json)')
     .option('--json <file>', 'write every sample and the medians as JSON');
   program.parse(process.argv);
-  return program.opts<Options>();
+  const o = program.opts<Options>();
+  if (o.pipeline && !o.only.includes('pipeline')) o.only = [...o.only, 'pipeline'];
+  return o;
 }
 
 const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
@@ -124,7 +127,7 @@ async function oneRun(o: Options, run: number, say: (s: string) => void): Promis
     }
     say(`run ${run}: FPM decode ${o.encodings.map((e) => `${e} ${mps(f[`decode-${e}.add.msg-per-s`]!)}/${mps(f[`decode-${e}.del.msg-per-s`]!)}`).join(', ')} msg/s (adds/deletes)`);
   }
-  if (o.pipeline) {
+  if (o.only.includes('pipeline')) {
     const p = await measurePipeline(o.pipelineRoutes, say);
     Object.assign(f, { 'pipeline.zebra.ms': p.zebraMs, 'pipeline.ours.ms': p.oursMs, 'pipeline.lag.ms': p.oursMs - p.zebraMs });
     say(`run ${run}: pipeline ${o.pipelineRoutes.toLocaleString('en-US')} routes: zebra's main complete ${sec(p.zebraMs)}, our table ${sec(p.oursMs)} after the announcement began`);
@@ -181,17 +184,19 @@ function baselinePath(v: string | true | undefined): string {
 async function main(): Promise<void> {
   const o = options();
   const blocked = kernelTestsBlocked();
-  if (blocked && (o.only.includes('jsonl') || o.only.includes('fpm') || o.pipeline || o.profile)) throw new Error(`the bench needs root and ip netns: ${blocked}`);
+  if (blocked && (o.only.some((p) => p !== 'decode') || o.profile)) throw new Error(`the bench needs root and ip netns: ${blocked}`);
   const say = (line: string) => console.log(line);
   say(`rfc5549d bench: kernel ${spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim()}, ${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} CPUs, node ${process.version}, load average ${load()}`);
   if (o.profile) {
     await profileFpmReplay(o.routes, o.encodings[0] ?? 'classic', say);
     return;
   }
+  const started = performance.now();
   const runs: RunFigures[] = [];
   for (let i = 1; i <= o.runs; i++) runs.push(await oneRun(o, i, say));
   const samples = collect(runs);
   const medians = report(o, samples, say);
+  say(`(${o.runs} run${o.runs > 1 ? 's' : ''} in ${((performance.now() - started) / 60_000).toFixed(1)} min)`);
   if (o.json) writeFileSync(o.json, `${JSON.stringify({ options: o, loadAverage: load(), samples, medians }, null, 1)}\n`);
   if (o.writeBaseline) {
     const file = baselinePath(o.writeBaseline);
