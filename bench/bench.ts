@@ -143,7 +143,8 @@ function report(o: Options, samples: Record<string, number[]>, say: (s: string) 
   const target = n >= 1_000_000 ? 0.85 : 0.8;
   const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
   say('');
-  say(`median (range) of ${o.runs} run${o.runs > 1 ? 's' : ''}, ${n.toLocaleString('en-US')} /32 routes via 169.254.0.1 dev h0 onlink; raw netlink: ${RAW_BATCH} per sendmsg, ACK on the last; load average now ${load()}`);
+  const routesLine = samples['ip.install.ms'] ? `, ${n.toLocaleString('en-US')} /32 routes via 169.254.0.1 dev h0 onlink; raw netlink: ${RAW_BATCH} per sendmsg, ACK on the last` : '';
+  say(`median (range) of ${o.runs} run${o.runs > 1 ? 's' : ''}${routesLine}; load average now ${load()}`);
   if (samples['ip.install.ms']) say(`${pad('', 22)}${pad('install', 26)}${pad('withdraw', 26)}${pad('install vs ip -batch', 22)}${pad('withdraw vs ip -batch', 22)}${pad('install of raw', 20)}${pad('withdraw of raw', 20)}target (of raw >= ${target})`);
   for (const [name, label] of [['ip', 'ip -batch'], ['raw', 'raw netlink']] as const) {
     const a = s(`${name}.install.ms`);

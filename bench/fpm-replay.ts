@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DaemonProcess } from '../test/helpers/daemon.js';
-import { PEER_LL, type Topology } from '../test/helpers/netns.js';
+import { PEER_LL, waitFor, type Topology } from '../test/helpers/netns.js';
 import { PROTOCOL, TABLE } from './bench-kit.js';
 import type { ReplayRequest, ReplayResult } from './fpm-replay-client.js';
 import type { FpmEncoding } from './zebra-frames.js';
@@ -40,7 +40,8 @@ export async function measureFpmReplay(topo: Topology, n: number, encoding: FpmE
     await daemon.start();
     // classic frames name no peer (169.254.0.1 onlink): the daemon takes the one it knows on
     // h0, learnt here from the kernel's IPv6 neighbour entry, as it would from an RA
-    topo.host.exec('ping', ['-6', '-c', '1', '-W', '2', `${PEER_LL}%h0`]);
+    // (a fresh namespace's link-locals take a moment to appear: retried)
+    await waitFor('the peer answering on h0', () => topo.host.exec('ping', ['-6', '-c', '1', '-W', '1', `${PEER_LL}%h0`], { allowFail: true }).includes(' 1 received'), 15_000, 200);
     const req: ReplayRequest = { encoding, count: n, port: FPM_PORT, control: daemon.controlSocket, daemonPid: daemon.pid!, table: TABLE, dev: 'h0', peerLinkLocal: PEER_LL };
     opts.around?.before(daemon.pid!);
     const r = spawnSync('ip', ['netns', 'exec', topo.host.name, process.execPath, CLIENT, JSON.stringify(req)], { encoding: 'utf8', timeout: 900_000, maxBuffer: 1 << 20 });

@@ -55,14 +55,16 @@ export async function profileFpmReplay(n: number, encoding: FpmEncoding, say: (s
   }
   try {
     // CPU per thread over the replay (daemon started, frames built and sent, to the last delete acknowledged)
+    // the main thread first, the profiler's own threads last
+    const rank = (t: { tid: number; comm: string }) => (t.tid === daemonPid ? 0 : t.comm.startsWith('v8:Prof') ? 2 : 1);
     const rows = [...after].map(([tid, a]) => {
       const b = before.get(tid) ?? { utime: 0, stime: 0 };
       return { tid, comm: a.comm, user: (a.utime - b.utime) * TICK_MS, sys: (a.stime - b.stime) * TICK_MS };
-    }).filter((t) => t.user + t.sys > 0).sort((x, y) => (x.tid === daemonPid ? -1 : y.tid === daemonPid ? 1 : y.user + y.sys - (x.user + x.sys)));
+    }).filter((t) => t.user + t.sys > 0).sort((x, y) => rank(x) - rank(y) || y.user + y.sys - (x.user + x.sys));
     say('');
     say('daemon CPU per thread during the replay (/proc/<pid>/task/*/stat): user / sys');
     rows.forEach((t, i) => {
-      const role = t.tid === daemonPid ? 'main thread' : i === 1 ? 'request worker (the busiest other thread: the one calling sendmsg)' : 'other (V8 GC helpers, libuv)';
+      const role = t.tid === daemonPid ? 'main thread' : t.comm.startsWith('v8:Prof') ? 'the profiler (--cpu-prof)' : i === 1 ? 'request worker (the busiest other thread: the one calling sendmsg)' : 'other (V8 GC helpers, libuv)';
       if (i < 6) say(`  tid ${String(t.tid).padEnd(8)} ${t.comm.padEnd(10)} user ${ms(t.user).padStart(10)}  sys ${ms(t.sys).padStart(10)}  (${pct(t.sys, t.user + t.sys)} sys)  ${role}`);
     });
     const rest = rows.slice(6);
@@ -78,15 +80,15 @@ export async function profileFpmReplay(n: number, encoding: FpmEncoding, say: (s
       const role = (stages.sendmsg ?? 0) > (stages.read ?? 0) && prof.nodes.some((nd) => nd.callFrame.url.includes('request-worker')) ? 'request worker' : 'main thread';
       say('');
       say(`${role} (${f}): ${ms(busy)} not idle, self time per stage`);
-      for (const st of [...STAGES, 'startup', 'gc', 'program', 'other'] as const) {
+      for (const st of [...STAGES, 'hand-off', 'startup', 'gc', 'program', 'other'] as const) {
         const v = stages[st] ?? 0;
         if (v >= 1) say(`  ${st.padEnd(9)} ${ms(v).padStart(10)}  ${pct(v, busy).padStart(4)}`);
       }
       say('  top functions by self time:');
-      for (const t of topFunctions(prof, 8)) say(`    ${ms(t.ms).padStart(10)}  ${t.stage.padEnd(8)} ${t.name}`);
+      for (const t of topFunctions(prof, 12)) say(`    ${ms(t.ms).padStart(10)}  ${t.stage.padEnd(8)} ${t.name}`);
     }
     say('');
-    say('stages: read = FPM socket and framing (node:net, fpm-server, fpm-framing); parse = fpm-decode, fpm-session, netlink decode; RIB = src/rib; plan = src/reconcile; encode = netlink message writing; sendmsg = the hand-off to the request worker (postMessage) and its socket calls (their kernel work is the sys time above); startup = module loading at the daemon\'s start');
+    say('stages: read = FPM socket and framing (node:net, fpm-server, fpm-framing); parse = fpm-decode, fpm-session, netlink decode; RIB = src/rib; plan = src/reconcile; encode = netlink message writing; sendmsg = the request worker\'s socket calls (their kernel work is the sys time above); hand-off = batches and ACKs between the threads (postMessage, message ports); startup = module loading at the daemon\'s start. Self time is sampled wall time while the thread runs JS: on a loaded machine it includes time the thread waited for a CPU, the /proc figures do not');
   } finally {
     if (!process.env.KEEP_PROFILES) rmSync(dir, { recursive: true, force: true });
     else say(`profiles kept in ${dir}`);

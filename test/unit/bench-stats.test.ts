@@ -43,7 +43,7 @@ describe('profile stages', () => {
     expect(stageOf('', '(garbage collector)')).toBe('gc');
     expect(stageOf('node:internal/fs/utils', 'x')).toBe('other');
     expect(stageOf('node:internal/modules/cjs/loader', 'wrapSafe')).toBe('startup');
-    expect(stageOf('', 'postMessage')).toBe('sendmsg');
+    expect(stageOf('', 'postMessage')).toBe('hand-off');
   });
 
   it('sums self time per stage from the samples and their time deltas', () => {
@@ -53,12 +53,16 @@ describe('profile stages', () => {
         { id: 2, callFrame: { functionName: 'decodeFpmFrame', url: url('sources/fpm/fpm-decode'), lineNumber: 9 } },
         { id: 3, callFrame: { functionName: 'add', url: url('rib/rib'), lineNumber: 0 } },
         { id: 4, callFrame: { functionName: '(idle)', url: '', lineNumber: -1 } },
-      ],
+        // a library called by the decoder counts as parse
+        { id: 5, callFrame: { functionName: 'fromUnsignedByteArray', url: 'file:///repo/node_modules/ip-address/dist/ipv6.js', lineNumber: 1 }, children: [6] },
+        { id: 6, callFrame: { functionName: 'RegExp: x', url: '', lineNumber: -1 } },
+        { id: 7, callFrame: { functionName: 'helper', url: 'node:internal/util', lineNumber: 1 } },
+      ].map((n) => (n.id === 2 ? { ...n, children: [5] } : n.id === 1 ? { ...n, children: [2, 3, 4, 7] } : n)),
       // each sample's time runs to the next one
-      samples: [2, 2, 3, 4, 2],
-      timeDeltas: [0, 1000, 2000, 3000, 4000],
+      samples: [2, 2, 3, 4, 6, 7, 2],
+      timeDeltas: [0, 1000, 2000, 3000, 4000, 500, 700],
     };
-    expect(selfTimeByStage(prof)).toEqual({ parse: 3, RIB: 3, idle: 4 });
+    expect(selfTimeByStage(prof)).toEqual({ parse: 3.5, RIB: 3, idle: 4, other: 0.7 });
     expect(topFunctions(prof, 1)).toEqual([{ name: 'decodeFpmFrame src/sources/fpm/fpm-decode.js:10', stage: 'parse', ms: 3 }]);
   });
 });
