@@ -12,7 +12,6 @@ export const METRIC = 20;
 export const FIRST_DST = 0x0a000000;
 
 export const dst = (i: number): string => `10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
-export const rate = (n: number, ms: number): string => `${Math.round(n / (ms / 1000)).toLocaleString('en-US')}/s`;
 export const sec = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

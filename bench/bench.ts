@@ -63,7 +63,7 @@ function options(): Options {
     .option('--pipeline', 'also FRR bgpd -> zebra -> FPM -> rfc5549d over an unnumbered link (needs FRR); --only pipeline for it alone', false)
     .option('--pipeline-routes <n>', 'routes the peer bgpd announces in --pipeline', count, 200_000)
     .option('--main-copies', 'main also holds every prefix (proto bgp), as zebra\'s copies do (JSON-lines bench)', process.env.MAIN_COPIES === '1')
-    .option('--profile', 'instead of the runs: one FPM replay (classic) with the daemon under --cpu-prof; CPU per thread and self time per stage', false)
+    .option('--profile', 'instead of the runs: one FPM replay (the first of --encodings) with the daemon under --cpu-prof; CPU per thread and self time per stage', false)
     .option('--check [file]', 'compare the ratios with a baseline (bench/baseline.json); exit 1 on a regression over 10%')
     .option('--write-baseline [file]', 'write the ratios\' medians as the baseline (bench/baseline.json)')
     .option('--json <file>', 'write every sample and the medians as JSON');
