@@ -1,5 +1,7 @@
-// zebra's FPM frames for the benches, byte for byte as FRR sends them (checked against the
-// captures in test/fixtures/fpm/ by test/unit/zebra-frames.test.ts): an FPM header (version 1,
+// zebra's FPM frames for the benches, byte for byte as FRR sends them (classic and nhg checked
+// against the FRR 8.4 captures in test/fixtures/fpm/ by test/unit/zebra-frames.test.ts; via has
+// no capture here: the kernel's struct rtvia, no ONLINK, as test/unit/fpm.test.ts builds FRR
+// 10.6's frame, and it must decode to the peer's link-local): an FPM header (version 1,
 // type 1 netlink, 16-bit big-endian length) around one rtnetlink message. Hand-encoded, with
 // nothing of the daemon's codec, so a change there cannot change what the bench sends.
 //   classic: RTA_GATEWAY 169.254.0.1 + RTA_OIF, rtm_flags RTNH_F_ONLINK (FRR 8.4, no nexthop groups)
