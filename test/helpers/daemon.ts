@@ -20,7 +20,13 @@ export class DaemonProcess {
   private child: ChildProcess | undefined;
   private exited: Promise<number | null> | undefined;
 
-  constructor(private readonly ns: Netns, private config: Record<string, unknown> = {}, readonly env: Record<string, string> = {}, private readonly nodeArgs: readonly string[] = []) {
+  constructor(
+    private readonly ns: Netns,
+    private config: Record<string, unknown> = {},
+    readonly env: Record<string, string> = {},
+    /** node's own options before the CLI (the profile bench's --cpu-prof: not allowed in NODE_OPTIONS) */
+    readonly nodeArgs: readonly string[] = [],
+  ) {
     this.dir = mkdtempSync(join(tmpdir(), 'rfc5549d-test-'));
     this.socket = join(this.dir, 'routes.sock');
   }
