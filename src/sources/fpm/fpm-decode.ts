@@ -9,7 +9,7 @@ import {
 import { makePrefix } from '../../model/ipv4-prefix.js';
 import { isLinkLocalBytes, linkLocalFromBytes } from '../../model/link-local.js';
 import { PLACEHOLDER_GATEWAY } from '../../model/placeholder.js';
-import type { FpmItem, FpmLeg } from './fpm-item.js';
+import { NO_LEGS, type FpmItem, type FpmLeg } from './fpm-item.js';
 import { decodeFpmRoute } from './fpm-route-decode.js';
 
 export type { FpmItem, FpmLeg, IgnoreReason } from './fpm-item.js';
@@ -41,7 +41,7 @@ export function decodeFpmMessageGeneral(m: NetlinkMessage): FpmItem {
         // zebra's deletes carry the protocol of the route they delete (captured: rtm_protocol 186)
         if (m.type === RTM_DELROUTE) return { kind: 'route-del', table: r.table, prefix, protocol: r.protocol };
         if (r.type !== RTN_UNICAST) return { kind: 'route-unusable', table: r.table, prefix, protocol: r.protocol, reason: 'not-unicast' };
-        if (r.nhId !== undefined) return { kind: 'route-add', table: r.table, prefix, protocol: r.protocol, legs: [], nhId: r.nhId };
+        if (r.nhId !== undefined) return { kind: 'route-add', table: r.table, prefix, protocol: r.protocol, legs: NO_LEGS, nhId: r.nhId };
         const legs = r.legs.map(legFromRoute);
         if (legs.length === 0 || legs.some((l) => l === undefined)) return { kind: 'route-unusable', table: r.table, prefix, protocol: r.protocol, reason: 'no-ipv6-nexthop' };
         return { kind: 'route-add', table: r.table, prefix, protocol: r.protocol, legs: legs as FpmLeg[], nhId: undefined };

@@ -20,3 +20,6 @@ export type FpmItem =
   | { readonly kind: 'malformed'; readonly error: string; readonly bytes: string };
 
 export type IgnoreReason = 'ipv6-route' | 'not-unicast' | 'no-ipv6-nexthop' | 'message-type' | 'nexthop-family';
+
+/** the legs of a route that names a nexthop object: one shared empty list (the session keeps every such route) */
+export const NO_LEGS: readonly FpmLeg[] = Object.freeze([]);

@@ -10,7 +10,7 @@ import {
 import { makePrefix } from '../../model/ipv4-prefix.js';
 import { linkLocalFromBytes } from '../../model/link-local.js';
 import { PLACEHOLDER_GATEWAY } from '../../model/placeholder.js';
-import type { FpmItem } from './fpm-item.js';
+import { NO_LEGS, type FpmItem } from './fpm-item.js';
 
 /** The item of a plain IPv4 route message, or undefined for the general path to decode. */
 export function decodeFpmRoute(m: NetlinkMessage): FpmItem | undefined {
@@ -52,7 +52,7 @@ export function decodeFpmRoute(m: NetlinkMessage): FpmItem | undefined {
   const prefix = makePrefix(dst, dstLen);
   if (m.type === RTM_DELROUTE) return { kind: 'route-del', table, prefix, protocol };
   if (type !== RTN_UNICAST) return { kind: 'route-unusable', table, prefix, protocol, reason: 'not-unicast' };
-  if (nhId !== undefined) return { kind: 'route-add', table, prefix, protocol, legs: [], nhId };
+  if (nhId !== undefined) return { kind: 'route-add', table, prefix, protocol, legs: NO_LEGS, nhId };
   if (via6At >= 0 && buf[via6At] === 0xfe && (buf[via6At + 1]! & 0xc0) === 0x80) {
     return { kind: 'route-add', table, prefix, protocol, legs: [{ ifindex: oif, linkLocal: linkLocalFromBytes(buf.subarray(via6At, via6At + 16)) }], nhId: undefined };
   }
