@@ -3,8 +3,8 @@
 // send, so the encoders are exercised too. The contract in test/helpers/kernel-contract.ts
 // runs against both this and the real kernel; where they disagree, this is what is fixed.
 import { constants } from 'node:os';
-import type { KernelOp, OpResult } from './kernel-ops.js';
-import { encodeOp, type KernelEvents, type KernelPort, type OpFailure, type RouteDumpSink, type RouteEncoder } from './kernel.js';
+import type { KernelOp, OpResult, RouteKeys, RouteWrites } from './kernel-ops.js';
+import { encodeOp, encodeRouteWrite, type ForwardingTable, type KernelEvents, type KernelPort, type OpFailure, type RouteDumpSink } from './kernel.js';
 import { FakeFib, Refusal } from './fake-fib.js';
 import { errnoName, MessageWriter, splitMessages, type NetlinkMessage } from './netlink-codec.js';
 import {
@@ -148,7 +148,11 @@ export class FakeKernel implements KernelPort {
     return ops.map((_, i) => failures.get(i) ?? { ok: true });
   }
 
-  async applyEncoded(count: number, encode: RouteEncoder): Promise<Map<number, OpFailure>> {
+  applyRoutes(writes: RouteWrites, keys: RouteKeys, forwardings: ForwardingTable, protocol: number, metric: number): Promise<Map<number, OpFailure>> {
+    return this.applyEncoded(writes.length, (w, seq, i, ack) => encodeRouteWrite(w, seq, writes, i, keys, forwardings, protocol, metric, ack));
+  }
+
+  private async applyEncoded(count: number, encode: (w: MessageWriter, seq: number, index: number, ack: boolean) => void): Promise<Map<number, OpFailure>> {
     if (this.closed) throw new Error('FakeKernel: closed');
     const out = new Map<number, OpFailure>();
     const w = new MessageWriter(4096);

@@ -56,6 +56,18 @@ export class Forwardings {
 
   /** The id for a dumped route's raw forwarding bytes; `decode` runs only on a cache miss. */
   internRaw(raw: string, decode: () => { legs: RouteLeg[]; nhId: number | undefined }): number {
+    // scanRoute hands the same string again for the same bytes: most of a dump stops here
+    if (raw === this.lastRaw) return this.lastRawId;
+    const id = this.internRawMiss(raw, decode);
+    this.lastRaw = raw;
+    this.lastRawId = id;
+    return id;
+  }
+
+  private lastRaw: string | undefined;
+  private lastRawId = 0;
+
+  private internRawMiss(raw: string, decode: () => { legs: RouteLeg[]; nhId: number | undefined }): number {
     const known = this.byRaw.get(raw);
     if (known !== undefined) return known;
     const { legs, nhId } = decode();

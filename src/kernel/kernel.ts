@@ -3,7 +3,7 @@ import { Rfc5549Error } from '../errors.js';
 import { ipv4ToBytes } from '../model/ipv4-prefix.js';
 import { linkLocalToBytes } from '../model/link-local.js';
 import { macToBytes } from '../model/mac.js';
-import type { KernelOp, OpResult } from './kernel-ops.js';
+import { ROUTE_CREATE, ROUTE_DELETE, type KernelOp, type OpResult, type RouteKeys, type RouteWrites } from './kernel-ops.js';
 import { NetlinkChannel } from './netlink-channel.js';
 import { RequestClient } from './request-client.js';
 import { errnoName, MessageWriter, type NetlinkMessage } from './netlink-codec.js';
@@ -11,8 +11,8 @@ import {
   AF_INET, AF_INET6, AF_UNSPEC, decodeLink, decodeNeighbour, decodeNexthopObject, decodeRoute, decodeRule, NTF_USE, NUD_PERMANENT, RTM_DELLINK,
   RTM_DELNEIGH, RTM_DELNEXTHOP, RTM_DELROUTE, RTM_DELRULE, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWNEXTHOP, RTM_NEWROUTE, RTM_NEWRULE, RTNLGRP_IPV4_ROUTE,
   RTNLGRP_IPV4_RULE, RTNLGRP_LINK, RTNLGRP_NEIGH, RTNLGRP_NEXTHOP, scanRoute, scanRoutePrefix, writeLinkDump, writeNeighbour, writeNeighbourDump,
-  writeNexthop, writeNexthopDump, writeRouteDump, writeRule, writeRuleDump, writeThrowRoute,
-  type KernelLink, type KernelNeighbour, type KernelRoute, type KernelRule, type NexthopObject, type RoutePrefix, type ScannedRoute,
+  writeNexthop, writeNexthopDump, writeRouteDump, writeRule, writeRuleDump, writeStoredRoute, writeThrowRoute,
+  type EncodedForwarding, type KernelLink, type KernelNeighbour, type KernelRoute, type KernelRule, type NexthopObject, type RoutePrefix, type ScannedRoute,
 } from './rtnetlink-codec.js';
 
 export type Change = 'new' | 'del';
@@ -23,7 +23,7 @@ export interface RouteDumpSink {
   route(r: ScannedRoute, decode: () => KernelRoute): void;
 }
 
-export type RouteEncoder = (w: MessageWriter, seq: number, index: number, ack: boolean) => void;
+type Encoder = (w: MessageWriter, seq: number, index: number, ack: boolean) => void;
 export type OpFailure = Extract<OpResult, { ok: false }>;
 
 export interface KernelEvents {
@@ -56,8 +56,12 @@ export interface KernelPort {
   dumpTablePrefixes(table: number, sink: { begin(): void; route(r: RoutePrefix): void }): Promise<void>;
   /** neighbour and nexthop-object writes, in order */
   apply(ops: readonly KernelOp[]): Promise<OpResult[]>;
-  /** `count` writes (routes, or neighbour ops via apply) that `encode` writes by index; answers the failures by index */
-  applyEncoded(count: number, encode: RouteEncoder): Promise<Map<number, OpFailure>>;
+  /**
+   * Route writes of `protocol` (creates and replaces at `metric`, deletes at the metric each
+   * names), in order; answers the failures by index into `writes`. The bytes are the port's
+   * business: callers name routes by slot and forwarding id.
+   */
+  applyRoutes(writes: RouteWrites, keys: RouteKeys, forwardings: ForwardingTable, protocol: number, metric: number): Promise<Map<number, OpFailure>>;
   subscribe(events: KernelEvents): void;
   /** route events echo our own writes; big batches switch them off and resync after */
   setRouteEvents(on: boolean): void;
@@ -65,17 +69,35 @@ export interface KernelPort {
   close(): Promise<void>;
 }
 
+/** a forwarding's pre-encoded attributes by id (Forwardings) */
+export interface ForwardingTable {
+  get(id: number): EncodedForwarding;
+}
+
+/** The bytes of route write `i`, as NetlinkKernel sends them (FakeKernel decodes the same bytes). */
+export function encodeRouteWrite(
+  w: MessageWriter, seq: number, writes: RouteWrites, i: number, keys: RouteKeys, forwardings: ForwardingTable, protocol: number, metric: number, ack: boolean,
+): void {
+  const s = writes.slot[i]!;
+  const kind = writes.kind[i]!;
+  if (kind === ROUTE_DELETE) writeStoredRoute(w, seq, 'delete', keys.table[s]!, keys.addr[s]!, keys.len[s]!, protocol, writes.arg[i]!, undefined, ack);
+  else writeStoredRoute(w, seq, kind === ROUTE_CREATE ? 'create' : 'replace', keys.table[s]!, keys.addr[s]!, keys.len[s]!, protocol, metric, forwardings.get(writes.arg[i]!), ack);
+}
+
 const DUMP_RETRIES = 5;
+/** batches handed to the request thread and not yet answered, at most */
+const IN_FLIGHT = 4;
 
 export class NetlinkKernel implements KernelPort {
   private readonly requests: RequestClient;
   private readonly dumps: NetlinkChannel;
   private events: NetlinkChannel | undefined;
   private routeEvents = true;
-  private readonly writer = new MessageWriter(1 << 20);
+  private readonly writer = new MessageWriter(256 << 10);
 
   constructor(private readonly batchSize: number, private readonly eventBufferBytes = 64 << 20, private readonly nexthopEvents = false) {
     this.requests = new RequestClient();
+    this.requests.onBufferBack = (ab) => this.writer.adopt(ab);
     this.dumps = new NetlinkChannel({ name: 'netlink-dumps', recvBufferBytes: 32 << 20 });
   }
 
@@ -153,13 +175,19 @@ export class NetlinkKernel implements KernelPort {
     return ops.map((_, i) => failures.get(i) ?? { ok: true });
   }
 
+  applyRoutes(writes: RouteWrites, keys: RouteKeys, forwardings: ForwardingTable, protocol: number, metric: number): Promise<Map<number, OpFailure>> {
+    return this.applyEncoded(writes.length, (w, seq, i, ack) => encodeRouteWrite(w, seq, writes, i, keys, forwardings, protocol, metric, ack));
+  }
+
   /**
    * Packs the writes into batches of kernel.netlink-batch messages, one sendmsg each, with
    * an ACK asked for the last one only: the kernel answers every failure anyway.
    */
-  async applyEncoded(count: number, encode: RouteEncoder): Promise<Map<number, OpFailure>> {
+  private async applyEncoded(count: number, encode: Encoder): Promise<Map<number, OpFailure>> {
     const out = new Map<number, OpFailure>();
-    // Two batches in flight: the request thread writes one while this thread encodes the next.
+    // A few batches in flight: the request thread sends them back to back (sendmsg is where
+    // the kernel does the work) while this thread encodes the next; with one or two, each
+    // hand-over between the threads left the request thread waiting on this one.
     const inFlight: Promise<void>[] = [];
     for (let from = 0; from < count; from += this.batchSize) {
       const to = Math.min(count, from + this.batchSize);
@@ -167,12 +195,12 @@ export class NetlinkKernel implements KernelPort {
       const w = this.writer;
       for (let i = from; i < to; i++) encode(w, (first + (i - from)) >>> 0, i, i === to - 1);
       const batchFrom = from;
-      inFlight.push(this.requests.sendBatch(w.take(), first, (first + (to - from - 1)) >>> 0).then((failures) => {
+      inFlight.push(this.requests.sendBatch(w.detach(), first, (first + (to - from - 1)) >>> 0).then((failures) => {
         for (const [seq, f] of failures) {
           out.set(batchFrom + ((seq - first) >>> 0), { ok: false, errno: f.errno, error: `${errnoName(f.errno)}${f.extack ? ` (${f.extack})` : ''}` });
         }
       }));
-      if (inFlight.length >= 2) {
+      if (inFlight.length >= IN_FLIGHT) {
         try {
           await inFlight.shift();
         } catch (err) {

@@ -120,9 +120,37 @@ export class MessageWriter {
 
   private ensure(n: number): void {
     if (this.off + n <= this.buf.length) return;
-    const next = Buffer.alloc(Math.max(this.buf.length * 2, this.off + n));
+    const next = this.fresh(Math.max(this.buf.length * 2, this.off + n));
     this.buf.copy(next, 0, 0, this.off);
     this.buf = next;
+  }
+
+  /** buffers handed back by adopt(), to write the next batches into */
+  private spares: ArrayBuffer[] = [];
+
+  /** A buffer of its own ArrayBuffer (never the shared pool's: it may be transferred). */
+  private fresh(bytes: number): Buffer {
+    while (this.spares.length > 0) {
+      const ab = this.spares.pop()!;
+      if (ab.byteLength >= bytes) return Buffer.from(ab);
+    }
+    return Buffer.alloc(bytes);
+  }
+
+  /**
+   * The messages written so far, without a copy: the view owns its ArrayBuffer whole, so it
+   * can be transferred to another thread; the writer goes on in another buffer.
+   */
+  detach(): Buffer {
+    const out = this.buf.subarray(0, this.off);
+    this.buf = this.fresh(this.buf.length);
+    this.off = 0;
+    return out;
+  }
+
+  /** Takes back a buffer detach() gave out (transferred back), to reuse. */
+  adopt(ab: ArrayBuffer): void {
+    if (this.spares.length < 4) this.spares.push(ab);
   }
 
   /**

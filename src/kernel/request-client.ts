@@ -19,8 +19,8 @@ export interface CloseRequest {
 
 export type WorkerReply =
   | { readonly kind: 'ready'; readonly portId: number }
-  | { readonly kind: 'done'; readonly id: number; readonly failures: NetlinkAck[] }
-  | { readonly kind: 'failed'; readonly id: number; readonly message: string; readonly transient: boolean };
+  | { readonly kind: 'done'; readonly id: number; readonly failures: NetlinkAck[]; readonly buffer: ArrayBuffer }
+  | { readonly kind: 'failed'; readonly id: number; readonly message: string; readonly transient: boolean; readonly buffer: ArrayBuffer };
 
 interface Waiting {
   resolve(failures: Map<number, NetlinkAck>): void;
@@ -57,14 +57,21 @@ export class RequestClient {
     return this.seqs.allocate(count);
   }
 
-  /** One sendmsg of requests first..last (the last asks for an ACK); resolves with the failures by seq. */
+  /** the worker hands each batch's buffer back once sent: here it goes (MessageWriter.adopt) */
+  onBufferBack: ((ab: ArrayBuffer) => void) | undefined;
+
+  /**
+   * One sendmsg of requests first..last (the last asks for an ACK); resolves with the failures
+   * by seq. `bytes` must own its ArrayBuffer (MessageWriter.detach): it is transferred to the
+   * request thread, not copied, and unusable here afterwards.
+   */
   sendBatch(bytes: Buffer, first: number, last: number): Promise<Map<number, NetlinkAck>> {
     if (this.closed) return Promise.reject(new Rfc5549Error('KERNEL_IO', 'netlink requests: closed'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       const req: BatchRequest = { id, bytes, first, last };
-      this.worker.postMessage(req);
+      this.worker.postMessage(req, [bytes.buffer as ArrayBuffer]);
     });
   }
 
@@ -91,6 +98,7 @@ export class RequestClient {
       this.portId = m.portId;
       return;
     }
+    this.onBufferBack?.(m.buffer);
     const w = this.waiting.get(m.id);
     if (!w) return;
     this.waiting.delete(m.id);

@@ -11,7 +11,7 @@ if (!port) throw new Error('request-worker.js runs as a worker thread');
 
 // Room for a whole batch of NACKs: an overrun here would lose answers.
 const channel = new NetlinkChannel({ name: 'netlink-requests', recvBufferBytes: 32 << 20 });
-const post = (m: WorkerReply) => port.postMessage(m);
+const post = (m: WorkerReply) => port.postMessage(m, 'buffer' in m ? [m.buffer] : []);
 post({ kind: 'ready', portId: channel.portId });
 
 port.on('message', (req: BatchRequest | CloseRequest) => {
@@ -21,12 +21,14 @@ port.on('message', (req: BatchRequest | CloseRequest) => {
     port.close();
     return;
   }
-  const bytes = Buffer.from(req.bytes.buffer, req.bytes.byteOffset, req.bytes.byteLength);
+  // transferred, not copied; it goes back with the answer, once sendmsg is long done
+  const buffer = req.bytes.buffer as ArrayBuffer;
+  const bytes = Buffer.from(buffer, req.bytes.byteOffset, req.bytes.byteLength);
   channel.sendBatch(bytes, req.first, req.last).then(
-    (failures) => post({ kind: 'done', id: req.id, failures: [...failures.values()] }),
+    (failures) => post({ kind: 'done', id: req.id, failures: [...failures.values()], buffer }),
     (err: unknown) => {
       const e = err instanceof Rfc5549Error ? err : new Rfc5549Error('KERNEL_IO', String(err));
-      post({ kind: 'failed', id: req.id, message: e.message, transient: e.transient });
+      post({ kind: 'failed', id: req.id, message: e.message, transient: e.transient, buffer });
     },
   );
 });

@@ -32,8 +32,36 @@ function parseLinkLocalUncached(text: string): ParseResult<LinkLocal> {
   return { ok: true, value: linkLocalFromBytes(full) };
 }
 
+// Decoded FPM routes name the same few peers too, and formatting through ip-address (BigInt
+// arithmetic) cost 25 us a route on the RTA_VIA path: the last answer, then a bounded map.
+const lastFormatted = { bytes: new Uint8Array(16), text: '' as LinkLocal, set: false };
+const formatCache = new Map<string, LinkLocal>();
+
 export function linkLocalFromBytes(bytes: Uint8Array): LinkLocal {
-  return Address6.fromByteArray(Array.from(bytes)).correctForm() as LinkLocal;
+  const last = lastFormatted;
+  if (last.set && bytes.length === 16) {
+    let same = true;
+    for (let i = 0; i < 16; i++) {
+      if (bytes[i] !== last.bytes[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return last.text;
+  }
+  const key = String.fromCharCode(...bytes);
+  let text = formatCache.get(key);
+  if (text === undefined) {
+    text = Address6.fromByteArray(Array.from(bytes)).correctForm() as LinkLocal;
+    if (formatCache.size >= PARSE_CACHE_MAX) formatCache.clear();
+    formatCache.set(key, text);
+  }
+  if (bytes.length === 16) {
+    last.bytes.set(bytes);
+    last.text = text;
+    last.set = true;
+  }
+  return text;
 }
 
 export function linkLocalToBytes(ll: LinkLocal): Buffer {

@@ -2,7 +2,7 @@
 // verdict per key (the BIRD krt habit), then the writes in a safe order: neighbours
 // before the routes that need them, route deletes before the neighbours they used.
 import { legKey, type Forwardings } from '../kernel/forwardings.js';
-import type { KernelOp } from '../kernel/kernel-ops.js';
+import { ROUTE_CREATE, ROUTE_DELETE, ROUTE_REPLACE, type KernelOp } from '../kernel/kernel-ops.js';
 import type { ObservedNeighbour } from '../kernel/kernel-state.js';
 import type { RouteLeg } from '../kernel/rtnetlink-codec.js';
 import { isOurs } from '../model/ownership.js';
@@ -25,9 +25,10 @@ const REMOVED: RouteVerdict = { state: 'removed', op: 'delete' };
 const KEPT_STALE: RouteVerdict = { state: 'kept-stale', op: 'none' };
 const ABSENT: RouteVerdict = { state: 'absent', op: 'none' };
 
-export const OP_CREATE = 1;
-export const OP_REPLACE = 2;
-export const OP_DELETE = 3;
+// the kernel port's route write kinds: RouteOps is the RouteWrites the port applies
+export const OP_CREATE = ROUTE_CREATE;
+export const OP_REPLACE = ROUTE_REPLACE;
+export const OP_DELETE = ROUTE_DELETE;
 export type RouteOpKind = typeof OP_CREATE | typeof OP_REPLACE | typeof OP_DELETE;
 
 /** Planned route writes as columns: kind, slot, and the forwarding (writes) or metric (deletes). */

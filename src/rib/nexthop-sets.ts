@@ -16,10 +16,15 @@ export class NexthopSets {
   private readonly keys: string[] = [''];
   private readonly refs: number[] = [0];
   private readonly freeIds: number[] = [];
+  /** the last array acquired and its key: a feed hands the same (frozen) array route after route */
+  private lastNexthops: readonly PeerNexthop[] | undefined;
+  private lastKey = '';
 
   /** The id of this (sorted) set, with one more reference. */
   acquire(nexthops: readonly PeerNexthop[]): number {
-    const key = setKey(nexthops);
+    const key = nexthops === this.lastNexthops && Object.isFrozen(nexthops) ? this.lastKey : setKey(nexthops);
+    this.lastNexthops = nexthops;
+    this.lastKey = key;
     let id = this.byKey.get(key);
     if (id === undefined) {
       id = this.freeIds.pop() ?? this.sets.length;

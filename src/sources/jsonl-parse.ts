@@ -7,6 +7,7 @@ import { resolveTable, type TableNames } from '../model/route-table.js';
 import { errorMessage } from '../errors.js';
 import { escapeText, excerpt } from '../excerpt.js';
 import { jsonDepthExcess } from './json-depth.js';
+import { parseCanonicalLine, type FastLineCache } from './jsonl-fast.js';
 import { MAX_LEGS_CEILING } from '../rib/route-validation.js';
 import { sortNexthops, type PeerNexthop, type RouteUpdate } from '../rib/route.js';
 
@@ -53,7 +54,12 @@ const show = (v: unknown): string => (v === undefined ? 'missing' : excerpt(v));
 /** An own property only: JSON.parse makes plain objects, whose prototype must never answer. */
 const own = (o: Record<string, unknown>, k: string): unknown => (Object.hasOwn(o, k) ? o[k] : undefined);
 
-export function parseJsonLine(line: string, ctx: JsonlContext): LineResult {
+/** `fast`: a connection's cache for the canonical-line fast path (jsonl-fast.ts); the result is the same without it */
+export function parseJsonLine(line: string, ctx: JsonlContext, fast?: FastLineCache): LineResult {
+  if (fast) {
+    const update = parseCanonicalLine(line, ctx.defaultTable, fast);
+    if (update) return { ok: true, update };
+  }
   const deep = jsonDepthExcess(line, MAX_JSON_DEPTH);
   if (deep !== undefined) {
     return fail(deep.key === undefined ? 'line' : escapeText(deep.key, 64), `nested deeper than ${MAX_JSON_DEPTH} levels (at character ${deep.at})`);

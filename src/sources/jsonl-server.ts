@@ -12,6 +12,7 @@ import type { VrfRoutes } from '../rib/vrf-routes.js';
 import { LineSplitter } from './line-splitter.js';
 import { SyncSignal, type RouteSource, type SourceTotals } from './route-source.js';
 import { parseJsonLine, type JsonlContext } from './jsonl-parse.js';
+import { FastLineCache } from './jsonl-fast.js';
 
 const JSONL_SOURCE = 'jsonl';
 
@@ -131,6 +132,7 @@ export class JsonlSource implements RouteSource<JsonlStats> {
   private serve(input: Readable, reply: Socket | undefined, session: string): void {
     let lineNo = 0;
     const splitter = new LineSplitter(this.opts.maxLineBytes);
+    const fast = new FastLineCache();
     const throttle = new LogThrottle();
     const send = (text: string): void => {
       if (reply === undefined || reply.destroyed) return;
@@ -161,7 +163,7 @@ export class JsonlSource implements RouteSource<JsonlStats> {
       this.counters.lines++;
       // The guard per input: whatever one line does, it costs a reply, not the process.
       try {
-        this.handle(text, lineNo, session, answer, send);
+        this.handle(text, lineNo, session, answer, send, fast);
       } catch (err) {
         this.counters.failed++;
         const code: ErrorCode = err instanceof Rfc5549Error ? err.code : 'INTERNAL';
@@ -174,8 +176,8 @@ export class JsonlSource implements RouteSource<JsonlStats> {
     });
   }
 
-  private handle(text: string, line: number, session: string, answer: Answer, send: (text: string) => void): void {
-    const r = parseJsonLine(text, this.opts.context);
+  private handle(text: string, line: number, session: string, answer: Answer, send: (text: string) => void, fast: FastLineCache): void {
+    const r = parseJsonLine(text, this.opts.context, fast);
     if (!r.ok) return answer(line, r.field, r.error);
     const u = r.update;
     switch (u.op) {

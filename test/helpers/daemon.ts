@@ -20,7 +20,13 @@ export class DaemonProcess {
   private child: ChildProcess | undefined;
   private exited: Promise<number | null> | undefined;
 
-  constructor(private readonly ns: Netns, private config: Record<string, unknown> = {}, readonly env: Record<string, string> = {}) {
+  constructor(
+    private readonly ns: Netns,
+    private config: Record<string, unknown> = {},
+    readonly env: Record<string, string> = {},
+    /** node's own options before the CLI (the profile bench's --cpu-prof: not allowed in NODE_OPTIONS) */
+    readonly nodeArgs: readonly string[] = [],
+  ) {
     this.dir = mkdtempSync(join(tmpdir(), 'rfc5549d-test-'));
     this.socket = join(this.dir, 'routes.sock');
   }
@@ -81,7 +87,7 @@ export class DaemonProcess {
     const file = this.configFile;
     const { openSync } = await import('node:fs');
     const out = openSync(this.logFile, 'a');
-    const child = spawn('ip', ['netns', 'exec', this.ns.name, process.execPath, CLI, 'run', '--config', file, ...args], { stdio: ['ignore', out, out], env: { ...process.env, ...this.env } });
+    const child = spawn('ip', ['netns', 'exec', this.ns.name, process.execPath, ...this.nodeArgs, CLI, 'run', '--config', file, ...args], { stdio: ['ignore', out, out], env: { ...process.env, ...this.env } });
     this.child = child;
     this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
     const startLine = this.logs().length;

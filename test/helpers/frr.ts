@@ -5,8 +5,8 @@ import { join, resolve } from 'node:path';
 import { sh, sleep, type Netns } from './netns.js';
 
 const FRR = '/usr/lib/frr';
-// the project root, from test/helpers
-const ROOT = resolve(import.meta.dirname, '../..');
+// the project root, from test/helpers (vitest) or dist/test/helpers (the pipeline bench)
+const ROOT = resolve(import.meta.dirname, /[/\\]dist[/\\]test[/\\]/.test(import.meta.dirname) ? '../../..' : '../..');
 
 /**
  * One of the FRR configurations docs/operations.md quotes (docs/frr/), as written, with only

@@ -8,9 +8,11 @@ import assert from 'node:assert/strict';
 import { constants } from 'node:os';
 import type { Change, KernelPort, OpFailure } from '../../src/kernel/kernel.js';
 import {
-  AF_INET, IFF_LOWER_UP, NUD_PERMANENT, RTN_BLACKHOLE, RTN_UNICAST, RTNH_F_LINKDOWN, RTNH_F_ONLINK, writeDelRoute, writeNewRoute,
+  AF_INET, IFF_LOWER_UP, NUD_PERMANENT, RTN_BLACKHOLE, RTN_UNICAST, RTNH_F_LINKDOWN, RTNH_F_ONLINK,
   type KernelLink, type KernelNeighbour, type KernelRoute, type RouteWriteMode,
 } from '../../src/kernel/rtnetlink-codec.js';
+import { Forwardings } from '../../src/kernel/forwardings.js';
+import { ROUTE_CREATE, ROUTE_DELETE, ROUTE_REPLACE } from '../../src/kernel/kernel-ops.js';
 import { macFromBytes, type Mac } from '../../src/model/mac.js';
 
 const PROTOCOL = 200;
@@ -56,12 +58,27 @@ function onlinkRoute(w: ContractWorld, dst: number, over: Partial<KernelRoute> =
   return { table: TABLE, dst, dstLen: 24, protocol: PROTOCOL, metric: 20, type: RTN_UNICAST, legs: [{ ifindex: w.ifindex, gateway: GATEWAY, flags: RTNH_F_ONLINK }], ...over };
 }
 
+/**
+ * Writes routes through the port's route write (applyRoutes): one call for all of them when
+ * they share protocol and metric, as the reconciler's are, else one call each, in order.
+ */
 async function writeRoutes(port: KernelPort, routes: readonly KernelRoute[], mode: RouteWriteMode | 'delete'): Promise<(OpFailure | undefined)[]> {
-  const failures = await port.applyEncoded(routes.length, (wr, seq, i, ack) => {
-    if (mode === 'delete') writeDelRoute(wr, seq, routes[i]!, ack);
-    else writeNewRoute(wr, seq, routes[i]!, mode, ack);
-  });
-  return routes.map((_, i) => failures.get(i));
+  const forwardings = new Forwardings();
+  const kind = mode === 'delete' ? ROUTE_DELETE : mode === 'create' ? ROUTE_CREATE : ROUTE_REPLACE;
+  const keys = { table: Uint32Array.from(routes, (r) => r.table), addr: Uint32Array.from(routes, (r) => r.dst), len: Uint8Array.from(routes, (r) => r.dstLen) };
+  const arg = (r: KernelRoute) => (mode === 'delete' ? r.metric : forwardings.intern(r.legs, r.nhId));
+  const write = (from: number, to: number) => port.applyRoutes(
+    { length: to - from, kind: new Uint8Array(to - from).fill(kind), slot: Int32Array.from({ length: to - from }, (_, i) => from + i), arg: Uint32Array.from(routes.slice(from, to), arg) },
+    keys, forwardings, routes[from]!.protocol, routes[from]!.metric,
+  );
+  const shared = routes.every((r) => r.protocol === routes[0]!.protocol && r.metric === routes[0]!.metric);
+  const out: (OpFailure | undefined)[] = [];
+  for (let from = 0; from < routes.length; from = shared ? routes.length : from + 1) {
+    const to = shared ? routes.length : from + 1;
+    const failures = await write(from, to);
+    for (let i = from; i < to; i++) out.push(failures.get(i - from));
+  }
+  return out;
 }
 
 async function routesOf(port: KernelPort, how: { protocol: number } | { table: number }): Promise<KernelRoute[]> {

@@ -6,28 +6,13 @@ import {
   AF_INET, AF_INET6, decodeNexthopObject, decodeRoute, RTM_DELNEXTHOP, RTM_DELROUTE, RTM_NEWNEXTHOP, RTM_NEWROUTE,
   RTN_UNICAST, type RouteLeg,
 } from '../../kernel/rtnetlink-codec.js';
-import { makePrefix, type Ipv4Prefix } from '../../model/ipv4-prefix.js';
-import { isLinkLocalBytes, linkLocalFromBytes, type LinkLocal } from '../../model/link-local.js';
+import { makePrefix } from '../../model/ipv4-prefix.js';
+import { isLinkLocalBytes, linkLocalFromBytes } from '../../model/link-local.js';
 import { PLACEHOLDER_GATEWAY } from '../../model/placeholder.js';
+import { NO_LEGS, type FpmItem, type FpmLeg } from './fpm-item.js';
+import { decodeFpmRoute } from './fpm-route-decode.js';
 
-/** A next hop as zebra gives it: an interface, and the peer's link-local when zebra says it. */
-export interface FpmLeg {
-  readonly ifindex: number;
-  /** undefined: zebra said "169.254.0.1 onlink" and the peer is whoever we learnt on that link */
-  readonly linkLocal: LinkLocal | undefined;
-}
-
-export type FpmItem =
-  | { readonly kind: 'route-add'; readonly table: number; readonly prefix: Ipv4Prefix; readonly protocol: number; readonly legs: readonly FpmLeg[]; readonly nhId: number | undefined }
-  | { readonly kind: 'route-del'; readonly table: number; readonly prefix: Ipv4Prefix; readonly protocol: number }
-  | { readonly kind: 'nexthop-add'; readonly id: number; readonly legs: readonly FpmLeg[] | undefined; readonly group: readonly number[] | undefined }
-  | { readonly kind: 'nexthop-del'; readonly id: number }
-  | { readonly kind: 'ignored'; readonly reason: IgnoreReason }
-  /** an IPv4 route zebra now forwards some other way (IPv4 gateway, blackhole): not ours to install, and what we hold for it must go */
-  | { readonly kind: 'route-unusable'; readonly table: number; readonly prefix: Ipv4Prefix; readonly protocol: number; readonly reason: 'not-unicast' | 'no-ipv6-nexthop' }
-  | { readonly kind: 'malformed'; readonly error: string; readonly bytes: string };
-
-export type IgnoreReason = 'ipv6-route' | 'not-unicast' | 'no-ipv6-nexthop' | 'message-type' | 'nexthop-family';
+export type { FpmItem, FpmLeg, IgnoreReason } from './fpm-item.js';
 
 function legFromRoute(l: RouteLeg): FpmLeg | undefined {
   if (l.via6 && isLinkLocalBytes(l.via6)) return { ifindex: l.ifindex, linkLocal: linkLocalFromBytes(l.via6) };
@@ -35,7 +20,17 @@ function legFromRoute(l: RouteLeg): FpmLeg | undefined {
   return undefined;
 }
 
-function decodeFpmMessage(m: NetlinkMessage): FpmItem {
+/** One message: plain routes by the fast path (fpm-route-decode.ts), the rest the general way. */
+export function decodeFpmMessage(m: NetlinkMessage): FpmItem {
+  if (m.type === RTM_NEWROUTE || m.type === RTM_DELROUTE) {
+    const fast = decodeFpmRoute(m);
+    if (fast) return fast;
+  }
+  return decodeFpmMessageGeneral(m);
+}
+
+/** Every message zebra sends, the general way (multipath, nexthop objects, malformed input). */
+export function decodeFpmMessageGeneral(m: NetlinkMessage): FpmItem {
   try {
     switch (m.type) {
       case RTM_NEWROUTE:
@@ -46,7 +41,7 @@ function decodeFpmMessage(m: NetlinkMessage): FpmItem {
         // zebra's deletes carry the protocol of the route they delete (captured: rtm_protocol 186)
         if (m.type === RTM_DELROUTE) return { kind: 'route-del', table: r.table, prefix, protocol: r.protocol };
         if (r.type !== RTN_UNICAST) return { kind: 'route-unusable', table: r.table, prefix, protocol: r.protocol, reason: 'not-unicast' };
-        if (r.nhId !== undefined) return { kind: 'route-add', table: r.table, prefix, protocol: r.protocol, legs: [], nhId: r.nhId };
+        if (r.nhId !== undefined) return { kind: 'route-add', table: r.table, prefix, protocol: r.protocol, legs: NO_LEGS, nhId: r.nhId };
         const legs = r.legs.map(legFromRoute);
         if (legs.length === 0 || legs.some((l) => l === undefined)) return { kind: 'route-unusable', table: r.table, prefix, protocol: r.protocol, reason: 'no-ipv6-nexthop' };
         return { kind: 'route-add', table: r.table, prefix, protocol: r.protocol, legs: legs as FpmLeg[], nhId: undefined };

@@ -4,7 +4,8 @@
 // once per episode.
 import { LogThrottle, type Logger } from '../../log.js';
 import type { Rib } from '../../rib/rib.js';
-import { FpmSession, type FpmSessionOptions } from './fpm-session.js';
+import type { FpmSessionOptions } from './fpm-echo.js';
+import { FpmSession } from './fpm-session.js';
 import type { WithdrawHold } from './withdraw-hold.js';
 
 export interface FpmFeed {

@@ -9,9 +9,12 @@
 import type { Ipv4Prefix } from '../../model/ipv4-prefix.js';
 import { peerKey } from '../../model/peer-key.js';
 import { RT_TABLE_MAIN } from '../../model/route-table.js';
-import { MAX_LEGS_CEILING } from '../../rib/route-validation.js';
 import { routeKey, sortNexthops, type DesiredRoute, type PeerNexthop } from '../../rib/route.js';
 import type { FpmItem, FpmLeg, IgnoreReason } from './fpm-decode.js';
+import { isEcho, type FpmSessionOptions } from './fpm-echo.js';
+import { MAX_GROUP_MEMBERS, MAX_NEXTHOP_IDS, NexthopTable, type Steps } from './fpm-nexthop-table.js';
+
+export { MAX_GROUP_MEMBERS, MAX_NEXTHOP_IDS } from './fpm-nexthop-table.js';
 
 /** A route held back because its nexthop id cannot be resolved, with what to do about it. */
 export interface PendingNexthopRoute {
@@ -36,29 +39,6 @@ export interface FpmSink {
   withdraw(table: number, prefix: Ipv4Prefix, unusable?: true): void;
 }
 
-export interface FpmSessionOptions {
-  /** rtm_protocol values to take (zebra's bgp is 186) */
-  readonly protocols: ReadonlySet<number>;
-  /** where zebra's main table (254) goes: our kernel.table, so both can live in one namespace */
-  readonly mainTable: number;
-  readonly ifname: (ifindex: number) => string | undefined;
-}
-
-/**
- * Whether an FPM route is one of our own coming back. zebra learns every route the daemon
- * writes as a kernel route and streams it back (rtm_protocol 2, RTA_TABLE = our table): its
- * add is dropped by protocol, and so must its delete be, or every replace we make (a leg
- * leaving on carrier loss, a drift repair) is followed by zebra's RTM_DELROUTE of the old
- * copy and we withdraw our own route for good. A route in the table zebra's main maps to
- * (kernel.table, when that is not main) is ours whatever its protocol: zebra never writes
- * there itself.
- */
-function isEcho(opts: FpmSessionOptions, table: number, protocol: number): 'protocol' | 'own-table' | undefined {
-  if (opts.mainTable !== RT_TABLE_MAIN && table === opts.mainTable) return 'own-table';
-  if (!opts.protocols.has(protocol)) return 'protocol';
-  return undefined;
-}
-
 export interface FpmCounters {
   messages: number;
   routesAdded: number;
@@ -72,33 +52,11 @@ export interface FpmCounters {
 
 type RouteAdd = Extract<FpmItem, { kind: 'route-add' }>;
 
-/**
- * Members of one group at most: no route can carry more legs than limits.max-legs ever allows
- * (the kernel leaves longer ones out of its dumps), so a bigger group is refused when it arrives.
- */
-export const MAX_GROUP_MEMBERS = MAX_LEGS_CEILING;
-/**
- * Nexthop ids one connection may hold. zebra makes one per (interface, peer) and one per ECMP
- * set; a fabric switch needs hundreds, so this leaves room for any real one and bounds memory.
- */
-export const MAX_NEXTHOP_IDS = 65_536;
-
-interface NexthopEntry {
-  readonly legs?: readonly FpmLeg[];
-  readonly group?: readonly number[];
-  /** why the object cannot be used (a nested group); its routes stay pending with this */
-  readonly refused?: string;
-}
-
-type Expansion = { readonly legs: FpmLeg[] } | { readonly missing: string };
-
 export class FpmSession {
   readonly counters: FpmCounters = { messages: 0, routesAdded: 0, routesWithdrawn: 0, nexthops: 0, malformed: 0, nexthopsRefused: 0, ignored: {} };
-  /** loop steps spent on nexthop bookkeeping, so tests can assert the cost of adversarial input */
-  operations = 0;
-  private readonly nexthops = new Map<number, NexthopEntry>();
-  /** member id -> the groups that list it, whether or not the member has arrived */
-  private readonly groupsOf = new Map<number, Set<number>>();
+  private readonly steps: Steps = { operations: 0 };
+  /** nexthop objects by id, and the groups that list each */
+  private readonly nexthops = new NexthopTable(this.steps);
   /** nexthop id -> the routes naming it, so a late or changed nexthop re-resolves them */
   private readonly usersOf = new Map<number, Map<string, RouteAdd>>();
   /** route key -> the nexthop id it names (the forward index that makes forgetting O(1)) */
@@ -124,6 +82,11 @@ export class FpmSession {
   /** the routes behind pendingNexthopRoutes, for `routes --pending` */
   pendingRoutes(): IterableIterator<PendingNexthopRoute> {
     return this.waiting.values();
+  }
+
+  /** loop steps spent on nexthop bookkeeping, so tests can assert the cost of adversarial input */
+  get operations(): number {
+    return this.steps.operations;
   }
 
   /** nexthop ids held (bounded by MAX_NEXTHOP_IDS) */
@@ -191,27 +154,11 @@ export class FpmSession {
     if (group && group.length > MAX_GROUP_MEMBERS) {
       return this.refuseNexthop(id, `nexthop group ${id}: ${group.length} members, more than the cap of ${MAX_GROUP_MEMBERS} (no route may carry more legs); refused`);
     }
-    const old = this.nexthops.get(id);
-    // zebra re-announces unchanged objects; nothing to re-resolve, and no repeat costs O(users).
-    if (old && !old.refused && sameLegs(old.legs, legs) && sameIds(old.group, group)) return;
-    let entry: NexthopEntry = { ...(legs ? { legs } : {}), ...(group ? { group } : {}) };
-    if (group) {
-      const nested = group.find((m) => this.nexthops.get(m)?.group !== undefined);
-      if (nested !== undefined) {
-        entry = { refused: `nexthop group ${id} has member ${nested}, itself a group: nested groups are not supported (the kernel has none either)` };
-        this.counters.nexthopsRefused++;
-        this.onNexthopRefused(id, entry.refused!);
-      }
-    }
-    this.unlinkGroup(id);
-    this.nexthops.set(id, entry);
-    if (entry.group) {
-      for (const m of entry.group) {
-        this.operations++;
-        let gs = this.groupsOf.get(m);
-        if (!gs) this.groupsOf.set(m, (gs = new Set()));
-        gs.add(id);
-      }
+    const outcome = this.nexthops.set(id, legs, group);
+    if (outcome === 'unchanged') return;
+    if (outcome.refused !== undefined) {
+      this.counters.nexthopsRefused++;
+      this.onNexthopRefused(id, outcome.refused);
     }
     this.refreshUsersOf(id);
   }
@@ -227,28 +174,16 @@ export class FpmSession {
   }
 
   private deleteNexthop(id: number): void {
-    this.unlinkGroup(id);
     this.nexthops.delete(id);
-  }
-
-  /** Drops a group's entries from the member index (before it is replaced or deleted). */
-  private unlinkGroup(id: number): void {
-    const old = this.nexthops.get(id)?.group;
-    if (!old) return;
-    for (const m of old) {
-      this.operations++;
-      const gs = this.groupsOf.get(m);
-      if (!gs) continue;
-      gs.delete(id);
-      if (gs.size === 0) this.groupsOf.delete(m);
-    }
   }
 
   private addRoute(item: RouteAdd): void {
     const echo = isEcho(this.opts, item.table, item.protocol);
     if (echo) return this.ignore(echo);
     const table = this.table(item.table);
-    const key = routeKey(table, item.prefix.key);
+    // The key string is only needed where nexthop ids or waiting routes are: not per classic route.
+    const keyed = item.nhId !== undefined || this.nhIdOf.size > 0 || this.waiting.size > 0;
+    const key = keyed ? routeKey(table, item.prefix.key) : '';
     let legs: readonly FpmLeg[] = item.legs;
     if (item.nhId !== undefined) {
       if (this.nhIdOf.get(key) !== item.nhId) {
@@ -257,7 +192,7 @@ export class FpmSession {
         this.nhIdOf.set(key, item.nhId);
       }
       this.usersOf.get(item.nhId)!.set(key, item);
-      const x = this.expand(item.nhId);
+      const x = this.nexthops.expand(item.nhId);
       if ('missing' in x) {
         // Not forwardable until the nexthop arrives: nothing stale may stay installed meanwhile.
         this.wait(key, { table, prefix: item.prefix, nhId: item.nhId, reason: x.missing });
@@ -265,14 +200,43 @@ export class FpmSession {
         return;
       }
       legs = x.legs;
-    } else {
+    } else if (keyed) {
       this.forgetNexthopUse(key);
     }
-    this.stopWaiting(key, true);
+    if (keyed) this.stopWaiting(key, true);
+    const nexthops = this.peerNexthops(legs);
+    if (nexthops.length === 0) {
+      this.ignore('no-ipv6-nexthop');
+      this.sink.withdraw(table, item.prefix, true);
+      return;
+    }
+    this.counters.routesAdded++;
+    this.sink.add(this.session, { table, prefix: item.prefix, nexthops });
+  }
+
+  /** the last single leg's next hops: a feed sends route after route over the same peer */
+  private lastLeg: { ifname: string; linkLocal: string | undefined; nexthops: readonly PeerNexthop[] } | undefined;
+
+  /** Legs as next hops by interface name, sorted, without repeats or unknown interfaces. */
+  private peerNexthops(legs: readonly FpmLeg[]): readonly PeerNexthop[] {
+    if (legs.length === 1) {
+      this.steps.operations++;
+      const l = legs[0]!;
+      const ifname = this.opts.ifname(l.ifindex);
+      const last = this.lastLeg;
+      if (last && ifname === last.ifname && l.linkLocal === last.linkLocal) return last.nexthops;
+      if (!ifname) {
+        this.ignore('unknown-interface');
+        return [];
+      }
+      const nexthops = Object.freeze([{ interface: ifname, linkLocal: l.linkLocal }]);
+      this.lastLeg = { ifname, linkLocal: l.linkLocal, nexthops };
+      return nexthops;
+    }
     const nexthops: PeerNexthop[] = [];
     const seen = new Set<string>();
     for (const l of legs) {
-      this.operations++;
+      this.steps.operations++;
       const ifname = this.opts.ifname(l.ifindex);
       if (!ifname) {
         this.ignore('unknown-interface');
@@ -283,13 +247,7 @@ export class FpmSession {
       seen.add(k);
       nexthops.push({ interface: ifname, linkLocal: l.linkLocal });
     }
-    if (nexthops.length === 0) {
-      this.ignore('no-ipv6-nexthop');
-      this.sink.withdraw(table, item.prefix, true);
-      return;
-    }
-    this.counters.routesAdded++;
-    this.sink.add(this.session, { table, prefix: item.prefix, nexthops: sortNexthops(nexthops) });
+    return sortNexthops(nexthops);
   }
 
   private wait(key: string, pending: PendingNexthopRoute): void {
@@ -307,27 +265,10 @@ export class FpmSession {
     if (this.waiting.size === 0) this.onPending({ state: 'end', resolved: this.episodeResolved });
   }
 
-  /** The legs of a nexthop id: a leg's own, or a group's members' (one level, no nesting). */
-  private expand(id: number): Expansion {
-    const nh = this.nexthops.get(id);
-    if (!nh) return { missing: missingObject(id) };
-    if (nh.refused) return { missing: nh.refused };
-    if (!nh.group) return { legs: [...(nh.legs ?? [])] };
-    const out: FpmLeg[] = [];
-    for (const member of nh.group) {
-      this.operations++;
-      const m = this.nexthops.get(member);
-      if (!m) return { missing: `nexthop group ${id} names member ${member}, and ${missingObject(member)}` };
-      if (m.group || m.refused) return { missing: `nexthop group ${id} has member ${member}, itself a group: nested groups are not supported (the kernel has none either)` };
-      if (m.legs) out.push(...m.legs);
-    }
-    return { legs: out };
-  }
-
   /** Re-resolves the routes of a nexthop id and of the groups that list it. */
   private refreshUsersOf(id: number): void {
     this.refreshRoutesOf(id);
-    const groups = this.groupsOf.get(id);
+    const groups = this.nexthops.groupsListing(id);
     if (groups) for (const gid of [...groups]) this.refreshRoutesOf(gid);
   }
 
@@ -335,7 +276,7 @@ export class FpmSession {
     const users = this.usersOf.get(id);
     if (!users) return;
     for (const item of [...users.values()]) {
-      this.operations++;
+      this.steps.operations++;
       this.addRoute(item);
     }
   }
@@ -351,17 +292,3 @@ export class FpmSession {
   }
 }
 
-function sameLegs(a: readonly FpmLeg[] | undefined, b: readonly FpmLeg[] | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return a.length === b.length && a.every((l, i) => l.ifindex === b[i]!.ifindex && l.linkLocal === b[i]!.linkLocal);
-}
-
-function sameIds(a: readonly number[] | undefined, b: readonly number[] | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return a.length === b.length && a.every((id, i) => id === b[i]);
-}
-
-/** What a user of FRR 8.4 sees with `no zebra nexthop kernel enable` and what to change. */
-function missingObject(id: number): string {
-  return `zebra sent no nexthop object ${id}: enable zebra's kernel nexthops ("zebra nexthop kernel enable") or use "no fpm use-next-hop-groups"`;
-}

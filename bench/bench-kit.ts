@@ -1,0 +1,40 @@
+// What the benches share: the routes they install (10.x.y.z/32 counting from 10.0.0.0, via
+// 169.254.0.1 dev h0 onlink), the kernel check, the wait for the daemon's acknowledged
+// state, and the formatting of figures.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { askDaemon } from '../src/cli/control-client.js';
+
+export const TABLE = 1000;
+export const PROTOCOL = 200;
+export const METRIC = 20;
+/** 10.0.0.0, the first route of every bench */
+export const FIRST_DST = 0x0a000000;
+
+export const dst = (i: number): string => `10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
+export const sec = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Routes in a table, by a dump (`ip route show`); ns undefined: the namespace this runs in. */
+export function kernelCount(ns: string | undefined, table: number | string = TABLE): number {
+  const r = spawnSync('sh', ['-c', `ip ${ns ? `-n ${ns} ` : ''}route show table ${table} | wc -l`], { encoding: 'utf8' });
+  return Number(r.stdout.trim());
+}
+
+interface Status { routes: { desired: number; installed: number; pending: number; ownedInKernel: number } }
+
+/** Polls the daemon's status until it holds `want` routes, all written and acknowledged. */
+export async function waitOwned(control: string, want: number, timeoutMs = 300_000): Promise<void> {
+  const t0 = Date.now();
+  for (;;) {
+    const s = (await askDaemon(control, { command: 'status' }, 30_000)) as Status;
+    if (s.routes.ownedInKernel === want && s.routes.desired === want && s.routes.pending === 0) return;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out: ${JSON.stringify(s.routes)} (want ${want})`);
+    await sleep(20);
+  }
+}
+
+export function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
