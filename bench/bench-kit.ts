@@ -1,9 +1,12 @@
 // What the benches share: the routes they install (10.x.y.z/32 counting from 10.0.0.0, via
 // 169.254.0.1 dev h0 onlink), the kernel check, the wait for the daemon's acknowledged
 // state, and the formatting of figures.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { askDaemon } from '../src/cli/control-client.js';
+import type { WatchRequest } from './route-watch.js';
 
 export const TABLE = 1000;
 export const PROTOCOL = 200;
@@ -37,4 +40,28 @@ export async function waitOwned(control: string, want: number, timeoutMs = 300_0
 export function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+const WATCHER = fileURLToPath(new URL('./route-watch.js', import.meta.url));
+
+/**
+ * Starts bench/route-watch.ts in a namespace and waits until it is subscribed; doneAt()
+ * answers the epoch ms (performance.timeOrigin + now) at which each table was complete.
+ */
+export async function watchRoutes(ns: string, req: WatchRequest): Promise<{ doneAt(): Promise<number[]> }> {
+  const watcher = spawn('ip', ['netns', 'exec', ns, process.execPath, WATCHER, JSON.stringify(req)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  watcher.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((r) => watcher.once('exit', r));
+  const lines = createInterface({ input: watcher.stdout })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  if (first.value !== 'ready') throw new Error(`route watcher: ${String(first.value)} ${stderr.slice(-500)}`);
+  return {
+    async doneAt() {
+      const last = await lines.next();
+      const exit = await exited;
+      if (exit !== 0 || typeof last.value !== 'string') throw new Error(`route watcher exited ${exit}: ${stderr.slice(-500)}`);
+      return (JSON.parse(last.value) as { doneAt: number[] }).doneAt;
+    },
+  };
 }

@@ -2,6 +2,12 @@
 import type { NetlinkMessage } from './netlink-codec.js';
 import { AF_INET, RTA_DST, RTA_GATEWAY, RTA_MULTIPATH, RTA_NH_ID, RTA_OIF, RTA_PRIORITY, RTA_TABLE, RTA_VIA, RTNH_F_ONLINK } from './rtnetlink-types.js';
 
+// Byte reads without Buffer's argument checks (a sixth of a dump's scan): callers have
+// checked that the bytes lie inside the message, and so inside the buffer.
+const u16 = (b: Buffer, o: number): number => b[o]! | (b[o + 1]! << 8);
+const u32le = (b: Buffer, o: number): number => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+const u32be = (b: Buffer, o: number): number => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+
 /** What a dump scan reads of a route: its identity, and its forwarding as raw bytes. */
 export interface ScannedRoute {
   table: number;
@@ -42,17 +48,17 @@ export function scanRoute(m: NetlinkMessage, out: ScannedRoute): boolean {
   out.type = buf[start + 7]!;
   out.dst = 0;
   out.metric = 0;
-  const flags = buf.readUInt32LE(start + 8) & RTNH_F_ONLINK;
+  const flags = u32le(buf, start + 8) & RTNH_F_ONLINK;
   let n = 0;
   let length = 0;
   let off = start + 12;
   while (off + 4 <= end) {
-    const len = buf.readUInt16LE(off);
-    const type = buf.readUInt16LE(off + 2) & 0x3fff;
+    const len = u16(buf, off);
+    const type = u16(buf, off + 2) & 0x3fff;
     if (len < 4 || off + len > end) throw new RangeError(`attribute ${type} length ${len} overruns its message`);
-    if (type === RTA_TABLE && len === 8) out.table = buf.readUInt32LE(off + 4);
-    else if (type === RTA_DST && len === 8) out.dst = buf.readUInt32BE(off + 4);
-    else if (type === RTA_PRIORITY && len === 8) out.metric = buf.readUInt32LE(off + 4);
+    if (type === RTA_TABLE && len === 8) out.table = u32le(buf, off + 4);
+    else if (type === RTA_DST && len === 8) out.dst = u32be(buf, off + 4);
+    else if (type === RTA_PRIORITY && len === 8) out.metric = u32le(buf, off + 4);
     else if (type < 32 && (FORWARDING_ATTRS >>> type) & 1) {
       if (n < ranges.length) {
         ranges[n] = off;
@@ -104,8 +110,8 @@ function forwardingTextSlow(m: NetlinkMessage, flags: number): string {
   const { buf, start, end } = m;
   let text = String.fromCharCode(flags);
   for (let off = start + 12; off + 4 <= end;) {
-    const len = buf.readUInt16LE(off);
-    const type = buf.readUInt16LE(off + 2) & 0x3fff;
+    const len = u16(buf, off);
+    const type = u16(buf, off + 2) & 0x3fff;
     if (type < 32 && (FORWARDING_ATTRS >>> type) & 1) text += buf.toString('latin1', off, off + len);
     off += (len + 3) & ~3;
   }
@@ -139,12 +145,12 @@ export function scanRoutePrefix(m: NetlinkMessage, out: RoutePrefix): boolean {
   out.metric = 0;
   let off = start + 12;
   while (off + 4 <= end) {
-    const len = buf.readUInt16LE(off);
-    const type = buf.readUInt16LE(off + 2) & 0x3fff;
+    const len = u16(buf, off);
+    const type = u16(buf, off + 2) & 0x3fff;
     if (len < 4 || off + len > end) throw new RangeError(`attribute ${type} length ${len} overruns its message`);
-    if (type === RTA_TABLE && len === 8) out.table = buf.readUInt32LE(off + 4);
-    else if (type === RTA_DST && len === 8) out.dst = buf.readUInt32BE(off + 4);
-    else if (type === RTA_PRIORITY && len === 8) out.metric = buf.readUInt32LE(off + 4);
+    if (type === RTA_TABLE && len === 8) out.table = u32le(buf, off + 4);
+    else if (type === RTA_DST && len === 8) out.dst = u32be(buf, off + 4);
+    else if (type === RTA_PRIORITY && len === 8) out.metric = u32le(buf, off + 4);
     off += (len + 3) & ~3;
   }
   return true;
