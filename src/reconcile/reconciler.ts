@@ -93,8 +93,11 @@ export class Reconciler {
     const nexthopObjects = config.kernel.nexthopObjects ? new NexthopObjects(protocol, this.state.nexthops) : undefined;
     const ownTable = (this.ownTable = new OwnTable({ table, protocol, metric, rulePriority }));
     const scheduler = (this.scheduler = new PassScheduler(store, clock, log, {
-      pass: () => this.pass(),
+      pass: () => this.runner.run(),
       otherWork: () => ownTable.needsPlan,
+      writing: () => this.runner.writing,
+      drain: () => this.runner.drain(),
+      recorded: () => this.runner.recorded(),
       routeEvents: (on) => kernel.setRouteEvents(on),
       mainRereadAfterBurst: () => ownTable.main.size < MAIN_REREAD_AFTER_BURST,
     }));
@@ -136,6 +139,7 @@ export class Reconciler {
       dump: (withMain) => this.dump(withMain),
       matches: (name) => this.matches(name),
       mayDelete: (s) => this.sweepAllowed || (store.flags[s]! & F_KNOWN) !== 0,
+      passed: (stats) => this.passObservers.notify(stats),
     });
   }
 
@@ -280,11 +284,6 @@ export class Reconciler {
   private markDrift(slot: number): void {
     this.throttle.noteRouteDrift(slot);
     this.scheduler.markDirty(slot);
-  }
-
-  private async pass(): Promise<void> {
-    const stats = await this.runner.run();
-    this.passObservers.notify(stats);
   }
 
   private async dump(withMain: boolean): Promise<void> {
