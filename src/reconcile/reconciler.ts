@@ -1,6 +1,8 @@
 // The only writer to the kernel. Level-triggered: events and source updates only mark
 // keys dirty; each pass plans from the full desired and observed state of those keys
-// (or of everything, after a dump). One pass runs at a time; bursts coalesce.
+// (or of everything, after a dump). One pass plans at a time; bursts coalesce. The route
+// writes of a pass that writes only routes may still be in flight while the next one plans
+// (never for the same slot: PassRunner, PassScheduler.takeWork).
 // This class wires the parts, each with one job: the scheduler (when passes run), kernel
 // intake (dumps and events), the pass (plan, write, record), the repair throttle, the
 // prober and the results recorder.

@@ -11,6 +11,12 @@ import { F_DIRTY, F_WRITING, type RouteStore } from '../rib/route-store.js';
 /** coalesces a replay, or a flood of echoes, into one pass */
 const DEBOUNCE_MS = 2;
 const RESYNC_AFTER_FAILURE_MS = 1000;
+/**
+ * While route writes are in flight, a pass plans before their record only once this many
+ * slots are queued: tiny passes cost more (a sendmsg and two thread hand-overs each) than
+ * the overlap saves. Fewer wait for the record, as before.
+ */
+export const PLAN_IN_FLIGHT_MIN = 2000;
 /** route events stay off until the writing has been quiet this long */
 export const BURST_END_MS = 250;
 
@@ -226,7 +232,7 @@ export class PassScheduler {
   }
 
   private schedule(): void {
-    if (this.running && this.wake && !this.wakeTimer && !this.stopped) {
+    if (this.running && this.wake && !this.wakeTimer && !this.stopped && this.dirty.length >= PLAN_IN_FLIGHT_MIN) {
       // writes in flight: new work is planned after the same debounce, not after their record
       this.wakeTimer = this.clock.setTimeout(() => {
         this.wakeTimer = undefined;
