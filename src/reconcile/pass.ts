@@ -1,9 +1,5 @@
 // One reconcile pass: dump when due, plan the dirty keys (or all), throttle the repairs,
 // write in order, record what the kernel answered.
-// A pass that only writes queued routes leaves them in flight and lets the next pass plan
-// (the request thread sends batches in order on one socket, so the kernel sees them in plan
-// order); it waits only for the pass before it, so at most two are in flight. Every other
-// pass (dump, full plan, neighbours, nexthop objects, our table) first drains them.
 import { isOurs } from '../model/ownership.js';
 import type { Config } from '../config/config.js';
 import type { Forwardings } from '../kernel/forwardings.js';
@@ -63,22 +59,12 @@ export interface PassParts {
   matches(ifname: string): boolean;
   /** whether a route no one wants may be deleted (known since start, or the sweep allowed) */
   mayDelete(slot: number): boolean;
-  /** a pass is recorded (its writes answered) */
-  passed(stats: PassStats): void;
 }
 
 export class PassRunner {
   private passes = 0;
   private lastPass: PassStats | undefined;
   private readonly routeWrites: RouteWriteContext;
-  /** route writes of passes not yet recorded */
-  private readonly inFlight = new Set<Promise<void>>();
-  /** the pass launched last: the next one waits for it */
-  private lastLaunched: Promise<void> | undefined;
-  /** why an in-flight write failed: thrown by the next drain */
-  private writeError: unknown;
-  /** a neighbour delete was put off because route writes were in flight */
-  private neighbourDeletePutOff = false;
 
   constructor(private readonly p: PassParts) {
     const { protocol, metric } = p.config.kernel;
@@ -89,86 +75,21 @@ export class PassRunner {
     return { passes: this.passes, lastPass: this.lastPass };
   }
 
-  get writing(): boolean {
-    return this.inFlight.size > 0;
-  }
-
-  /** resolves when one of the route writes in flight is recorded (they never reject: writeError) */
-  recorded(): Promise<void> {
-    return Promise.race(this.inFlight);
-  }
-
-  /** Waits until no route write is in flight; throws if one failed. */
-  async drain(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
-    this.lastLaunched = undefined;
-    if (this.neighbourDeletePutOff) {
-      this.neighbourDeletePutOff = false;
-      this.p.scheduler.markNeighbours();
-    }
-    if (this.writeError !== undefined) {
-      const err = this.writeError;
-      this.writeError = undefined;
-      throw err;
-    }
-  }
-
-  async run(): Promise<void> {
+  async run(): Promise<PassStats> {
     const t0 = performance.now();
     const { scheduler, recorder, log, rib } = this.p;
-    if (this.writeError !== undefined || (this.writing && (!scheduler.routesOnly || this.p.nexthopObjects))) await this.drain();
     const dump = scheduler.takeDump();
     if (dump) await this.p.dump(dump.main);
-    const work = scheduler.takeWork();
-    const plan = this.plan(work);
+    const plan = this.plan(scheduler.takeWork());
     const debug = log.isLevelEnabled('debug');
     recorder.recordVerdicts(plan, debug);
     const attempted = plan.beforeRoutes.length + plan.routes.length + plan.afterRoutes.length;
     if (debug && (attempted > 0 || plan.held.length > 0)) {
       log.debug({ event: 'passPlan', items: describePlan(plan, (s) => rib.keyOf(s), PLAN_ITEMS_LOGGED) }, 'pass plan');
     }
-    const record = (failed: number): void => {
-      recorder.countWrites(attempted, failed);
-      scheduler.finishWork(work.queued);
-      this.recordPass(plan, attempted, failed, t0);
-    };
-    const routesOnly = !plan.full && plan.beforeRoutes.length === 0 && plan.afterRoutes.length === 0 && !this.p.nexthopObjects;
-    if (!routesOnly) {
-      await this.drain();
-      record(await this.apply(plan, debug));
-      return;
-    }
-    const before = this.lastLaunched;
-    const written = this.writeRoutesInFlight(plan.routes, debug).then(record);
-    const tracked: Promise<void> = written.then(
-      () => void this.inFlight.delete(tracked),
-      (err: unknown) => {
-        this.inFlight.delete(tracked);
-        this.writeError ??= err;
-      },
-    );
-    this.inFlight.add(tracked);
-    this.lastLaunched = tracked;
-    // the pass before this one: while this one's batches wait in the request thread, the next plans
-    if (before) await before;
-    if (this.writeError !== undefined) await this.drain();
-  }
-
-  /** the route writes of a routes-only pass; the number that failed */
-  private async writeRoutesInFlight(routes: PassPlan['routes'], debug: boolean): Promise<number> {
-    if (routes.length === 0) return 0;
-    const { scheduler, recorder } = this.p;
-    const quiet = routes.length > QUIET_BATCH;
-    if (quiet) scheduler.beginBurst();
-    try {
-      return recorder.recordRoutes(routes, await writeRoutes(this.routeWrites, routes), debug);
-    } finally {
-      if (quiet) scheduler.endBurst();
-    }
-  }
-
-  private recordPass(plan: PassPlan, attempted: number, failed: number, t0: number): void {
-    const { log, rib } = this.p;
+    const failed = await this.apply(plan, debug);
+    recorder.countWrites(attempted, failed);
+    scheduler.finishWork();
     this.passes++;
     const stats: PassStats = { full: plan.full, keys: plan.slots.length, writes: attempted - failed, failed, durationMs: performance.now() - t0 };
     this.lastPass = stats;
@@ -179,7 +100,7 @@ export class PassRunner {
     if (notable || attempted > 0 || plan.full) {
       log[notable ? 'info' : 'debug']({ event: 'reconcilePass', ...stats, pending: rib.store.pendingCount, desired: rib.size }, 'reconcile pass');
     }
-    this.p.passed(stats);
+    return stats;
   }
 
   private plan(work: PassWork): PassPlan {
@@ -198,14 +119,7 @@ export class PassRunner {
         observed: state.placeholders,
         protocol,
         ifname: (ifindex) => state.links.get(ifindex)?.name,
-        // routes in flight are not counted yet: the delete waits for them (drain marks the neighbours)
-        mayDelete: (ifindex, gateway) => {
-          if (this.writing) {
-            this.neighbourDeletePutOff = true;
-            return false;
-          }
-          return state.ownedRoutesVia(ifindex, gateway) === 0;
-        },
+        mayDelete: (ifindex, gateway) => state.ownedRoutesVia(ifindex, gateway) === 0,
       },
       // A peer moved to another gateway: routes this pass does not plan still use the old one.
       neighboursPlanned: () => {

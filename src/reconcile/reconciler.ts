@@ -1,8 +1,6 @@
 // The only writer to the kernel. Level-triggered: events and source updates only mark
 // keys dirty; each pass plans from the full desired and observed state of those keys
-// (or of everything, after a dump). One pass plans at a time; bursts coalesce. The route
-// writes of a pass that writes only routes may still be in flight while the next one plans
-// (never for the same slot: PassRunner, PassScheduler.takeWork).
+// (or of everything, after a dump). One pass runs at a time; bursts coalesce.
 // This class wires the parts, each with one job: the scheduler (when passes run), kernel
 // intake (dumps and events), the pass (plan, write, record), the repair throttle, the
 // prober and the results recorder.
@@ -95,11 +93,8 @@ export class Reconciler {
     const nexthopObjects = config.kernel.nexthopObjects ? new NexthopObjects(protocol, this.state.nexthops) : undefined;
     const ownTable = (this.ownTable = new OwnTable({ table, protocol, metric, rulePriority }));
     const scheduler = (this.scheduler = new PassScheduler(store, clock, log, {
-      pass: () => this.runner.run(),
+      pass: () => this.pass(),
       otherWork: () => ownTable.needsPlan,
-      writing: () => this.runner.writing,
-      drain: () => this.runner.drain(),
-      recorded: () => this.runner.recorded(),
       routeEvents: (on) => kernel.setRouteEvents(on),
       mainRereadAfterBurst: () => ownTable.main.size < MAIN_REREAD_AFTER_BURST,
     }));
@@ -141,7 +136,6 @@ export class Reconciler {
       dump: (withMain) => this.dump(withMain),
       matches: (name) => this.matches(name),
       mayDelete: (s) => this.sweepAllowed || (store.flags[s]! & F_KNOWN) !== 0,
-      passed: (stats) => this.passObservers.notify(stats),
     });
   }
 
@@ -286,6 +280,11 @@ export class Reconciler {
   private markDrift(slot: number): void {
     this.throttle.noteRouteDrift(slot);
     this.scheduler.markDirty(slot);
+  }
+
+  private async pass(): Promise<void> {
+    const stats = await this.runner.run();
+    this.passObservers.notify(stats);
   }
 
   private async dump(withMain: boolean): Promise<void> {

@@ -2,21 +2,13 @@
 // neighbours, a dump); a short debounce coalesces a burst of them into one pass, and one pass
 // runs at a time until no work is left. A failed pass dumps and re-plans everything a second
 // later. Burst mode keeps our own route events off around big writes.
-// A pass that only writes routes may leave them in flight (PassRunner): the next pass plans
-// meanwhile, but not the slots still being written (F_WRITING): those wait for their record.
 import type { Logger } from '../log.js';
 import type { Clock, Timer } from '../runtime/clock.js';
-import { F_DIRTY, F_WRITING, type RouteStore } from '../rib/route-store.js';
+import { F_DIRTY, type RouteStore } from '../rib/route-store.js';
 
 /** coalesces a replay, or a flood of echoes, into one pass */
 const DEBOUNCE_MS = 2;
 const RESYNC_AFTER_FAILURE_MS = 1000;
-/**
- * While route writes are in flight, a pass plans before their record only once this many
- * slots are queued: tiny passes cost more (a sendmsg and two thread hand-overs each) than
- * the overlap saves. Fewer wait for the record, as before.
- */
-export const PLAN_IN_FLIGHT_MIN = 2000;
 /** route events stay off until the writing has been quiet this long */
 export const BURST_END_MS = 250;
 
@@ -25,12 +17,6 @@ export interface SchedulerHooks {
   pass(): Promise<void>;
   /** work held outside the scheduler (our table's rule and throws) */
   otherWork(): boolean;
-  /** whether route writes of an earlier pass are still in flight */
-  writing(): boolean;
-  /** waits until no route write is in flight (a throw is a failed pass) */
-  drain(): Promise<void>;
-  /** resolves (never rejects) when one of the route writes in flight is recorded */
-  recorded(): Promise<void>;
   /** our route events on or off (burst mode) */
   routeEvents(on: boolean): void;
   /** whether the dump after a burst re-reads main too */
@@ -52,10 +38,8 @@ export interface SchedulerStats {
 
 export class PassScheduler {
   private dirty: number[] = [];
-  /** the slots of each pass not yet finished (its writes may be in flight): queued again on a failure */
-  private readonly taken = new Set<readonly number[]>();
-  /** passes whose big writes are in flight (burst mode) */
-  private bursts = 0;
+  /** the slots the running pass took: queued again if it fails */
+  private taken: number[] = [];
   private allDirty = false;
   private neighboursDirty = false;
   private needDump = true;
@@ -68,9 +52,6 @@ export class PassScheduler {
   private resyncTimer: Timer | undefined;
   private burstTimer: Timer | undefined;
   private idleWaiters: Array<() => void> = [];
-  /** the running loop waits for a record or new work: this wakes it on new work */
-  private wake: (() => void) | undefined;
-  private wakeTimer: Timer | undefined;
 
   constructor(private readonly store: RouteStore, private readonly clock: Clock, private readonly log: Logger, private readonly hooks: SchedulerHooks) {}
 
@@ -125,47 +106,23 @@ export class PassScheduler {
     return { main };
   }
 
-  /**
-   * Whether the next pass only plans queued routes: no dump, no full plan, no neighbour or
-   * own-table work. Only such a pass may plan while earlier route writes are in flight.
-   */
-  get routesOnly(): boolean {
-    return !this.needDump && !this.allDirty && !this.neighboursDirty && !this.hooks.otherWork();
-  }
-
-  /**
-   * Called by a pass after the dump: the slots to plan. A slot whose write is still in flight
-   * stays queued for after its record (planned now, it would be planned from the observed
-   * state before that write: a second create, EEXIST).
-   */
+  /** Called by a pass after the dump: the slots to plan. */
   takeWork(): PassWork {
     const full = this.allDirty;
     this.allDirty = false;
-    const flags = this.store.flags;
-    const queued: number[] = [];
-    const later: number[] = [];
-    for (const s of this.dirty) {
-      if (flags[s]! & F_WRITING) later.push(s);
-      else {
-        flags[s] = (flags[s]! & ~F_DIRTY) | F_WRITING;
-        queued.push(s);
-      }
-    }
-    this.dirty = later;
-    this.taken.add(queued);
-    return { full, queued };
+    this.taken = this.dirty;
+    this.dirty = [];
+    return { full, queued: this.taken };
   }
 
-  /** The pass's writes are recorded: its slots are off the queue, and freed when nothing refers to them. */
-  finishWork(queued: readonly number[]): void {
+  /** The pass went through: its slots are off the queue, and freed when nothing refers to them. */
+  finishWork(): void {
     const { store } = this;
-    if (!this.taken.delete(queued)) return;
-    for (const s of queued) {
-      store.flags[s]! &= ~F_WRITING;
+    for (const s of this.taken) {
+      store.flags[s]! &= ~F_DIRTY;
       store.releaseIfUnused(s);
     }
-    // slots marked again while in flight can be planned now
-    if (this.dirty.length > 0) this.schedule();
+    this.taken = [];
   }
 
   /** Resolves when no pass is running or scheduled (a resync after a failure included). */
@@ -176,9 +133,8 @@ export class PassScheduler {
 
   stop(): void {
     this.stopped = true;
-    for (const t of [this.timer, this.resyncTimer, this.burstTimer, this.wakeTimer]) t?.cancel();
-    this.timer = this.resyncTimer = this.burstTimer = this.wakeTimer = undefined;
-    this.wakeUp();
+    for (const t of [this.timer, this.resyncTimer, this.burstTimer]) t?.cancel();
+    this.timer = this.resyncTimer = this.burstTimer = undefined;
     if (!this.running) this.wakeIdle();
   }
 
@@ -199,16 +155,12 @@ export class PassScheduler {
    * and is quadratic over a million-route feed.
    */
   beginBurst(): void {
-    this.bursts++;
     this.hooks.routeEvents(false);
     this.burstTimer?.cancel();
     this.burstTimer = undefined;
   }
 
-  /** the quiet time counts from the end of the last big write in flight */
   endBurst(): void {
-    if (--this.bursts > 0) return;
-    this.burstTimer?.cancel();
     this.burstTimer = this.clock.setTimeout(() => {
       this.burstTimer = undefined;
       this.hooks.routeEvents(true); // before the dump, so nothing falls between the two
@@ -217,14 +169,7 @@ export class PassScheduler {
   }
 
   private hasWork(): boolean {
-    return this.needDump || this.allDirty || this.neighboursDirty || this.hasPlannableSlot() || this.hooks.otherWork();
-  }
-
-  /** a queued slot whose write is not in flight (the others wait for their record) */
-  private hasPlannableSlot(): boolean {
-    const flags = this.store.flags;
-    for (const s of this.dirty) if (!(flags[s]! & F_WRITING)) return true;
-    return false;
+    return this.needDump || this.allDirty || this.neighboursDirty || this.dirty.length > 0 || this.hooks.otherWork();
   }
 
   private isIdle(): boolean {
@@ -232,13 +177,6 @@ export class PassScheduler {
   }
 
   private schedule(): void {
-    if (this.running && this.wake && !this.wakeTimer && !this.stopped && this.dirty.length >= PLAN_IN_FLIGHT_MIN) {
-      // writes in flight: new work is planned after the same debounce, not after their record
-      this.wakeTimer = this.clock.setTimeout(() => {
-        this.wakeTimer = undefined;
-        this.wakeUp();
-      }, DEBOUNCE_MS, true);
-    }
     if (this.stopped || this.timer || this.running || this.resyncTimer) return;
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
@@ -250,18 +188,11 @@ export class PassScheduler {
     if (this.running || this.stopped) return;
     this.running = true;
     try {
-      for (;;) {
-        if (!this.stopped && this.hasWork()) await this.timedPass();
-        else if (!this.stopped && this.hooks.writing()) await this.recordOrWork();
-        else {
-          // idle only once nothing is in flight; a write that failed fails the pass here
-          await this.hooks.drain();
-          if (this.stopped || !this.hasWork()) break;
-        }
-      }
+      while (!this.stopped && this.hasWork()) await this.timedPass();
     } catch (err) {
       this.log.error({ event: 'reconcileFailed', err }, 'reconcile pass failed; resync in 1 s');
-      this.requeueTaken();
+      this.dirty = this.taken.concat(this.dirty); // still flagged F_DIRTY: no slot is queued twice
+      this.taken = [];
       this.needDump = this.mainDumpDue = this.allDirty = true;
       // a kernel that keeps failing is retried each second, not in a tight loop
       this.resyncTimer = this.clock.setTimeout(() => {
@@ -273,36 +204,6 @@ export class PassScheduler {
       if (!this.stopped && this.hasWork()) this.schedule();
       if (this.isIdle()) this.wakeIdle();
     }
-  }
-
-  private recordOrWork(): Promise<void> {
-    return new Promise((resolve) => {
-      this.wake = resolve;
-      void this.hooks.recorded().then(() => this.wakeUp());
-    });
-  }
-
-  private wakeUp(): void {
-    const w = this.wake;
-    this.wake = undefined;
-    this.wakeTimer?.cancel();
-    this.wakeTimer = undefined;
-    w?.();
-  }
-
-  /** after a failed pass (its writes drained): every unfinished pass's slots are queued again */
-  private requeueTaken(): void {
-    const flags = this.store.flags;
-    for (const queued of this.taken) {
-      for (const s of queued) {
-        flags[s]! &= ~F_WRITING;
-        if (!(flags[s]! & F_DIRTY)) {
-          flags[s]! |= F_DIRTY;
-          this.dirty.push(s);
-        }
-      }
-    }
-    this.taken.clear();
   }
 
   private async timedPass(): Promise<void> {

@@ -30,12 +30,6 @@ export const F_STRAYS = 8;
  * routes of the slots without it.
  */
 export const F_SEEN = 16;
-/**
- * a reconcile pass planned this slot and its write may still be in flight: the slot is not
- * planned again (from an observed state that is not yet recorded) until it is. Reconciler:
- * set by takeWork, cleared by finishWork or, after a failed pass, requeue.
- */
-export const F_WRITING = 32;
 
 const EMPTY = 0;
 
@@ -152,7 +146,7 @@ export class RouteStore {
   /** Frees the slot once nothing refers to it any more: not desired, not held, not queued. */
   releaseIfUnused(s: number): void {
     const f = this.flags[s]!;
-    if (!(f & F_LIVE) || f & (F_DIRTY | F_STRAYS | F_WRITING)) return;
+    if (!(f & F_LIVE) || f & (F_DIRTY | F_STRAYS)) return;
     if (this.desired[s] !== NONE || this.observed[s] !== NONE || this.pending[s] !== NONE) return;
     this.removeIndex(s);
     this.flags[s] = 0;
