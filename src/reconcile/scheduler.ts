@@ -4,7 +4,7 @@
 // later. Burst mode keeps our own route events off around big writes.
 import type { Logger } from '../log.js';
 import type { Clock, Timer } from '../runtime/clock.js';
-import { F_DIRTY, type RouteStore } from '../rib/route-store.js';
+import { F_DIRTY, F_WRITING, type RouteStore } from '../rib/route-store.js';
 
 /** coalesces a replay, or a flood of echoes, into one pass */
 const DEBOUNCE_MS = 2;
@@ -106,10 +106,16 @@ export class PassScheduler {
     return { main };
   }
 
-  /** Called by a pass after the dump: the slots to plan. */
+  /**
+   * Called by a pass after the dump: the slots to plan. They are off the queue from here
+   * (F_WRITING instead of F_DIRTY): a change while the pass writes them queues them again
+   * for the next pass instead of being folded into this one's F_DIRTY and lost.
+   */
   takeWork(): PassWork {
     const full = this.allDirty;
     this.allDirty = false;
+    const flags = this.store.flags;
+    for (const s of this.dirty) flags[s] = (flags[s]! & ~F_DIRTY) | F_WRITING;
     this.taken = this.dirty;
     this.dirty = [];
     return { full, queued: this.taken };
@@ -119,7 +125,7 @@ export class PassScheduler {
   finishWork(): void {
     const { store } = this;
     for (const s of this.taken) {
-      store.flags[s]! &= ~F_DIRTY;
+      store.flags[s]! &= ~F_WRITING;
       store.releaseIfUnused(s);
     }
     this.taken = [];
@@ -191,7 +197,15 @@ export class PassScheduler {
       while (!this.stopped && this.hasWork()) await this.timedPass();
     } catch (err) {
       this.log.error({ event: 'reconcileFailed', err }, 'reconcile pass failed; resync in 1 s');
-      this.dirty = this.taken.concat(this.dirty); // still flagged F_DIRTY: no slot is queued twice
+      // queued again; one marked again meanwhile is queued already (F_DIRTY): never twice
+      const flags = this.store.flags;
+      for (const s of this.taken) {
+        flags[s]! &= ~F_WRITING;
+        if (!(flags[s]! & F_DIRTY)) {
+          flags[s]! |= F_DIRTY;
+          this.dirty.push(s);
+        }
+      }
       this.taken = [];
       this.needDump = this.mainDumpDue = this.allDirty = true;
       // a kernel that keeps failing is retried each second, not in a tight loop

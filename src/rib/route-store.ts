@@ -30,6 +30,12 @@ export const F_STRAYS = 8;
  * routes of the slots without it.
  */
 export const F_SEEN = 16;
+/**
+ * the running reconcile pass planned this slot and may still be writing it; marked again
+ * meanwhile, it is queued (F_DIRTY) for the next pass. Reconciler: set by takeWork,
+ * cleared by finishWork or, after a failed pass, when it is queued again.
+ */
+export const F_WRITING = 32;
 
 const EMPTY = 0;
 
@@ -146,7 +152,7 @@ export class RouteStore {
   /** Frees the slot once nothing refers to it any more: not desired, not held, not queued. */
   releaseIfUnused(s: number): void {
     const f = this.flags[s]!;
-    if (!(f & F_LIVE) || f & (F_DIRTY | F_STRAYS)) return;
+    if (!(f & F_LIVE) || f & (F_DIRTY | F_STRAYS | F_WRITING)) return;
     if (this.desired[s] !== NONE || this.observed[s] !== NONE || this.pending[s] !== NONE) return;
     this.removeIndex(s);
     this.flags[s] = 0;
