@@ -34,11 +34,8 @@ const MAX_FORWARDING_RANGES = 16;
 const lastScan = { out: undefined as ScannedRoute | undefined, flags: 0, bytes: Buffer.alloc(256), length: 0, text: '' };
 const ranges = new Int32Array(2 * MAX_FORWARDING_RANGES);
 
-/**
- * Reads an IPv4 route message into `out` without decoding its legs (a million-route dump
- * decodes at memory speed); false for other families. decodeRoute() gives the legs.
- */
-export function scanRoute(m: NetlinkMessage, out: ScannedRoute): boolean {
+/** struct rtmsg's key fields into `out` (dst and metric come from attributes, zeroed here); false for other families */
+function readRtmsgKey(m: NetlinkMessage, out: Omit<RoutePrefix, 'tos'>): boolean {
   const { buf, start, end } = m;
   if (end - start < 12) throw new RangeError('rtmsg too short');
   if (buf[start] !== AF_INET) return false;
@@ -48,6 +45,16 @@ export function scanRoute(m: NetlinkMessage, out: ScannedRoute): boolean {
   out.type = buf[start + 7]!;
   out.dst = 0;
   out.metric = 0;
+  return true;
+}
+
+/**
+ * Reads an IPv4 route message into `out` without decoding its legs (a million-route dump
+ * decodes at memory speed); false for other families. decodeRoute() gives the legs.
+ */
+export function scanRoute(m: NetlinkMessage, out: ScannedRoute): boolean {
+  const { buf, start, end } = m;
+  if (!readRtmsgKey(m, out)) return false;
   const flags = u32le(buf, start + 8) & RTNH_F_ONLINK;
   let n = 0;
   let length = 0;
@@ -134,15 +141,8 @@ export interface RoutePrefix {
 /** Reads an IPv4 route message's key into `out`; false for other families. Throws on malformed input. */
 export function scanRoutePrefix(m: NetlinkMessage, out: RoutePrefix): boolean {
   const { buf, start, end } = m;
-  if (end - start < 12) throw new RangeError('rtmsg too short');
-  if (buf[start] !== AF_INET) return false;
-  out.dstLen = buf[start + 1]!;
+  if (!readRtmsgKey(m, out)) return false;
   out.tos = buf[start + 3]!;
-  out.table = buf[start + 4]!;
-  out.protocol = buf[start + 5]!;
-  out.type = buf[start + 7]!;
-  out.dst = 0;
-  out.metric = 0;
   let off = start + 12;
   while (off + 4 <= end) {
     const len = u16(buf, off);
