@@ -34,6 +34,16 @@ const MAX_FORWARDING_RANGES = 16;
 const lastScan = { out: undefined as ScannedRoute | undefined, flags: 0, bytes: Buffer.alloc(256), length: 0, text: '' };
 const ranges = new Int32Array(2 * MAX_FORWARDING_RANGES);
 
+/** RTA_TABLE, RTA_DST or RTA_PRIORITY at `off` into `out`; false for any other attribute */
+function readKeyAttribute(buf: Buffer, off: number, type: number, len: number, out: Omit<RoutePrefix, 'tos'>): boolean {
+  if (len !== 8) return false;
+  if (type === RTA_TABLE) out.table = u32le(buf, off + 4);
+  else if (type === RTA_DST) out.dst = u32be(buf, off + 4);
+  else if (type === RTA_PRIORITY) out.metric = u32le(buf, off + 4);
+  else return false;
+  return true;
+}
+
 /** struct rtmsg's key fields into `out` (dst and metric come from attributes, zeroed here); false for other families */
 function readRtmsgKey(m: NetlinkMessage, out: Omit<RoutePrefix, 'tos'>): boolean {
   const { buf, start, end } = m;
@@ -63,10 +73,7 @@ export function scanRoute(m: NetlinkMessage, out: ScannedRoute): boolean {
     const len = u16(buf, off);
     const type = u16(buf, off + 2) & 0x3fff;
     if (len < 4 || off + len > end) throw new RangeError(`attribute ${type} length ${len} overruns its message`);
-    if (type === RTA_TABLE && len === 8) out.table = u32le(buf, off + 4);
-    else if (type === RTA_DST && len === 8) out.dst = u32be(buf, off + 4);
-    else if (type === RTA_PRIORITY && len === 8) out.metric = u32le(buf, off + 4);
-    else if (type < 32 && (FORWARDING_ATTRS >>> type) & 1) {
+    if (!readKeyAttribute(buf, off, type, len, out) && type < 32 && (FORWARDING_ATTRS >>> type) & 1) {
       if (n < ranges.length) {
         ranges[n] = off;
         ranges[n + 1] = off + len;
@@ -148,9 +155,7 @@ export function scanRoutePrefix(m: NetlinkMessage, out: RoutePrefix): boolean {
     const len = u16(buf, off);
     const type = u16(buf, off + 2) & 0x3fff;
     if (len < 4 || off + len > end) throw new RangeError(`attribute ${type} length ${len} overruns its message`);
-    if (type === RTA_TABLE && len === 8) out.table = u32le(buf, off + 4);
-    else if (type === RTA_DST && len === 8) out.dst = u32be(buf, off + 4);
-    else if (type === RTA_PRIORITY && len === 8) out.metric = u32le(buf, off + 4);
+    readKeyAttribute(buf, off, type, len, out);
     off += (len + 3) & ~3;
   }
   return true;
