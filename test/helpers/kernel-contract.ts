@@ -121,6 +121,19 @@ async function nexthopAndRoute(w: ContractWorld): Promise<void> {
   assert.equal(r?.nhId, NH_ID);
 }
 
+/** a link going down (admin or carrier) flushes the nexthop objects out of it and the routes that use them */
+function nexthopFlushCase(what: string, down: (w: ContractWorld) => Promise<void>): ContractCase {
+  return {
+    name: `${what} flushes nexthop objects out of the link and the routes that use them`,
+    async run(w) {
+      await nexthopAndRoute(w);
+      await down(w);
+      await until('the nexthop object flushed', async () => !(await w.port.dumpNexthops()).some((n) => n.id === NH_ID));
+      assert.deepEqual(await routesOf(w.port, { protocol: PROTOCOL }), []);
+    },
+  };
+}
+
 const isGatewayDel = (e: RecordedEvent): boolean => e.kind === 'neighbour' && e.change === 'del' && e.neighbour?.dst.length === 4 && e.neighbour.dst.readUInt32BE(0) === GATEWAY;
 
 export const KERNEL_CONTRACT: readonly ContractCase[] = [
@@ -240,24 +253,8 @@ export const KERNEL_CONTRACT: readonly ContractCase[] = [
       assert.deepEqual((await routesOf(w.port, { protocol: PROTOCOL })).map(keyOf), [keyOf(r)]);
     },
   },
-  {
-    name: 'admin down flushes nexthop objects out of the link and the routes that use them',
-    async run(w) {
-      await nexthopAndRoute(w);
-      await w.adminUp(false);
-      await until('the nexthop object flushed', async () => !(await w.port.dumpNexthops()).some((n) => n.id === NH_ID));
-      assert.deepEqual(await routesOf(w.port, { protocol: PROTOCOL }), []);
-    },
-  },
-  {
-    name: 'carrier loss flushes nexthop objects out of the link and the routes that use them',
-    async run(w) {
-      await nexthopAndRoute(w);
-      await w.carrier(false);
-      await until('the nexthop object flushed', async () => !(await w.port.dumpNexthops()).some((n) => n.id === NH_ID));
-      assert.deepEqual(await routesOf(w.port, { protocol: PROTOCOL }), []);
-    },
-  },
+  nexthopFlushCase('admin down', (w) => w.adminUp(false)),
+  nexthopFlushCase('carrier loss', (w) => w.carrier(false)),
   {
     name: 'a policy rule is created once (EEXIST after), deleted once (ENOENT after)',
     async run(w) {
