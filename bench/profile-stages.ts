@@ -17,8 +17,8 @@ const RULES: readonly [Stage, RegExp, RegExp?][] = [
   ['program', /^$/, /^\((program|root)\)$/],
   // loading and compiling modules: the daemon's start, inside the profile's window
   ['startup', /^node:internal\/(modules|bootstrap|deps\/cjs-module-lexer)/],
-  ['read', /\/sources\/(fpm\/fpm-(server|framing)|jsonl\/)|^node:(net|stream|internal\/(stream|streams|net)|events)/],
-  ['parse', /\/sources\/fpm\/|\/model\/|\/sources\/jsonl\//],
+  ['read', /\/sources\/(fpm\/fpm-(server|framing)|jsonl-server\.|line-splitter\.)|^node:(net|stream|internal\/(stream|streams|net)|events)/],
+  ['parse', /\/sources\/(fpm\/|jsonl-(fast|parse)\.|json-depth\.)|\/model\//],
   ['parse', /\/kernel\/(rtnetlink|netlink)-codec\./, /^(decode|scan|split|forEachAttr)/],
   ['sendmsg', /\/kernel\/(request-worker|request-client|netlink-socket|netlink-channel)\.|\/node_modules\/netlink\//],
   ['encode', /\/kernel\/(rtnetlink-codec|netlink-codec|forwardings)\./],
