@@ -27,8 +27,9 @@ export interface JsonlResult {
   flapMs: number;
   /** the same, in a second flap, by the route-event watcher */
   flapEventsMs: number;
-  /** in that second flap: link up to the end of the daemon's pass that wrote them (its log) */
+  /** in each flap: link up to the end of the daemon's pass that wrote them (its log) */
   flapPassMs: number | undefined;
+  flapEventsPassMs: number | undefined;
 }
 
 /**
@@ -136,12 +137,13 @@ async function statusRoundTrip(control: string): Promise<number> {
  *   ACKs a batch after inserting every route of it: an upper bound on when the kernel held
  *   them, late by at most one poll and the hand-back of the last ACK. The target is judged on
  *   this figure.
+ *   Both flaps also give passEndMs: link up to the daemon's log line of the pass that wrote
+ *   the routes (logged once its last ACK is in), a clock that costs nothing while it runs.
  * - 'events': bench/route-watch.ts, a separate process counting the kernel's route events. It
  *   competes with the daemon for the 2 CPUs and reads 100,000 datagrams, so it finishes
- *   behind the kernel; the daemon's log gives the end of the pass that wrote them
- *   (passEndMs), which shows how far behind.
+ *   behind the kernel: passEndMs shows how far behind.
  */
-async function linkFlap(topo: Topology, daemon: DaemonProcess, nFlap: number, clock: 'status' | 'events'): Promise<{ ms: number; passEndMs?: number }> {
+async function linkFlap(topo: Topology, daemon: DaemonProcess, nFlap: number, clock: 'status' | 'events'): Promise<{ ms: number; passEndMs: number | undefined }> {
   const ns = topo.host.name;
   topo.host.ip('link', 'set', 'h0', 'down');
   for (let i = 0; i < 500 && kernelCount(ns) !== 0; i++) await sleep(10);
@@ -160,10 +162,9 @@ async function linkFlap(topo: Topology, daemon: DaemonProcess, nFlap: number, cl
   await waitOwned(daemon.controlSocket, nFlap, 60_000); // the events' clock: let the daemon finish before the dump
   const back = kernelCount(ns);
   if (back !== nFlap) throw new Error(`link flap (${clock}): all ${nFlap} back by ${clock}, but the kernel holds ${back}`);
-  if (!watch) return { ms };
   // the pass that left nothing pending: its log line is written when its last ACK is in (pino's time: epoch ms)
   const pass = daemon.logs().slice(logLines).find((l) => l.event === 'reconcilePass' && l.pending === 0 && l.desired === nFlap && Number(l.writes) > 0);
-  return { ms, ...(typeof pass?.time === 'number' ? { passEndMs: pass.time - upAt } : {}) };
+  return { ms, passEndMs: typeof pass?.time === 'number' ? pass.time - upAt : undefined };
 }
 
 /** mainCopies: main also holds every prefix (proto bgp), as zebra's copies do next to it */
@@ -192,7 +193,7 @@ export async function measureJsonl(topo: Topology, n: number, nFlap: number, mai
     const byStatus = await linkFlap(topo, daemon, nFlap, 'status');
     const byEvents = await linkFlap(topo, daemon, nFlap, 'events');
     feed.close();
-    return { addMs, delMs, rssMb: rss, statusMs, resyncMs: resync.wallMs, resyncWrites: resync.writes, flapMs: byStatus.ms, flapEventsMs: byEvents.ms, flapPassMs: byEvents.passEndMs };
+    return { addMs, delMs, rssMb: rss, statusMs, resyncMs: resync.wallMs, resyncWrites: resync.writes, flapMs: byStatus.ms, flapEventsMs: byEvents.ms, flapPassMs: byStatus.passEndMs, flapEventsPassMs: byEvents.passEndMs };
   } catch (err) {
     failureLogs(daemon);
     throw err;

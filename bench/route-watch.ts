@@ -5,7 +5,8 @@
 //   ip netns exec NS node dist/bench/route-watch.js '{"count":200000,"firstDst":167772160,"tables":[{"table":254,"protocol":186}, ...],"timeoutMs":600000}'
 // Prints "ready" once subscribed, then one JSON line: the epoch ms (performance.timeOrigin +
 // now) at which each table was complete, in the order given, the time of the first datagram
-// read, and how many datagrams and messages were read. An overrun (events dropped) fails.
+// read, how many datagrams and messages were read, and its own CPU. An overrun (events
+// dropped) fails.
 //
 // It is made to cost as little as it can, since it shares the CPUs with what it times: a big
 // receive buffer (256 MiB, SO_RCVBUFFORCE), each datagram read with one recvmsg into a fixed
@@ -34,6 +35,8 @@ export interface WatchResult {
   readonly firstAt: number | undefined;
   readonly datagrams: number;
   readonly messages: number;
+  /** the watcher's own CPU from its start to the end (process.cpuUsage): what it took from the machine */
+  readonly cpu: { readonly userMs: number; readonly sysMs: number };
 }
 
 const NETLINK_ROUTE = 0;
@@ -64,7 +67,8 @@ async function main(): Promise<void> {
     const timer = setTimeout(() => finish(new Error(`timed out after ${req.timeoutMs} ms: ${counter.seen.join(', ')} of ${req.count}`)), req.timeoutMs);
     await finished;
     clearTimeout(timer);
-    const result: WatchResult = { doneAt: counter.doneAt as number[], firstAt, datagrams: counter.datagrams, messages: counter.messages };
+    const cpu = process.cpuUsage();
+    const result: WatchResult = { doneAt: counter.doneAt as number[], firstAt, datagrams: counter.datagrams, messages: counter.messages, cpu: { userMs: cpu.user / 1000, sysMs: cpu.system / 1000 } };
     console.log(JSON.stringify(result));
   } finally {
     sock.close();

@@ -44,6 +44,11 @@ describe('profile stages', () => {
     expect(stageOf(url('sources/source-set'), 'apply')).toBe('other');
     expect(stageOf(url('kernel/rtnetlink-codec'), 'decodeRoute')).toBe('parse');
     expect(stageOf(url('kernel/rtnetlink-codec'), 'writeStoredRoute')).toBe('encode');
+    // the codec's modules since it was split by message kind
+    expect(stageOf(url('kernel/route-codec'), 'writeStoredRoute')).toBe('encode');
+    expect(stageOf(url('kernel/route-codec'), 'decodeRoute')).toBe('parse');
+    expect(stageOf(url('kernel/route-scan'), 'scanRoute')).toBe('parse');
+    expect(stageOf(url('kernel/neigh-link-codec'), 'writeNeighbour')).toBe('encode');
     expect(stageOf(url('rib/route-store'), 'put')).toBe('RIB');
     expect(stageOf(url('reconcile/reconciler'), 'pass')).toBe('plan');
     expect(stageOf(url('kernel/request-worker'), 'flush')).toBe('sendmsg');
