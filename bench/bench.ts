@@ -115,9 +115,10 @@ async function oneRun(o: Options, run: number, say: (s: string) => void): Promis
         Object.assign(f, { 'jsonl.rss.mb': j.rssMb, 'jsonl.status.ms': j.statusMs, 'jsonl.resync.ms': j.resyncMs, 'jsonl.flap.ms': j.flapMs, 'jsonl.flap-events.ms': j.flapEventsMs });
         if (j.flapPassMs !== undefined) f['jsonl.flap-pass.ms'] = j.flapPassMs;
         if (j.flapEventsPassMs !== undefined) f['jsonl.flap-watcher-lag.ms'] = j.flapEventsMs - j.flapEventsPassMs;
+        f['jsonl.flap-watcher-cpu.ms'] = j.flapWatcherCpuMs;
         const pass = (at: number | undefined) => (at === undefined ? '' : ` (its pass logged at ${Math.round(at)} ms)`);
         say(`run ${run}: jsonl RSS ${j.rssMb} MB, status round trip ${j.statusMs.toFixed(1)} ms, converged resync ${Math.round(j.resyncMs)} ms (${j.resyncWrites} writes)`);
-        say(`run ${run}: link flap ${Math.round(j.flapMs)} ms by the daemon's acknowledged state${pass(j.flapPassMs)}, ${Math.round(j.flapEventsMs)} ms by route events in a second flap${pass(j.flapEventsPassMs)}`);
+        say(`run ${run}: link flap ${Math.round(j.flapMs)} ms by the daemon's acknowledged state${pass(j.flapPassMs)}, ${Math.round(j.flapEventsMs)} ms by route events in a second flap${pass(j.flapEventsPassMs)}, the watcher using ${Math.round(j.flapWatcherCpuMs)} ms of CPU`);
       }
       if (o.only.includes('fpm')) {
         for (const enc of o.encodings) {
@@ -142,7 +143,7 @@ async function oneRun(o: Options, run: number, say: (s: string) => void): Promis
   if (o.only.includes('pipeline')) {
     const p = await measurePipeline(o.pipelineRoutes, say);
     Object.assign(f, { 'pipeline.zebra.ms': p.zebraMs, 'pipeline.ours.ms': p.oursMs, 'pipeline.lag.ms': p.oursMs - p.zebraMs });
-    say(`run ${run}: pipeline ${o.pipelineRoutes.toLocaleString('en-US')} routes: zebra's main complete ${sec(p.zebraMs)}, our table ${sec(p.oursMs)} after the announcement began`);
+    say(`run ${run}: pipeline ${o.pipelineRoutes.toLocaleString('en-US')} routes: zebra's main complete ${sec(p.zebraMs)}, our table ${sec(p.oursMs)} after the announcement began (one route-event watcher for both: ${p.watcherMessages.toLocaleString('en-US')} events, ${Math.round(p.watcherCpuMs)} ms of its CPU)`);
   }
   return f;
 }
@@ -182,7 +183,7 @@ function report(o: Options, samples: Record<string, number[]>, say: (s: string) 
   const msRange = (k: string) => fmtRange(s(k)!, (m) => String(Math.round(m)));
   if (flap) say(`link down/up with ${o.flapRoutes.toLocaleString('en-US')} routes, all back after link up, by the daemon's acknowledged state (status every 5 ms, then a dump): ${msRange('jsonl.flap.ms')} ms   (target <= 0.5 s ${mark(flap.median <= 500)})`);
   if (s('jsonl.flap-pass.ms')) say(`  the same flap by the daemon's log (the end of the pass that wrote them, a clock that costs nothing): ${msRange('jsonl.flap-pass.ms')} ms`);
-  if (s('jsonl.flap-events.ms')) say(`  a second flap by route events (bench/route-watch.ts, a process beside the daemon): ${msRange('jsonl.flap-events.ms')} ms${s('jsonl.flap-watcher-lag.ms') ? `, the watcher done ${msRange('jsonl.flap-watcher-lag.ms')} ms after the daemon's pass` : ''}`);
+  if (s('jsonl.flap-events.ms')) say(`  a second flap by route events (bench/route-watch.ts, a process beside the daemon): ${msRange('jsonl.flap-events.ms')} ms${s('jsonl.flap-watcher-lag.ms') ? `, the watcher done ${msRange('jsonl.flap-watcher-lag.ms')} ms after the daemon's pass` : ''}${s('jsonl.flap-watcher-cpu.ms') ? `, using ${msRange('jsonl.flap-watcher-cpu.ms')} ms of CPU` : ''}`);
   for (const enc of o.encodings) {
     const a = s(`decode-${enc}.add.msg-per-s`);
     const d = s(`decode-${enc}.del.msg-per-s`);

@@ -30,6 +30,8 @@ export interface JsonlResult {
   /** in each flap: link up to the end of the daemon's pass that wrote them (its log) */
   flapPassMs: number | undefined;
   flapEventsPassMs: number | undefined;
+  /** the watcher's own CPU (user + sys) in that flap, from its start */
+  flapWatcherCpuMs: number;
 }
 
 /**
@@ -143,7 +145,7 @@ async function statusRoundTrip(control: string): Promise<number> {
  *   competes with the daemon for the 2 CPUs and reads 100,000 datagrams, so it finishes
  *   behind the kernel: passEndMs shows how far behind.
  */
-async function linkFlap(topo: Topology, daemon: DaemonProcess, nFlap: number, clock: 'status' | 'events'): Promise<{ ms: number; passEndMs: number | undefined }> {
+async function linkFlap(topo: Topology, daemon: DaemonProcess, nFlap: number, clock: 'status' | 'events'): Promise<{ ms: number; passEndMs: number | undefined; watcherCpuMs?: number }> {
   const ns = topo.host.name;
   topo.host.ip('link', 'set', 'h0', 'down');
   for (let i = 0; i < 500 && kernelCount(ns) !== 0; i++) await sleep(10);
@@ -154,8 +156,12 @@ async function linkFlap(topo: Topology, daemon: DaemonProcess, nFlap: number, cl
   const upAt = now();
   topo.host.ip('link', 'set', 'h0', 'up');
   let ms: number;
-  if (watch) ms = (await watch.result()).doneAt[0]! - upAt;
-  else {
+  let watcherCpuMs: number | undefined;
+  if (watch) {
+    const r = await watch.result();
+    ms = r.doneAt[0]! - upAt;
+    watcherCpuMs = r.cpu.userMs + r.cpu.sysMs;
+  } else {
     await waitOwned(daemon.controlSocket, nFlap, 60_000, FLAP_POLL_MS);
     ms = now() - upAt;
   }
@@ -164,7 +170,7 @@ async function linkFlap(topo: Topology, daemon: DaemonProcess, nFlap: number, cl
   if (back !== nFlap) throw new Error(`link flap (${clock}): all ${nFlap} back by ${clock}, but the kernel holds ${back}`);
   // the pass that left nothing pending: its log line is written when its last ACK is in (pino's time: epoch ms)
   const pass = daemon.logs().slice(logLines).find((l) => l.event === 'reconcilePass' && l.pending === 0 && l.desired === nFlap && Number(l.writes) > 0);
-  return { ms, passEndMs: typeof pass?.time === 'number' ? pass.time - upAt : undefined };
+  return { ms, passEndMs: typeof pass?.time === 'number' ? pass.time - upAt : undefined, ...(watcherCpuMs === undefined ? {} : { watcherCpuMs }) };
 }
 
 /** mainCopies: main also holds every prefix (proto bgp), as zebra's copies do next to it */
@@ -193,7 +199,7 @@ export async function measureJsonl(topo: Topology, n: number, nFlap: number, mai
     const byStatus = await linkFlap(topo, daemon, nFlap, 'status');
     const byEvents = await linkFlap(topo, daemon, nFlap, 'events');
     feed.close();
-    return { addMs, delMs, rssMb: rss, statusMs, resyncMs: resync.wallMs, resyncWrites: resync.writes, flapMs: byStatus.ms, flapEventsMs: byEvents.ms, flapPassMs: byStatus.passEndMs, flapEventsPassMs: byEvents.passEndMs };
+    return { addMs, delMs, rssMb: rss, statusMs, resyncMs: resync.wallMs, resyncWrites: resync.writes, flapMs: byStatus.ms, flapEventsMs: byEvents.ms, flapPassMs: byStatus.passEndMs, flapEventsPassMs: byEvents.passEndMs, flapWatcherCpuMs: byEvents.watcherCpuMs ?? NaN };
   } catch (err) {
     failureLogs(daemon);
     throw err;

@@ -21,6 +21,9 @@ export interface PipelineResult {
   zebraMs: number;
   /** the same, to the last route in our table */
   oursMs: number;
+  /** the watcher's own CPU (user + sys) and the route events it read */
+  watcherCpuMs: number;
+  watcherMessages: number;
 }
 
 /** The peer: one eBGP session over p0, extended next hop, announcing its kernel routes on request. */
@@ -76,12 +79,12 @@ export async function measurePipeline(n: number, say: (s: string) => void = cons
     const watch = await watchRoutes(topo.host.name, { count: n, firstDst: FIRST_DST, tables: [{ table: MAIN, protocol: RTPROT_BGP }, { table: TABLE, protocol: PROTOCOL }], timeoutMs: 600_000 });
     const t0 = now();
     peer.vtysh('configure terminal', 'router bgp 65001', 'address-family ipv4 unicast', 'redistribute kernel');
-    const { doneAt } = await watch.result();
+    const { doneAt, cpu, messages } = await watch.result();
     // the events said so; a dump of both tables says it too
     const zebraHeld = Number(topo.host.exec('sh', ['-c', `ip route show table main proto bgp | wc -l`]).trim());
     const oursHeld = kernelCount(topo.host.name);
     if (zebraHeld < n || oursHeld < n) throw new Error(`pipeline: zebra's main holds ${zebraHeld}, our table ${oursHeld}, of ${n}`);
-    return { zebraMs: doneAt[0]! - t0, oursMs: doneAt[1]! - t0 };
+    return { zebraMs: doneAt[0]! - t0, oursMs: doneAt[1]! - t0, watcherCpuMs: cpu.userMs + cpu.sysMs, watcherMessages: messages };
   } finally {
     await daemon.stop('SIGKILL');
     topo.destroy(); // FRR and the watcher run in the namespaces: killed with them
