@@ -1,17 +1,17 @@
 // The routes of one zebra connection that name a nexthop object (RTA_NH_ID), as columns, so
 // that an object that arrives late, changes or is refused re-resolves exactly its routes. One
-// slot per (table, prefix): the prefix as integers, the id it names, its place in that id's
-// list of routes and, while the id cannot be resolved, its place in the pending list and an
-// interned reason. Typed arrays and an open-addressing index (the scheme of
-// src/rib/route-store.ts), no string or object per route: the Maps keyed by route text this
-// replaces held about 320 bytes of heap a route (546 MB RSS at 1M routes, issue 14); this
-// holds about 45. Hand-written for the same reason as the route store.
+// slot per (table, prefix): the prefix as integers, the id it names and its place in that id's
+// list of routes; the few routes whose id cannot be resolved are kept apart, with an interned
+// reason. Typed arrays and an open-addressing index (the scheme of src/rib/route-store.ts),
+// no string or object per route: the Maps keyed by route text this replaces held about 320
+// bytes of heap a route (546 MB RSS at 1M routes, issue 14); this holds about 40.
+// Hand-written for the same reason as the route store.
 
 const NIL = -1;
 /** the slot is in the index */
 const LIVE = 1;
-/** the route waits for its id (pendingSlots) */
-const PENDING = 2;
+/** index buckets are pairs: slot + 1 (0: empty), then the hash of its key */
+const BUCKET = 2;
 
 type Column = Uint8Array | Uint32Array | Int32Array;
 
@@ -29,7 +29,7 @@ function hash(table: number, addr: number, len: number): number {
   return h ^ (h >>> 13);
 }
 
-/** a doubly linked list of slots, through the columns `prev` and `next` or `pendPrev` and `pendNext` */
+/** a doubly linked list of slots, through the columns `prev` and `next` */
 interface SlotList {
   head: number;
   tail: number;
@@ -49,17 +49,17 @@ export class NexthopUsers {
   /** the route's neighbours in its id's list (arrival order) */
   private prev = new Int32Array(0);
   private next = new Int32Array(0);
-  /** the route's neighbours in the pending list (order of first wait) */
-  private pendPrev = new Int32Array(0);
-  private pendNext = new Int32Array(0);
-  /** the interned reason of a pending route */
-  private reasonCol = new Uint32Array(0);
   private flags = new Uint8Array(0);
-  /** open addressing, linear probing, slot + 1 (0: empty); deletes shift back, no tombstones */
-  private index = new Int32Array(1024);
+  /**
+   * open addressing, linear probing, deletes shift back (no tombstones). The hash beside the
+   * slot spares lookups, deletes and growth a read of the columns of other slots: at a
+   * million routes each such read is a cache miss.
+   */
+  private index = new Int32Array(1024 * BUCKET);
   /** id -> its routes; as many entries as ids in use, bounded by the nexthop id cap */
   private readonly lists = new Map<number, SlotList>();
-  private readonly pending: SlotList = { head: NIL, tail: NIL, size: 0 };
+  /** pending slot -> its reason, in the order they first waited (rare: a Map, not a column) */
+  private readonly pending = new Map<number, number>();
   /** reasons by number, with the count of pending routes giving each (few: one per id or member missing) */
   private readonly reasons: (string | undefined)[] = [undefined];
   private readonly reasonRefs: number[] = [0];
@@ -74,6 +74,11 @@ export class NexthopUsers {
 
   get pendingCount(): number {
     return this.pending.size;
+  }
+
+  /** buckets of the index, a power of two */
+  private get buckets(): number {
+    return this.index.length / BUCKET;
   }
 
   table(s: number): number {
@@ -93,11 +98,12 @@ export class NexthopUsers {
   }
 
   isPending(s: number): boolean {
-    return (this.flags[s]! & PENDING) !== 0;
+    return this.pending.has(s);
   }
 
+  /** why a pending route waits */
   reason(s: number): string {
-    return this.reasons[this.reasonCol[s]!]!;
+    return this.reasons[this.pending.get(s) ?? 0] ?? '';
   }
 
   /** routes naming an id */
@@ -107,10 +113,13 @@ export class NexthopUsers {
 
   find(table: number, addr: number, len: number): number {
     if (this.live === 0) return NIL;
-    const mask = this.index.length - 1;
-    for (let i = hash(table, addr, len) & mask; ; i = (i + 1) & mask) {
-      const v = this.index[i]!;
+    const index = this.index;
+    const mask = this.buckets - 1;
+    const h = hash(table, addr, len);
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const v = index[i * BUCKET]!;
       if (v === 0) return NIL;
+      if (index[i * BUCKET + 1] !== h) continue;
       const s = v - 1;
       if (this.addrCol[s] === addr >>> 0 && this.tableCol[s] === table >>> 0 && this.lenCol[s] === len) return s;
     }
@@ -149,22 +158,17 @@ export class NexthopUsers {
   /** Marks a route pending with a reason; one already pending keeps its place, with the new reason. */
   setPending(s: number, reason: string): void {
     const id = this.intern(reason);
-    if (this.flags[s]! & PENDING) {
-      this.unref(this.reasonCol[s]!);
-    } else {
-      this.flags[s]! |= PENDING;
-      this.append(this.pending, s, this.pendPrev, this.pendNext);
-    }
-    this.reasonCol[s] = id;
+    const old = this.pending.get(s);
+    if (old !== undefined) this.unref(old);
+    this.pending.set(s, id);
   }
 
   /** Whether the route was pending (and is no longer). */
   clearPending(s: number): boolean {
-    if (!(this.flags[s]! & PENDING)) return false;
-    this.flags[s]! &= ~PENDING;
-    this.unlink(this.pending, s, this.pendPrev, this.pendNext);
-    this.unref(this.reasonCol[s]!);
-    this.reasonCol[s] = 0;
+    const id = this.pending.get(s);
+    if (id === undefined) return false;
+    this.pending.delete(s);
+    this.unref(id);
     return true;
   }
 
@@ -181,16 +185,12 @@ export class NexthopUsers {
   }
 
   /** pending routes in the order they first waited */
-  *pendingSlots(): IterableIterator<number> {
-    for (let s = this.pending.head; s !== NIL;) {
-      const n = this.pendNext[s]!;
-      yield s;
-      s = n;
-    }
+  pendingSlots(): IterableIterator<number> {
+    return this.pending.keys();
   }
 
   private newSlot(table: number, addr: number, len: number): number {
-    if ((this.live + 1) * 4 > this.index.length * 3) this.rehash();
+    if ((this.live + 1) * 4 > this.buckets * 3) this.rehash();
     let s: number;
     if (this.freeHead !== NIL) {
       s = this.freeHead;
@@ -203,8 +203,7 @@ export class NexthopUsers {
     this.addrCol[s] = addr;
     this.lenCol[s] = len;
     this.flags[s] = LIVE;
-    this.reasonCol[s] = 0;
-    this.insertIndex(s);
+    this.insertIndex(this.index, hash(table, addr, len), s);
     this.live++;
     return s;
   }
@@ -268,47 +267,47 @@ export class NexthopUsers {
     this.nhIdCol = grown(this.nhIdCol, size);
     this.prev = grown(this.prev, size);
     this.next = grown(this.next, size);
-    this.pendPrev = grown(this.pendPrev, size);
-    this.pendNext = grown(this.pendNext, size);
-    this.reasonCol = grown(this.reasonCol, size);
     this.flags = grown(this.flags, size);
   }
 
-  private home(s: number): number {
-    return hash(this.tableCol[s]!, this.addrCol[s]!, this.lenCol[s]!) & (this.index.length - 1);
-  }
-
-  private insertIndex(s: number): void {
-    const mask = this.index.length - 1;
-    let i = this.home(s);
-    while (this.index[i] !== 0) i = (i + 1) & mask;
-    this.index[i] = s + 1;
+  private insertIndex(index: Int32Array, h: number, s: number): void {
+    const mask = index.length / BUCKET - 1;
+    let i = h & mask;
+    while (index[i * BUCKET] !== 0) i = (i + 1) & mask;
+    index[i * BUCKET] = s + 1;
+    index[i * BUCKET + 1] = h;
   }
 
   /** Backward-shift deletion: later entries of the probe run move into the hole. */
   private removeIndex(s: number): void {
-    const mask = this.index.length - 1;
-    let i = this.home(s);
-    while (this.index[i] !== s + 1) {
-      if (this.index[i] === 0) throw new Error(`nexthop users: slot ${s} is not indexed`);
+    const index = this.index;
+    const mask = this.buckets - 1;
+    let i = hash(this.tableCol[s]!, this.addrCol[s]!, this.lenCol[s]!) & mask;
+    while (index[i * BUCKET] !== s + 1) {
+      if (index[i * BUCKET] === 0) throw new Error(`nexthop users: slot ${s} is not indexed`);
       i = (i + 1) & mask;
     }
-    for (let j = (i + 1) & mask; this.index[j] !== 0; j = (j + 1) & mask) {
-      const h = this.home(this.index[j]! - 1);
+    for (let j = (i + 1) & mask; index[j * BUCKET] !== 0; j = (j + 1) & mask) {
+      const h = index[j * BUCKET + 1]! & mask;
       // Move j into the hole at i unless its home lies cyclically in (i, j].
       const stays = i <= j ? h > i && h <= j : h > i || h <= j;
       if (!stays) {
-        this.index[i] = this.index[j]!;
+        index[i * BUCKET] = index[j * BUCKET]!;
+        index[i * BUCKET + 1] = index[j * BUCKET + 1]!;
         i = j;
       }
     }
-    this.index[i] = 0;
+    index[i * BUCKET] = 0;
+    index[i * BUCKET + 1] = 0;
   }
 
+  /** Grows the index from the old one in bucket order: its writes go to two moving fronts, not all over. */
   private rehash(): void {
     let size = 1024;
     while (size < (this.live + 1) * 2) size *= 2;
-    this.index = new Int32Array(size);
-    for (let s = 0; s < this.highWater; s++) if (this.flags[s]! & LIVE) this.insertIndex(s);
+    const old = this.index;
+    const index = new Int32Array(size * BUCKET);
+    for (let i = 0; i < old.length; i += BUCKET) if (old[i] !== 0) this.insertIndex(index, old[i + 1]!, old[i]! - 1);
+    this.index = index;
   }
 }
