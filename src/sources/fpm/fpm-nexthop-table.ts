@@ -2,7 +2,7 @@
 // with the reverse index member id -> the groups that list it, so an announcement costs O(the
 // groups naming it). Groups of groups are refused (the kernel has no nested groups either).
 import { MAX_LEGS_CEILING } from '../../rib/route-validation.js';
-import type { FpmLeg } from './fpm-item.js';
+import { NO_LEGS, type FpmLeg } from './fpm-item.js';
 
 /**
  * Members of one group at most: no route can carry more legs than limits.max-legs ever allows
@@ -22,7 +22,7 @@ interface NexthopEntry {
   readonly refused?: string;
 }
 
-type Expansion = { readonly legs: FpmLeg[] } | { readonly missing: string };
+type Expansion = { readonly legs: readonly FpmLeg[] } | { readonly missing: string };
 
 
 /** a count of bookkeeping steps, shared with the session (FpmSession.operations) */
@@ -98,7 +98,8 @@ export class NexthopTable {
     const nh = this.entries.get(id);
     if (!nh) return { missing: missingObject(id) };
     if (nh.refused) return { missing: nh.refused };
-    if (!nh.group) return { legs: [...(nh.legs ?? [])] };
+    // a single leg's own list, not a copy: expand runs once per route naming the id
+    if (!nh.group) return { legs: nh.legs ?? NO_LEGS };
     const out: FpmLeg[] = [];
     for (const member of nh.group) {
       this.steps.operations++;

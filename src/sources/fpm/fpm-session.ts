@@ -3,16 +3,18 @@
 //
 // Hostile or buggy input is bounded here (issue 12): a route costs O(its legs), a nexthop
 // announcement O(the routes and groups that name it), through two reverse indexes (member
-// id -> groups, id -> routes) and one forward one (route -> its id). Groups of groups are
-// refused (the kernel has no nested groups either), and so are groups over
-// MAX_GROUP_MEMBERS and ids over MAX_NEXTHOP_IDS per connection.
-import type { Ipv4Prefix } from '../../model/ipv4-prefix.js';
+// id -> groups, id -> routes: nexthop-users.ts, columns with no object per route) and the
+// forward one (route -> its id). Groups of groups are refused (the kernel has no nested
+// groups either), and so are groups over MAX_GROUP_MEMBERS and ids over MAX_NEXTHOP_IDS per
+// connection.
+import { makePrefix, type Ipv4Prefix } from '../../model/ipv4-prefix.js';
 import { peerKey } from '../../model/peer-key.js';
 import { RT_TABLE_MAIN } from '../../model/route-table.js';
 import { routeKey, sortNexthops, type DesiredRoute, type PeerNexthop } from '../../rib/route.js';
 import type { FpmItem, FpmLeg, IgnoreReason } from './fpm-decode.js';
 import { isEcho, type FpmSessionOptions } from './fpm-echo.js';
 import { MAX_GROUP_MEMBERS, MAX_NEXTHOP_IDS, NexthopTable, type Steps } from './fpm-nexthop-table.js';
+import { NexthopUsers } from './nexthop-users.js';
 
 export { MAX_GROUP_MEMBERS, MAX_NEXTHOP_IDS } from './fpm-nexthop-table.js';
 
@@ -57,12 +59,11 @@ export class FpmSession {
   private readonly steps: Steps = { operations: 0 };
   /** nexthop objects by id, and the groups that list each */
   private readonly nexthops = new NexthopTable(this.steps);
-  /** nexthop id -> the routes naming it, so a late or changed nexthop re-resolves them */
-  private readonly usersOf = new Map<number, Map<string, RouteAdd>>();
-  /** route key -> the nexthop id it names (the forward index that makes forgetting O(1)) */
-  private readonly nhIdOf = new Map<string, number>();
-  /** routes waiting for a nexthop id that cannot be resolved */
-  private readonly waiting = new Map<string, PendingNexthopRoute>();
+  /**
+   * the routes naming a nexthop id, by id (so a late or changed nexthop re-resolves them) and
+   * by route (the id it names), and those of them waiting for an id that cannot be resolved
+   */
+  private readonly users = new NexthopUsers();
   private episodeResolved = 0;
 
   constructor(
@@ -76,12 +77,13 @@ export class FpmSession {
 
   /** routes held back because their nexthop id never arrived (FRR 8.4 without kernel nexthops) */
   get pendingNexthopRoutes(): number {
-    return this.waiting.size;
+    return this.users.pendingCount;
   }
 
-  /** the routes behind pendingNexthopRoutes, for `routes --pending` */
-  pendingRoutes(): IterableIterator<PendingNexthopRoute> {
-    return this.waiting.values();
+  /** the routes behind pendingNexthopRoutes, for `routes --pending`, in the order they began to wait */
+  *pendingRoutes(): IterableIterator<PendingNexthopRoute> {
+    const u = this.users;
+    for (const s of u.pendingSlots()) yield { table: u.table(s), prefix: makePrefix(u.addr(s), u.len(s)), nhId: u.nhId(s), reason: u.reason(s) };
   }
 
   /** loop steps spent on nexthop bookkeeping, so tests can assert the cost of adversarial input */
@@ -109,9 +111,7 @@ export class FpmSession {
         if (echo) return this.ignore(echo);
         this.ignore(item.reason);
         const table = this.table(item.table);
-        const key = routeKey(table, item.prefix.key);
-        this.forgetNexthopUse(key);
-        this.stopWaiting(key, false);
+        this.forgetNexthopUse(table, item.prefix, false);
         this.sink.withdraw(table, item.prefix, true);
         return;
       }
@@ -119,9 +119,7 @@ export class FpmSession {
         const echo = isEcho(this.opts, item.table, item.protocol);
         if (echo) return this.ignore(echo);
         const table = this.table(item.table);
-        const key = routeKey(table, item.prefix.key);
-        this.forgetNexthopUse(key);
-        this.stopWaiting(key, false);
+        this.forgetNexthopUse(table, item.prefix, false);
         this.counters.routesWithdrawn++;
         this.sink.withdraw(table, item.prefix);
         return;
@@ -181,37 +179,38 @@ export class FpmSession {
     const echo = isEcho(this.opts, item.table, item.protocol);
     if (echo) return this.ignore(echo);
     const table = this.table(item.table);
-    // The key string is only needed where nexthop ids or waiting routes are: not per classic route.
-    const keyed = item.nhId !== undefined || this.nhIdOf.size > 0 || this.waiting.size > 0;
-    const key = keyed ? routeKey(table, item.prefix.key) : '';
-    let legs: readonly FpmLeg[] = item.legs;
-    if (item.nhId !== undefined) {
-      if (this.nhIdOf.get(key) !== item.nhId) {
-        this.forgetNexthopUse(key);
-        if (!this.usersOf.has(item.nhId)) this.usersOf.set(item.nhId, new Map());
-        this.nhIdOf.set(key, item.nhId);
-      }
-      this.usersOf.get(item.nhId)!.set(key, item);
-      const x = this.nexthops.expand(item.nhId);
-      if ('missing' in x) {
-        // Not forwardable until the nexthop arrives: nothing stale may stay installed meanwhile.
-        this.wait(key, { table, prefix: item.prefix, nhId: item.nhId, reason: x.missing });
-        this.sink.withdraw(table, item.prefix, true);
-        return;
-      }
-      legs = x.legs;
-    } else if (keyed) {
-      this.forgetNexthopUse(key);
+    if (item.nhId === undefined) {
+      // a route that named an id now carries its own legs: what it waited for no longer matters
+      this.forgetNexthopUse(table, item.prefix, true);
+      this.install(table, item.prefix, item.legs);
+      return;
     }
-    if (keyed) this.stopWaiting(key, true);
+    this.resolve(this.users.use(table, item.prefix.addr, item.prefix.len, item.nhId), item.prefix);
+  }
+
+  /** A route naming a nexthop id (slot `s` of users): installed with the id's legs, or pending. */
+  private resolve(s: number, prefix: Ipv4Prefix): void {
+    const table = this.users.table(s);
+    const x = this.nexthops.expand(this.users.nhId(s));
+    if ('missing' in x) {
+      // Not forwardable until the nexthop arrives: nothing stale may stay installed meanwhile.
+      this.wait(s, prefix, x.missing);
+      this.sink.withdraw(table, prefix, true);
+      return;
+    }
+    if (this.users.clearPending(s)) this.waitEnded(true);
+    this.install(table, prefix, x.legs);
+  }
+
+  private install(table: number, prefix: Ipv4Prefix, legs: readonly FpmLeg[]): void {
     const nexthops = this.peerNexthops(legs);
     if (nexthops.length === 0) {
       this.ignore('no-ipv6-nexthop');
-      this.sink.withdraw(table, item.prefix, true);
+      this.sink.withdraw(table, prefix, true);
       return;
     }
     this.counters.routesAdded++;
-    this.sink.add(this.session, { table, prefix: item.prefix, nexthops });
+    this.sink.add(this.session, { table, prefix, nexthops });
   }
 
   /** the last single leg's next hops: a feed sends route after route over the same peer */
@@ -250,19 +249,20 @@ export class FpmSession {
     return sortNexthops(nexthops);
   }
 
-  private wait(key: string, pending: PendingNexthopRoute): void {
-    const first = this.waiting.size === 0;
-    this.waiting.set(key, pending);
+  private wait(s: number, prefix: Ipv4Prefix, reason: string): void {
+    const first = this.users.pendingCount === 0;
+    this.users.setPending(s, reason);
     if (first) {
       this.episodeResolved = 0;
-      this.onPending({ state: 'begin', key, nhId: pending.nhId, reason: pending.reason });
+      const table = this.users.table(s);
+      this.onPending({ state: 'begin', key: routeKey(table, prefix.key), nhId: this.users.nhId(s), reason });
     }
   }
 
-  private stopWaiting(key: string, resolved: boolean): void {
-    if (!this.waiting.delete(key)) return;
+  /** a route stopped waiting: resolved, or withdrawn (or replaced by one we do not install) */
+  private waitEnded(resolved: boolean): void {
     if (resolved) this.episodeResolved++;
-    if (this.waiting.size === 0) this.onPending({ state: 'end', resolved: this.episodeResolved });
+    if (this.users.pendingCount === 0) this.onPending({ state: 'end', resolved: this.episodeResolved });
   }
 
   /** Re-resolves the routes of a nexthop id and of the groups that list it. */
@@ -273,22 +273,19 @@ export class FpmSession {
   }
 
   private refreshRoutesOf(id: number): void {
-    const users = this.usersOf.get(id);
-    if (!users) return;
-    for (const item of [...users.values()]) {
+    const u = this.users;
+    for (const s of u.routesOf(id)) {
       this.steps.operations++;
-      this.addRoute(item);
+      this.resolve(s, makePrefix(u.addr(s), u.len(s)));
     }
   }
 
-  private forgetNexthopUse(key: string): void {
-    const id = this.nhIdOf.get(key);
-    if (id === undefined) return;
-    this.nhIdOf.delete(key);
-    const users = this.usersOf.get(id);
-    if (!users) return;
-    users.delete(key);
-    if (users.size === 0) this.usersOf.delete(id);
+  /** The route no longer names a nexthop id (deleted, or now with legs of its own). */
+  private forgetNexthopUse(table: number, prefix: Ipv4Prefix, resolved: boolean): void {
+    const s = this.users.find(table, prefix.addr, prefix.len);
+    if (s < 0) return;
+    const waited = this.users.isPending(s);
+    this.users.release(s);
+    if (waited) this.waitEnded(resolved);
   }
 }
-
