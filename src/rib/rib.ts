@@ -179,6 +179,7 @@ export class Rib {
     return this.nexthopSets.interfaces().values();
   }
 
+  /** Keeps nothing of `route` but its values: the JSON-lines byte reader hands the same object line after line. */
   add(session: string, route: DesiredRoute): RibChange {
     const st = this.store;
     const { table, prefix } = route;
