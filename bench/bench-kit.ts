@@ -6,7 +6,17 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { askDaemon } from '../src/cli/control-client.js';
-import type { WatchRequest } from './route-watch.js';
+import type { WatchRequest, WatchResult } from './route-watch.js';
+
+/** How a bench may run the daemon: what --profile needs (bench/profile.ts). */
+export interface DaemonRunOptions {
+  /** node's options for the daemon (--cpu-prof for the profile) */
+  readonly nodeArgs?: readonly string[];
+  /** called with the daemon's pid before the measured part and after it, the daemon still running */
+  readonly around?: { before(pid: number): void; after(pid: number): void };
+  /** how the daemon is stopped (SIGTERM lets --cpu-prof write its profiles) */
+  readonly stopSignal?: NodeJS.Signals;
+}
 
 export const TABLE = 1000;
 export const PROTOCOL = 200;
@@ -26,14 +36,30 @@ export function kernelCount(ns: string | undefined, table: number | string = TAB
 
 interface Status { routes: { desired: number; installed: number; pending: number; ownedInKernel: number } }
 
-/** Polls the daemon's status until it holds `want` routes, all written and acknowledged. */
-export async function waitOwned(control: string, want: number, timeoutMs = 300_000): Promise<void> {
+/**
+ * Polls the daemon's status every `intervalMs` until it holds `want` routes, all written and
+ * acknowledged by the kernel (ownedInKernel counts ACKed writes and dumps, not requests).
+ * Answers the number of polls. status is a handful of counters (O(1) in the routes), so a
+ * poll costs the daemon one control connection, not a walk of its table.
+ */
+export async function waitOwned(control: string, want: number, timeoutMs = 300_000, intervalMs = 20): Promise<number> {
+  const t0 = Date.now();
+  for (let polls = 1; ; polls++) {
+    const s = (await askDaemon(control, { command: 'status' }, 30_000)) as Status;
+    if (s.routes.ownedInKernel === want && s.routes.desired === want && s.routes.pending === 0) return polls;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out: ${JSON.stringify(s.routes)} (want ${want})`);
+    await sleep(intervalMs);
+  }
+}
+
+/** Polls the daemon's status until it knows its routes are gone from the kernel (a link went down). */
+export async function waitOwnedGone(control: string, timeoutMs = 30_000): Promise<void> {
   const t0 = Date.now();
   for (;;) {
     const s = (await askDaemon(control, { command: 'status' }, 30_000)) as Status;
-    if (s.routes.ownedInKernel === want && s.routes.desired === want && s.routes.pending === 0) return;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out: ${JSON.stringify(s.routes)} (want ${want})`);
-    await sleep(20);
+    if (s.routes.ownedInKernel === 0) return;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`the daemon still counts routes in the kernel after ${timeoutMs} ms: ${JSON.stringify(s.routes)}`);
+    await sleep(10);
   }
 }
 
@@ -45,10 +71,10 @@ export function rssMb(pid: number): number {
 const WATCHER = fileURLToPath(new URL('./route-watch.js', import.meta.url));
 
 /**
- * Starts bench/route-watch.ts in a namespace and waits until it is subscribed; doneAt()
+ * Starts bench/route-watch.ts in a namespace and waits until it is subscribed; result()
  * answers the epoch ms (performance.timeOrigin + now) at which each table was complete.
  */
-export async function watchRoutes(ns: string, req: WatchRequest): Promise<{ doneAt(): Promise<number[]> }> {
+export async function watchRoutes(ns: string, req: WatchRequest): Promise<{ result(): Promise<WatchResult> }> {
   const watcher = spawn('ip', ['netns', 'exec', ns, process.execPath, WATCHER, JSON.stringify(req)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   watcher.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -57,11 +83,11 @@ export async function watchRoutes(ns: string, req: WatchRequest): Promise<{ done
   const first = await lines.next();
   if (first.value !== 'ready') throw new Error(`route watcher: ${String(first.value)} ${stderr.slice(-500)}`);
   return {
-    async doneAt() {
+    async result() {
       const last = await lines.next();
       const exit = await exited;
       if (exit !== 0 || typeof last.value !== 'string') throw new Error(`route watcher exited ${exit}: ${stderr.slice(-500)}`);
-      return (JSON.parse(last.value) as { doneAt: number[] }).doneAt;
+      return JSON.parse(last.value) as WatchResult;
     },
   };
 }

@@ -15,7 +15,7 @@ import { measureFpmDecode } from './fpm-decode-rate.js';
 import { measureFpmReplay } from './fpm-replay.js';
 import { measureJsonl } from './install.js';
 import { measurePipeline } from './pipeline.js';
-import { profileFpmReplay } from './profile.js';
+import { profileDaemon } from './profile.js';
 import { runBench } from './run-bench.js';
 import { checkAgainst, collect, isRatio, spread, type BaselineFile, type RunFigures, type Spread } from './stats.js';
 import { FPM_ENCODINGS, type FpmEncoding } from './zebra-frames.js';
@@ -46,7 +46,7 @@ interface Options {
   pipeline: boolean;
   pipelineRoutes: number;
   mainCopies: boolean;
-  profile: boolean;
+  profile: false | ProfiledPath;
   check?: string | true;
   writeBaseline?: string | true;
   json?: string;
@@ -63,15 +63,23 @@ function options(): Options {
     .option('--pipeline', 'also FRR bgpd -> zebra -> FPM -> rfc5549d over an unnumbered link (needs FRR); --only pipeline for it alone', false)
     .option('--pipeline-routes <n>', 'routes the peer bgpd announces in --pipeline', count, 200_000)
     .option('--main-copies', 'main also holds every prefix (proto bgp), as zebra\'s copies do (JSON-lines bench)', process.env.MAIN_COPIES === '1')
-    .option('--profile', 'instead of the runs: one FPM replay (the first of --encodings) with the daemon under --cpu-prof; CPU per thread and self time per stage', false)
+    .option('--profile [path]', `instead of the runs: the daemon under --cpu-prof, CPU per thread and self time per stage, over one ${PROFILED_PATHS.join(' or ')} install and withdraw of --routes (fpm: a replay of the first of --encodings; --profile alone: fpm)`, profiledPath)
     .option('--check [file]', 'compare the ratios with a baseline (bench/baseline.json); exit 1 on a regression over 10%')
     .option('--write-baseline [file]', 'write the ratios\' medians as the baseline (bench/baseline.json)')
     .option('--json <file>', 'write every sample and the medians as JSON');
   program.parse(process.argv);
-  const o = program.opts<Options>();
+  const o = program.opts<Omit<Options, 'profile'> & { profile?: boolean | ProfiledPath }>();
+  o.profile = o.profile === true ? 'fpm' : (o.profile ?? false);
   if (o.pipeline && !o.only.includes('pipeline')) o.only = [...o.only, 'pipeline'];
-  return o;
+  return o as Options;
 }
+
+const PROFILED_PATHS = ['fpm', 'jsonl'] as const;
+type ProfiledPath = (typeof PROFILED_PATHS)[number];
+const profiledPath = (v: string): ProfiledPath => {
+  if (!PROFILED_PATHS.includes(v as ProfiledPath)) throw new InvalidArgumentError(`one of ${PROFILED_PATHS.join(', ')}`);
+  return v as ProfiledPath;
+};
 
 const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 const pad = (s: string, n: number) => s.padEnd(n);
@@ -104,8 +112,13 @@ async function oneRun(o: Options, run: number, say: (s: string) => void): Promis
       if (o.only.includes('jsonl')) {
         const j = await measureJsonl(topo, o.routes, o.flapRoutes, o.mainCopies, say);
         ratios('jsonl', j.addMs, j.delMs);
-        Object.assign(f, { 'jsonl.rss.mb': j.rssMb, 'jsonl.resync.ms': j.resyncMs, 'jsonl.flap.ms': j.flapMs });
-        say(`run ${run}: jsonl RSS ${j.rssMb} MB, converged resync ${Math.round(j.resyncMs)} ms (${j.resyncWrites} writes), link flap ${Math.round(j.flapMs)} ms`);
+        Object.assign(f, { 'jsonl.rss.mb': j.rssMb, 'jsonl.status.ms': j.statusMs, 'jsonl.resync.ms': j.resyncMs, 'jsonl.flap.ms': j.flapMs, 'jsonl.flap-events.ms': j.flapEventsMs });
+        if (j.flapPassMs !== undefined) f['jsonl.flap-pass.ms'] = j.flapPassMs;
+        if (j.flapEventsPassMs !== undefined) f['jsonl.flap-watcher-lag.ms'] = j.flapEventsMs - j.flapEventsPassMs;
+        f['jsonl.flap-watcher-cpu.ms'] = j.flapWatcherCpuMs;
+        const pass = (at: number | undefined) => (at === undefined ? '' : ` (its pass logged at ${Math.round(at)} ms)`);
+        say(`run ${run}: jsonl RSS ${j.rssMb} MB, status round trip ${j.statusMs.toFixed(1)} ms, converged resync ${Math.round(j.resyncMs)} ms (${j.resyncWrites} writes)`);
+        say(`run ${run}: link flap ${Math.round(j.flapMs)} ms by the daemon's acknowledged state${pass(j.flapPassMs)}, ${Math.round(j.flapEventsMs)} ms by route events in a second flap${pass(j.flapEventsPassMs)}, the watcher using ${Math.round(j.flapWatcherCpuMs)} ms of CPU`);
       }
       if (o.only.includes('fpm')) {
         for (const enc of o.encodings) {
@@ -130,7 +143,7 @@ async function oneRun(o: Options, run: number, say: (s: string) => void): Promis
   if (o.only.includes('pipeline')) {
     const p = await measurePipeline(o.pipelineRoutes, say);
     Object.assign(f, { 'pipeline.zebra.ms': p.zebraMs, 'pipeline.ours.ms': p.oursMs, 'pipeline.lag.ms': p.oursMs - p.zebraMs });
-    say(`run ${run}: pipeline ${o.pipelineRoutes.toLocaleString('en-US')} routes: zebra's main complete ${sec(p.zebraMs)}, our table ${sec(p.oursMs)} after the announcement began`);
+    say(`run ${run}: pipeline ${o.pipelineRoutes.toLocaleString('en-US')} routes: zebra's main complete ${sec(p.zebraMs)}, our table ${sec(p.oursMs)} after the announcement began (one route-event watcher for both: ${p.watcherMessages.toLocaleString('en-US')} events, ${Math.round(p.watcherCpuMs)} ms of its CPU)`);
   }
   return f;
 }
@@ -164,8 +177,13 @@ function report(o: Options, samples: Record<string, number[]>, say: (s: string) 
   if (rss.length) say(`daemon RSS with ${n.toLocaleString('en-US')} routes installed: ${rss.map(([k, v]) => `${k} ${fmtRange(v!, (m) => String(Math.round(m)))} MB`).join(', ')}   (target <= 150 MB)`);
   const resync = s('jsonl.resync.ms');
   if (resync) say(`converged full resync (dump + diff, 0 writes): ${fmtRange(resync, (m) => String(Math.round(m)))} ms   (target <= 1.0 s ${mark(resync.median <= 1000)})`);
+  const status = s('jsonl.status.ms');
+  if (status) say(`one status request with ${n.toLocaleString('en-US')} routes installed (the clock of install, withdraw and flap): ${fmtRange(status, (m) => m.toFixed(1))} ms round trip`);
   const flap = s('jsonl.flap.ms');
-  if (flap) say(`link down/up with ${o.flapRoutes.toLocaleString('en-US')} routes, all back after link up: ${fmtRange(flap, (m) => String(Math.round(m)))} ms   (target <= 0.5 s ${mark(flap.median <= 500)})`);
+  const msRange = (k: string) => fmtRange(s(k)!, (m) => String(Math.round(m)));
+  if (flap) say(`link down/up with ${o.flapRoutes.toLocaleString('en-US')} routes, all back after link up, by the daemon's acknowledged state (status every 5 ms, then a dump): ${msRange('jsonl.flap.ms')} ms   (target <= 0.5 s ${mark(flap.median <= 500)})`);
+  if (s('jsonl.flap-pass.ms')) say(`  the same flap by the daemon's log (the end of the pass that wrote them, a clock that costs nothing): ${msRange('jsonl.flap-pass.ms')} ms`);
+  if (s('jsonl.flap-events.ms')) say(`  a second flap by route events (bench/route-watch.ts, a process beside the daemon): ${msRange('jsonl.flap-events.ms')} ms${s('jsonl.flap-watcher-lag.ms') ? `, the watcher done ${msRange('jsonl.flap-watcher-lag.ms')} ms after the daemon's pass` : ''}${s('jsonl.flap-watcher-cpu.ms') ? `, using ${msRange('jsonl.flap-watcher-cpu.ms')} ms of CPU` : ''}`);
   for (const enc of o.encodings) {
     const a = s(`decode-${enc}.add.msg-per-s`);
     const d = s(`decode-${enc}.del.msg-per-s`);
@@ -189,7 +207,7 @@ async function main(): Promise<void> {
   const say = (line: string) => console.log(line);
   say(`rfc5549d bench: kernel ${spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim()}, ${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} CPUs, node ${process.version}, load average ${load()}`);
   if (o.profile) {
-    await profileFpmReplay(o.routes, o.encodings[0] ?? 'classic', say);
+    await profileDaemon(o.routes, o.profile === 'jsonl' ? { kind: 'jsonl' } : { kind: 'fpm', encoding: o.encodings[0] ?? 'classic' }, say);
     return;
   }
   const started = performance.now();

@@ -7,22 +7,13 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DaemonProcess } from '../test/helpers/daemon.js';
 import { PEER_LL, waitFor, type Topology } from '../test/helpers/netns.js';
-import { PROTOCOL, TABLE } from './bench-kit.js';
+import { PROTOCOL, TABLE, type DaemonRunOptions } from './bench-kit.js';
 import type { ReplayRequest, ReplayResult } from './fpm-replay-client.js';
 import type { FpmEncoding } from './zebra-frames.js';
 import { SERVICE_NODE_ARGS } from './service-node-args.js';
 
 const CLIENT = fileURLToPath(new URL('./fpm-replay-client.js', import.meta.url));
 const FPM_PORT = 2620;
-
-export interface FpmReplayOptions {
-  /** node's options for the daemon (--cpu-prof for the profile) */
-  readonly nodeArgs?: readonly string[];
-  /** called with the daemon's pid before the replay and after it, the daemon still running */
-  readonly around?: { before(pid: number): void; after(pid: number): void };
-  /** how the daemon is stopped (SIGTERM lets --cpu-prof write its profiles) */
-  readonly stopSignal?: NodeJS.Signals;
-}
 
 /** The daemon's FPM source as the bench runs it: withdrawals applied at once (no withdraw-hold). */
 function fpmDaemon(topo: Topology, n: number, nodeArgs: readonly string[] = []): DaemonProcess {
@@ -35,7 +26,7 @@ function fpmDaemon(topo: Topology, n: number, nodeArgs: readonly string[] = []):
   }, {}, [...SERVICE_NODE_ARGS, ...nodeArgs]);
 }
 
-export async function measureFpmReplay(topo: Topology, n: number, encoding: FpmEncoding, opts: FpmReplayOptions = {}): Promise<ReplayResult> {
+export async function measureFpmReplay(topo: Topology, n: number, encoding: FpmEncoding, opts: DaemonRunOptions = {}): Promise<ReplayResult> {
   const daemon = fpmDaemon(topo, n, opts.nodeArgs);
   try {
     await daemon.start();

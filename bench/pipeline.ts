@@ -5,19 +5,14 @@
 // the clock starts when the peer is told `redistribute kernel`, and a route-event watcher in
 // the host namespace (bench/route-watch.ts) notes when zebra's main (protocol bgp) and our
 // table (kernel.table, our protocol) each hold all of them. Needs FRR (zebra, bgpd, vtysh).
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { DaemonProcess } from '../test/helpers/daemon.js';
 import { docsFrrConf, docsZebraOptions, Frr, peerZebraConf } from '../test/helpers/frr.js';
 import { missingCommand, PEER_ADDR, Topology, waitFor } from '../test/helpers/netns.js';
 import { ipBatch, writeBatch } from './baselines.js';
-import { dst, kernelCount, PROTOCOL, sec, TABLE } from './bench-kit.js';
-import type { WatchRequest } from './route-watch.js';
+import { dst, FIRST_DST, kernelCount, PROTOCOL, sec, TABLE, watchRoutes } from './bench-kit.js';
 import { SERVICE_NODE_ARGS } from './service-node-args.js';
 
-const WATCHER = fileURLToPath(new URL('./route-watch.js', import.meta.url));
 const RTPROT_BGP = 186;
 const MAIN = 254;
 
@@ -26,6 +21,9 @@ export interface PipelineResult {
   zebraMs: number;
   /** the same, to the last route in our table */
   oursMs: number;
+  /** the watcher's own CPU (user + sys) and the route events it read */
+  watcherCpuMs: number;
+  watcherMessages: number;
 }
 
 /** The peer: one eBGP session over p0, extended next hop, announcing its kernel routes on request. */
@@ -77,24 +75,16 @@ export async function measurePipeline(n: number, say: (s: string) => void = cons
       say(`host bgpd: ${host.logTail('bgpd', 1500)}\nhost zebra: ${host.logTail('zebra', 1500)}`);
       throw err;
     }
-    const req: WatchRequest = { count: n, tables: [{ table: MAIN, protocol: RTPROT_BGP }, { table: TABLE, protocol: PROTOCOL }], timeoutMs: 600_000 };
-    const watcher = spawn('ip', ['netns', 'exec', topo.host.name, process.execPath, WATCHER, JSON.stringify(req)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    watcher.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const lines = createInterface({ input: watcher.stdout })[Symbol.asyncIterator]();
-    const first = await lines.next();
-    if (first.value !== 'ready') throw new Error(`route watcher: ${String(first.value)} ${stderr}`);
+    // one watcher, one event stream for both tables: whatever it lags, it lags for both alike
+    const watch = await watchRoutes(topo.host.name, { count: n, firstDst: FIRST_DST, tables: [{ table: MAIN, protocol: RTPROT_BGP }, { table: TABLE, protocol: PROTOCOL }], timeoutMs: 600_000 });
     const t0 = now();
     peer.vtysh('configure terminal', 'router bgp 65001', 'address-family ipv4 unicast', 'redistribute kernel');
-    const last = await lines.next();
-    const exit = await new Promise<number | null>((r) => (watcher.exitCode !== null ? r(watcher.exitCode) : watcher.once('exit', r)));
-    if (exit !== 0 || typeof last.value !== 'string') throw new Error(`route watcher exited ${exit}: ${stderr.slice(-500)}`);
-    const { doneAt } = JSON.parse(last.value) as { doneAt: [number, number] };
+    const { doneAt, cpu, messages } = await watch.result();
     // the events said so; a dump of both tables says it too
     const zebraHeld = Number(topo.host.exec('sh', ['-c', `ip route show table main proto bgp | wc -l`]).trim());
     const oursHeld = kernelCount(topo.host.name);
     if (zebraHeld < n || oursHeld < n) throw new Error(`pipeline: zebra's main holds ${zebraHeld}, our table ${oursHeld}, of ${n}`);
-    return { zebraMs: doneAt[0] - t0, oursMs: doneAt[1] - t0 };
+    return { zebraMs: doneAt[0]! - t0, oursMs: doneAt[1]! - t0, watcherCpuMs: cpu.userMs + cpu.sysMs, watcherMessages: messages };
   } finally {
     await daemon.stop('SIGKILL');
     topo.destroy(); // FRR and the watcher run in the namespaces: killed with them

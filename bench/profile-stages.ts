@@ -17,11 +17,12 @@ const RULES: readonly [Stage, RegExp, RegExp?][] = [
   ['program', /^$/, /^\((program|root)\)$/],
   // loading and compiling modules: the daemon's start, inside the profile's window
   ['startup', /^node:internal\/(modules|bootstrap|deps\/cjs-module-lexer)/],
-  ['read', /\/sources\/(fpm\/fpm-(server|framing)|jsonl\/)|^node:(net|stream|internal\/(stream|streams|net)|events)/],
-  ['parse', /\/sources\/fpm\/|\/model\/|\/sources\/jsonl\//],
-  ['parse', /\/kernel\/(rtnetlink|netlink)-codec\./, /^(decode|scan|split|forEachAttr)/],
+  ['read', /\/sources\/(fpm\/fpm-(server|framing)|jsonl-server\.|line-splitter\.)|^node:(net|stream|internal\/(stream|streams|net)|events)/],
+  ['parse', /\/sources\/(fpm\/|jsonl-(fast|parse)\.|json-depth\.)|\/model\//],
+  // the codec is split by message kind (route-codec, route-scan, neigh-link-codec ...)
+  ['parse', /\/kernel\/([\w-]+-codec|route-scan)\./, /^(decode|scan|split|forEachAttr)/],
   ['sendmsg', /\/kernel\/(request-worker|request-client|netlink-socket|netlink-channel)\.|\/node_modules\/netlink\//],
-  ['encode', /\/kernel\/(rtnetlink-codec|netlink-codec|forwardings)\./],
+  ['encode', /\/kernel\/([\w-]+-codec|forwardings)\./],
   ['RIB', /\/rib\//],
   ['plan', /\/reconcile\//],
   // native functions called from JS (the binding's send, Buffer ops) have no url

@@ -1,53 +1,75 @@
 // Watches a namespace's IPv4 route events (RTNLGRP_IPV4_ROUTE) and says when each table it is
-// given first holds `count` distinct prefixes of a protocol: the pipeline bench's clock for
-// "all in zebra's main" and "all in our table", without dumps competing for the CPU. Run inside
-// the namespace by bench/pipeline.ts:
-//   ip netns exec NS node dist/bench/route-watch.js '{"count":200000,"tables":[{"table":254,"protocol":186}, ...]}'
+// given first holds `count` distinct /32s of a protocol, counting from `firstDst`: the
+// pipeline bench's clock for "all in zebra's main" and "all in our table", and the second
+// clock of the link flap, without dumps competing for the CPU. Run inside the namespace:
+//   ip netns exec NS node dist/bench/route-watch.js '{"count":200000,"firstDst":167772160,"tables":[{"table":254,"protocol":186}, ...],"timeoutMs":600000}'
 // Prints "ready" once subscribed, then one JSON line: the epoch ms (performance.timeOrigin +
-// now) at which each table was complete, in the order given. An overrun (events dropped) fails.
-import { SO_RCVBUFFORCE, SOL_SOCKET, splitMessages } from '../src/kernel/netlink-codec.js';
-import { openRouteSocket } from '../src/kernel/netlink-socket.js';
-import { decodeRoute, RTM_NEWROUTE, RTNLGRP_IPV4_ROUTE } from '../src/kernel/rtnetlink-codec.js';
+// now) at which each table was complete, in the order given, the time of the first datagram
+// read, how many datagrams and messages were read, and its own CPU. An overrun (events
+// dropped) fails.
+//
+// It is made to cost as little as it can, since it shares the CPUs with what it times: a big
+// receive buffer (256 MiB, SO_RCVBUFFORCE), each datagram read with one recvmsg into a fixed
+// buffer (no MSG_PEEK first: route events are a few hundred bytes), the time taken once per
+// datagram as it is read, and the messages counted at fixed offsets (route-event-count.ts).
+// So it talks to the `netlink` package itself rather than through src/kernel/netlink-socket.ts,
+// which peeks; the patched binding's setSockOptInt is what sets SO_RCVBUFFORCE.
+import { RawNetlinkSocket } from 'netlink';
+import { SO_RCVBUFFORCE, SOL_SOCKET } from '../src/kernel/netlink-codec.js';
+import { RTNLGRP_IPV4_ROUTE } from '../src/kernel/rtnetlink-codec.js';
+import { RouteEventCounter, type CountedTable } from './route-event-count.js';
 import { runBench } from './run-bench.js';
 
 export interface WatchRequest {
   readonly count: number;
-  readonly tables: readonly { readonly table: number; readonly protocol: number }[];
+  /** the first prefix's address, host order (bench-kit's FIRST_DST) */
+  readonly firstDst: number;
+  readonly tables: readonly CountedTable[];
   readonly timeoutMs: number;
 }
 
+export interface WatchResult {
+  /** epoch ms at which each table was complete */
+  readonly doneAt: number[];
+  /** epoch ms of the first datagram read */
+  readonly firstAt: number | undefined;
+  readonly datagrams: number;
+  readonly messages: number;
+  /** the watcher's own CPU from its start to the end (process.cpuUsage): what it took from the machine */
+  readonly cpu: { readonly userMs: number; readonly sysMs: number };
+}
+
+const NETLINK_ROUTE = 0;
+/** route events of a few legs are 100-200 bytes; a longer one arrives truncated and fails the watch (8 KiB buffers cost a fifth more CPU: external memory the GC has to see) */
+const READ_BYTES = 1024;
+
 async function main(): Promise<void> {
   const req = JSON.parse(process.argv[2] ?? '') as WatchRequest;
-  const seen = req.tables.map(() => new Set<number>());
-  const doneAt: (number | undefined)[] = req.tables.map(() => undefined);
+  const counter = new RouteEventCounter(req.tables, req.firstDst, req.count);
+  let firstAt: number | undefined;
   let finish: (err?: Error) => void = () => {};
   const finished = new Promise<void>((resolve, reject) => (finish = (err) => (err ? reject(err) : resolve())));
-  const sock = openRouteSocket({
-    message(buf) {
-      const now = performance.timeOrigin + performance.now();
-      for (const m of splitMessages(buf).messages) {
-        if (m.type !== RTM_NEWROUTE) continue;
-        const r = decodeRoute(m);
-        if (!r) continue;
-        req.tables.forEach((t, i) => {
-          if (doneAt[i] !== undefined || r.table !== t.table || r.protocol !== t.protocol) return;
-          seen[i]!.add(r.dst * 64 + r.dstLen);
-          if (seen[i]!.size >= req.count) doneAt[i] = now;
-        });
-      }
-      if (doneAt.every((d) => d !== undefined)) finish();
-    },
-    overrun: () => finish(new Error('route events dropped (ENOBUFS): the count would be wrong')),
-    error: (err) => finish(err),
+  const sock = new RawNetlinkSocket(NETLINK_ROUTE, { messagePeeking: false, msgBufferSize: READ_BYTES, recvBufferSize: 0, sendBufferSize: 0 });
+  const origin = performance.timeOrigin;
+  sock.on('message', (buf: Buffer) => {
+    const now = origin + performance.now();
+    firstAt ??= now;
+    counter.add(buf, now);
+    if (counter.complete) finish();
   });
+  sock.on('truncatedMessage', () => finish(new Error(`a route event longer than ${READ_BYTES} bytes: the count would be wrong`)));
+  // the patched binding reports an overrun as ENOBUFS (see src/kernel/netlink-socket.ts)
+  sock.on('error', (err: Error & { code?: string }) => finish(err.code === 'ENOBUFS' ? new Error('route events dropped (ENOBUFS): the count would be wrong') : err));
   try {
-    sock.setIntOption(SOL_SOCKET, SO_RCVBUFFORCE, 256 << 20);
-    sock.joinGroup(RTNLGRP_IPV4_ROUTE);
+    (sock as unknown as { __native: { setSockOptInt(level: number, name: number, value: number): void } }).__native.setSockOptInt(SOL_SOCKET, SO_RCVBUFFORCE, 256 << 20);
+    sock.addMembership(RTNLGRP_IPV4_ROUTE);
     console.log('ready');
-    const timer = setTimeout(() => finish(new Error(`timed out after ${req.timeoutMs} ms: ${seen.map((s) => s.size).join(', ')} of ${req.count}`)), req.timeoutMs);
+    const timer = setTimeout(() => finish(new Error(`timed out after ${req.timeoutMs} ms: ${counter.seen.join(', ')} of ${req.count}`)), req.timeoutMs);
     await finished;
     clearTimeout(timer);
-    console.log(JSON.stringify({ doneAt }));
+    const cpu = process.cpuUsage();
+    const result: WatchResult = { doneAt: counter.doneAt as number[], firstAt, datagrams: counter.datagrams, messages: counter.messages, cpu: { userMs: cpu.user / 1000, sysMs: cpu.system / 1000 } };
+    console.log(JSON.stringify(result));
   } finally {
     sock.close();
   }

@@ -35,8 +35,20 @@ describe('profile stages', () => {
   it('maps the daemon\'s files (and the codecs by function) to stages', () => {
     expect(stageOf(url('sources/fpm/fpm-framing'), 'push')).toBe('read');
     expect(stageOf(url('sources/fpm/fpm-decode'), 'decodeFpmMessage')).toBe('parse');
+    // the JSON-lines path (--profile jsonl): the socket and line splitting read, the parsers parse
+    expect(stageOf(url('sources/jsonl-server'), 'onData')).toBe('read');
+    expect(stageOf(url('sources/line-splitter'), 'push')).toBe('read');
+    expect(stageOf(url('sources/jsonl-fast'), 'parseCanonicalLine')).toBe('parse');
+    expect(stageOf(url('sources/jsonl-parse'), 'parseLine')).toBe('parse');
+    expect(stageOf(url('sources/json-depth'), 'depthOf')).toBe('parse');
+    expect(stageOf(url('sources/source-set'), 'apply')).toBe('other');
     expect(stageOf(url('kernel/rtnetlink-codec'), 'decodeRoute')).toBe('parse');
     expect(stageOf(url('kernel/rtnetlink-codec'), 'writeStoredRoute')).toBe('encode');
+    // the codec's modules since it was split by message kind
+    expect(stageOf(url('kernel/route-codec'), 'writeStoredRoute')).toBe('encode');
+    expect(stageOf(url('kernel/route-codec'), 'decodeRoute')).toBe('parse');
+    expect(stageOf(url('kernel/route-scan'), 'scanRoute')).toBe('parse');
+    expect(stageOf(url('kernel/neigh-link-codec'), 'writeNeighbour')).toBe('encode');
     expect(stageOf(url('rib/route-store'), 'put')).toBe('RIB');
     expect(stageOf(url('reconcile/reconciler'), 'pass')).toBe('plan');
     expect(stageOf(url('kernel/request-worker'), 'flush')).toBe('sendmsg');
