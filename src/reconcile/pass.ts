@@ -138,7 +138,7 @@ export class PassRunner {
         if (!viaMode && gateways.endPass() && !full) scheduler.markAll();
       },
       routes: {
-        slots: full ? store.slots() : work.queued,
+        slots: full ? 'every' : work.queued,
         store,
         nexthopSets: rib.nexthopSets,
         forwardings,
