@@ -101,7 +101,7 @@ export class PassRunner {
     this.passes++;
     const t1 = performance.now();
     const stats: PassStats = {
-      full: plan.full, keys: plan.slots.length, writes: attempted - failed, failed, durationMs: t1 - t0,
+      full: plan.full, keys: plan.verdicts.length, writes: attempted - failed, failed, durationMs: t1 - t0,
       dumpMs: round1(tPlan - t0), planMs: round1(tWrite - tPlan), writeMs: round1(t1 - tWrite),
     };
     this.lastPass = stats;
