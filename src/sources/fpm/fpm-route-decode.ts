@@ -78,7 +78,7 @@ export function decodeFpmRoute(m: NetlinkMessage): FpmItem | undefined {
   if (type !== RTN_UNICAST) return { kind: 'route-unusable', table, prefix, protocol, reason: 'not-unicast' };
   if (nhId !== undefined) return { kind: 'route-add', table, prefix, protocol, legs: NO_LEGS, nhId };
   if (via6At >= 0 && buf[via6At] === 0xfe && (buf[via6At + 1]! & 0xc0) === 0x80) {
-    return { kind: 'route-add', table, prefix, protocol, legs: legsOf(oif, linkLocalFromBytes(buf.subarray(via6At, via6At + 16))), nhId: undefined };
+    return { kind: 'route-add', table, prefix, protocol, legs: legsOf(oif, linkLocalFromBytes(buf, via6At)), nhId: undefined };
   }
   if (gateway === PLACEHOLDER_GATEWAY && oif > 0) return { kind: 'route-add', table, prefix, protocol, legs: legsOf(oif, undefined), nhId: undefined };
   return { kind: 'route-unusable', table, prefix, protocol, reason: 'no-ipv6-nexthop' };
