@@ -1,3 +1,4 @@
+import { setPriority as osSetPriority } from 'node:os';
 // Composition: config, kernel port, RIB, peers, reconciler, sources, timers. Each part does
 // its own job (link-events.ts, peer-evidence.ts, source-set.ts, control-answers.ts,
 // withdraw-on-exit.ts); this file only builds them, hands each the others it needs, and
@@ -76,6 +77,8 @@ export class Daemon {
     this.loggers.push(log);
     this.clock = deps.clock ?? systemClock;
     this.kernel = deps.kernel ?? new NetlinkKernel(config.kernel.netlinkBatch, config.kernel.eventBufferBytes, config.kernel.nexthopObjects);
+    // EXPERIMENT (not for commit)
+    if (process.env.RFC5549D_MAIN_NICE) { try { osSetPriority(0, Number(process.env.RFC5549D_MAIN_NICE)); } catch (e) { console.error('nice failed', e); } }
     this.manages = managesInterface(config);
     const rc = new Reconciler(this.kernel, this.rib, this.peers, config, this.childLog('reconciler'), this.manages, this.clock);
     this.reconciler = rc;

@@ -1,10 +1,13 @@
-// Fuzz target for the JSON-lines source: bytes in random chunks through the LineSplitter,
-// each line through parseJsonLine, as jsonl-server.ts does per connection. Lines are built
+// Fuzz target for the JSON-lines source: bytes in random chunks through the ByteLineSplitter,
+// each line through the byte reader of canonical lines and parseJsonLine, as jsonl-server.ts
+// does per connection; what the byte reader takes must be what parseJsonLine makes of it. Lines are built
 // from valid updates with hostile values put in: wrong types, Object.prototype names as
 // keys and values, deep nesting, huge numbers, unicode, zones, bad prefixes, long lines.
 import type { Rng } from './rng.js';
 import { parseJsonLine, type JsonlContext } from '../../src/sources/jsonl-parse.js';
-import { LineSplitter } from '../../src/sources/line-splitter.js';
+import { ByteLineSplitter } from '../../src/sources/byte-line-splitter.js';
+import { CanonicalLineReader, LINE_ADD, LINE_OTHER } from '../../src/sources/jsonl-bytes.js';
+import { isDeepStrictEqual } from 'node:util';
 import { Rfc5549Error } from '../../src/errors.js';
 import { PropertyViolation, type FuzzTarget } from './harness.js';
 import { checkErrorText, checkingRib } from './properties.js';
@@ -141,6 +144,16 @@ const jsonlContext: JsonlContext = {
   vrfTable: (name) => (name === 'blue' ? 1001 : name === 'red' ? 1002 : undefined),
 };
 
+/** the byte reader took the line: the full parser must make the same update of it */
+function checkCanonical(add: boolean, r: CanonicalLineReader, text: string): void {
+  const prefix = { addr: r.prefix.addr, len: r.prefix.len, key: r.prefix.key };
+  const mine = add ? { op: 'add', route: { table: r.route.table, prefix, nexthops: r.route.nexthops } } : { op: 'withdraw', table: r.route.table, prefix };
+  const full = parseJsonLine(text.trim(), jsonlContext);
+  if (!full.ok || !isDeepStrictEqual(full.update, mine)) {
+    throw new PropertyViolation('jsonl-bytes-differ', `the byte reader took ${JSON.stringify(text.slice(0, 200))} as ${JSON.stringify(mine)}; the parser says ${JSON.stringify(full).slice(0, 300)}`);
+  }
+}
+
 export function jsonlTarget(): FuzzTarget<JsonlInput> {
   return {
     name: 'jsonl',
@@ -166,10 +179,19 @@ export function jsonlTarget(): FuzzTarget<JsonlInput> {
       return { chunks };
     },
     run: ({ chunks }) => {
-      const splitter = new LineSplitter(JSONL_MAX_LINE_BYTES);
+      const splitter = new ByteLineSplitter(JSONL_MAX_LINE_BYTES);
+      const reader = new CanonicalLineReader(jsonlContext.defaultTable);
       const rib = checkingRib('jsonl');
       const lines: string[] = [];
-      for (const c of chunks) splitter.push(c, (text, tooLong) => { if (!tooLong) lines.push(text); });
+      for (const c of chunks) {
+        splitter.push(c, (buf, from, to, tooLong) => {
+          if (tooLong) return;
+          const kind = reader.read(buf, from, to);
+          const text = buf.toString('utf8', from, to);
+          if (kind !== LINE_OTHER) checkCanonical(kind === LINE_ADD, reader, text);
+          lines.push(text);
+        });
+      }
       for (const l of lines) {
         const text = l.trim();
         if (text === '') continue;

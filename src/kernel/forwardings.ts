@@ -87,7 +87,9 @@ export class Forwardings {
   count(id: number, delta: 1 | -1): void {
     const f = this.all[id]!;
     if (f.nhId !== undefined) bump(this.routesByNexthop, f.nhId, delta);
-    for (const leg of f.legs) {
+    const legs = f.legs;
+    for (let i = 0; i < legs.length; i++) {
+      const leg = legs[i]!;
       if (leg.gateway === undefined) continue;
       bump(this.routesViaPlaceholder, placeholderKey(leg.ifindex, leg.gateway), delta);
     }

@@ -4,7 +4,7 @@
 import { Rfc5549Error } from '../errors.js';
 import {
   decodeAck, errnoName, MessageWriter, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, NLM_F_DUMP_INTR,
-  NLMSG_DONE, NLMSG_ERROR, NLMSG_OVERRUN, SequenceNumbers, SO_RCVBUFFORCE, SO_SNDBUFFORCE, SOL_NETLINK, SOL_SOCKET, splitMessages,
+  NLMSG_DONE, NLMSG_ERROR, NLMSG_OVERRUN, SequenceNumbers, SO_RCVBUFFORCE, SO_SNDBUFFORCE, SOL_NETLINK, SOL_SOCKET, forEachMessage,
   type NetlinkAck, type NetlinkMessage,
 } from './netlink-codec.js';
 import { openRouteSocket, type NetlinkSocket } from './netlink-socket.js';
@@ -150,13 +150,15 @@ export class NetlinkChannel {
   private receive(buf: Buffer): void {
     // The binding swallows exceptions thrown here; catch and report instead.
     try {
-      const { messages, error } = splitMessages(buf);
-      for (const m of messages) this.dispatch(m);
+      // one view for every message: dispatch and its consumers read it during the call only
+      const error = forEachMessage(buf, this.dispatchMessage);
       if (error) this.onError?.(new Rfc5549Error('NETLINK_DECODE', `${this.name}: ${error}`));
     } catch (err) {
       this.onError?.(err instanceof Error ? err : new Error(String(err)));
     }
   }
+
+  private readonly dispatchMessage = (m: NetlinkMessage): void => this.dispatch(m);
 
   private dispatch(m: NetlinkMessage): void {
     const dump = this.dumpInFlight;

@@ -47,33 +47,47 @@ export interface NetlinkMessage {
   readonly end: number;
 }
 
+/** The message forEachMessage hands out: one object, refilled for each message of a datagram. */
+class MessageView implements NetlinkMessage {
+  type = 0;
+  flags = 0;
+  seq = 0;
+  pid = 0;
+  start = 0;
+  end = 0;
+  constructor(readonly buf: Buffer) {}
+}
+
 /**
- * Splits a datagram into messages. Returns what it could read and a reason where it
- * stopped early, so one bad message does not hide the good ones before it.
+ * Calls fn with each message of a datagram in turn, as one view refilled for the next (valid
+ * only during the call: a dump of a million routes made a million message objects). Returns
+ * the reason it stopped early, if it did, so one bad message does not hide the good ones
+ * before it.
  */
-export function splitMessages(buf: Buffer, from = 0, to = buf.length): { messages: NetlinkMessage[]; error?: string } {
-  const messages: NetlinkMessage[] = [];
+export function forEachMessage(buf: Buffer, fn: (m: NetlinkMessage) => void, from = 0, to = buf.length): string | undefined {
+  const m = new MessageView(buf);
   let off = from;
   while (off + NLMSG_HDRLEN <= to) {
     const len = buf.readUInt32LE(off);
-    if (len < NLMSG_HDRLEN || off + len > to) {
-      return { messages, error: `nlmsg_len ${len} at offset ${off - from} does not fit in ${to - from} bytes` };
-    }
-    messages.push({
-      type: buf.readUInt16LE(off + 4),
-      flags: buf.readUInt16LE(off + 6),
-      seq: buf.readUInt32LE(off + 8),
-      pid: buf.readUInt32LE(off + 12),
-      buf,
-      start: off + NLMSG_HDRLEN,
-      end: off + len,
-    });
+    if (len < NLMSG_HDRLEN || off + len > to) return `nlmsg_len ${len} at offset ${off - from} does not fit in ${to - from} bytes`;
+    m.type = buf.readUInt16LE(off + 4);
+    m.flags = buf.readUInt16LE(off + 6);
+    m.seq = buf.readUInt32LE(off + 8);
+    m.pid = buf.readUInt32LE(off + 12);
+    m.start = off + NLMSG_HDRLEN;
+    m.end = off + len;
+    fn(m);
     off += align4(len);
   }
-  if (off < to && to - off >= 4 && off + NLMSG_HDRLEN > to) {
-    return { messages, error: `${to - off} trailing bytes after the last message` };
-  }
-  return { messages };
+  if (off < to && to - off >= 4 && off + NLMSG_HDRLEN > to) return `${to - off} trailing bytes after the last message`;
+  return undefined;
+}
+
+/** The messages of a datagram as values of their own (views into `buf`), and where it stopped early. */
+export function splitMessages(buf: Buffer, from = 0, to = buf.length): { messages: NetlinkMessage[]; error?: string } {
+  const messages: NetlinkMessage[] = [];
+  const error = forEachMessage(buf, (m) => messages.push({ type: m.type, flags: m.flags, seq: m.seq, pid: m.pid, buf, start: m.start, end: m.end }), from, to);
+  return error === undefined ? { messages } : { messages, error };
 }
 
 /** Calls fn(type, dataStart, dataEnd) for each attribute in [from, to). Throws on a bad length. */

@@ -37,18 +37,20 @@ function parseLinkLocalUncached(text: string): ParseResult<LinkLocal> {
 const lastFormatted = { bytes: new Uint8Array(16), text: '' as LinkLocal, set: false };
 const formatCache = new Map<string, LinkLocal>();
 
-export function linkLocalFromBytes(bytes: Uint8Array): LinkLocal {
+/** The address in the 16 bytes at `at` (the whole of `bytes` by default); the last one is answered without a copy. */
+export function linkLocalFromBytes(bytes: Uint8Array, at = 0): LinkLocal {
   const last = lastFormatted;
-  if (last.set && bytes.length === 16) {
+  if (last.set && (at > 0 ? bytes.length >= at + 16 : bytes.length === 16)) {
     let same = true;
     for (let i = 0; i < 16; i++) {
-      if (bytes[i] !== last.bytes[i]) {
+      if (bytes[at + i] !== last.bytes[i]) {
         same = false;
         break;
       }
     }
     if (same) return last.text;
   }
+  if (at > 0) bytes = bytes.subarray(at, at + 16);
   const key = String.fromCharCode(...bytes);
   let text = formatCache.get(key);
   if (text === undefined) {

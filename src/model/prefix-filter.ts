@@ -46,6 +46,13 @@ function ruleMatches(rule: PrefixRule, route: Ipv4Prefix): boolean {
 
 /** The verdict for a route prefix, and the rule that decided it (undefined: the default). */
 export function evaluateFilter(filter: PrefixFilter, route: Ipv4Prefix): { action: FilterAction; rule: PrefixRule | undefined } {
-  for (const rule of filter.rules) if (ruleMatches(rule, route)) return { action: rule.action, rule };
-  return { action: filter.defaultAction, rule: undefined };
+  const rule = matchingRule(filter, route);
+  return rule ? { action: rule.action, rule } : { action: filter.defaultAction, rule: undefined };
+}
+
+/** the first rule that matches, or undefined (the default applies): no object per route */
+export function matchingRule(filter: PrefixFilter, route: Ipv4Prefix): PrefixRule | undefined {
+  const { rules } = filter;
+  for (let i = 0; i < rules.length; i++) if (ruleMatches(rules[i]!, route)) return rules[i];
+  return undefined;
 }

@@ -5,15 +5,15 @@ import { isPermanent } from '../kernel/kernel-state.js';
 import type { KernelOp } from '../kernel/kernel-ops.js';
 import { opKey } from './op-subject.js';
 import type { OwnTablePlan } from './own-table.js';
-import { planNeighbours, planRoutes, type NeighbourPlan, type NeighbourPlanInput, type RouteOps, type RoutePlanInput, type RouteVerdict } from './plan.js';
+import { planNeighbours, planRoutes, type NeighbourPlan, type NeighbourPlanInput, type RouteOps, type RoutePlanInput } from './plan.js';
+import { PlannedVerdicts } from './planned-verdicts.js';
 import type { HeldRepair } from './repair-throttle.js';
 
 /** the pure plans of one pass, before repairs are throttled */
 export interface DraftPlan {
   readonly full: boolean;
-  /** the planned slots, and each one's verdict at the same index */
-  readonly slots: number[];
-  readonly verdicts: RouteVerdict[];
+  /** every planned slot with its verdict */
+  readonly verdicts: PlannedVerdicts;
   readonly routes: RouteOps;
   readonly neighbours: NeighbourPlan;
 }
@@ -29,22 +29,15 @@ export interface DraftInput {
 export function draftPlan(input: DraftInput): DraftPlan {
   const neighbours = planNeighbours(input.neighbours, isPermanent);
   input.neighboursPlanned();
-  const slots: number[] = [];
-  const verdicts: RouteVerdict[] = [];
-  const routes = planRoutes({
-    ...input.routes,
-    verdict: (s, v) => {
-      slots.push(s);
-      verdicts.push(v);
-    },
-  });
-  return { full: input.full, slots, verdicts, routes, neighbours };
+  const { slots, store } = input.routes;
+  const verdicts = new PlannedVerdicts(slots === 'every' ? store.end : slots.length);
+  const routes = planRoutes({ ...input.routes, verdict: (s, v) => verdicts.push(s, v) });
+  return { full: input.full, verdicts, routes, neighbours };
 }
 
 export interface PassPlan {
   readonly full: boolean;
-  readonly slots: readonly number[];
-  readonly verdicts: readonly RouteVerdict[];
+  readonly verdicts: PlannedVerdicts;
   /** neighbours, the nexthop objects over them, throws that give way to a route of ours */
   readonly beforeRoutes: readonly KernelOp[];
   readonly routes: RouteOps;
@@ -67,7 +60,6 @@ export interface PassWrites {
 export function orderPlan(draft: DraftPlan, routes: RouteOps, w: PassWrites, held: readonly HeldRepair[]): PassPlan {
   return {
     full: draft.full,
-    slots: draft.slots,
     verdicts: draft.verdicts,
     beforeRoutes: [...w.neighbourAdds, ...(w.nexthops?.adds ?? []), ...(w.ownTable?.beforeRoutes ?? [])],
     routes,
@@ -93,9 +85,10 @@ export function describePlan(plan: PassPlan, keyOf: (slot: number) => string, li
   const add = (item: PlanItem): boolean => items.push(item) < limit;
   const ops = (list: readonly KernelOp[]): boolean => list.every((op) => add({ key: opKey(op), op: op.kind, verdict: 'write' }));
   if (!ops(plan.beforeRoutes)) return items;
-  for (let i = 0; i < plan.slots.length; i++) {
-    const v = plan.verdicts[i]!;
-    const item: PlanItem = { key: keyOf(plan.slots[i]!), op: v.op === 'none' ? 'none' : `route.${v.op}`, verdict: v.state };
+  const { verdicts } = plan;
+  for (let i = 0; i < verdicts.length; i++) {
+    const v = verdicts.verdictAt(i);
+    const item: PlanItem = { key: keyOf(verdicts.slotAt(i)), op: v.op === 'none' ? 'none' : `route.${v.op}`, verdict: v.state };
     if (!add(v.state === 'pending' ? { ...item, reason: `${v.code}: ${v.reason}` } : item)) return items;
   }
   if (!ops(plan.afterRoutes)) return items;

@@ -35,7 +35,13 @@ export interface PassStats {
   readonly writes: number;
   readonly failed: number;
   readonly durationMs: number;
+  /** where the pass's time went: the dump (0 without one), the plan, the writes and their answers */
+  readonly dumpMs: number;
+  readonly planMs: number;
+  readonly writeMs: number;
 }
+
+const round1 = (ms: number): number => Math.round(ms * 10) / 10;
 
 export interface PassParts {
   readonly kernel: KernelPort;
@@ -80,7 +86,9 @@ export class PassRunner {
     const { scheduler, recorder, log, rib } = this.p;
     const dump = scheduler.takeDump();
     if (dump) await this.p.dump(dump.main);
+    const tPlan = performance.now();
     const plan = this.plan(scheduler.takeWork());
+    const tWrite = performance.now();
     const debug = log.isLevelEnabled('debug');
     recorder.recordVerdicts(plan, debug);
     const attempted = plan.beforeRoutes.length + plan.routes.length + plan.afterRoutes.length;
@@ -91,7 +99,11 @@ export class PassRunner {
     recorder.countWrites(attempted, failed);
     scheduler.finishWork();
     this.passes++;
-    const stats: PassStats = { full: plan.full, keys: plan.slots.length, writes: attempted - failed, failed, durationMs: performance.now() - t0 };
+    const t1 = performance.now();
+    const stats: PassStats = {
+      full: plan.full, keys: plan.verdicts.length, writes: attempted - failed, failed, durationMs: t1 - t0,
+      dumpMs: round1(tPlan - t0), planMs: round1(tWrite - tPlan), writeMs: round1(t1 - tWrite),
+    };
     this.lastPass = stats;
     // info only when the pass changed the kernel or was slow; neighbour probes (every 3 s for
     // an unresolved peer) and converged resyncs are debug, or they drown everything else
@@ -126,7 +138,7 @@ export class PassRunner {
         if (!viaMode && gateways.endPass() && !full) scheduler.markAll();
       },
       routes: {
-        slots: full ? store.slots() : work.queued,
+        slots: full ? 'every' : work.queued,
         store,
         nexthopSets: rib.nexthopSets,
         forwardings,

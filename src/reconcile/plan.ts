@@ -53,7 +53,8 @@ export class RouteOps {
 }
 
 export interface RoutePlanInput {
-  readonly slots: Iterable<number>;
+  /** the slots to plan, or every live one (walked by index: a generator's result objects were a million bits of garbage) */
+  readonly slots: readonly number[] | 'every';
   readonly store: RouteStore;
   readonly nexthopSets: NexthopSets;
   readonly forwardings: Forwardings;
@@ -112,7 +113,12 @@ export function planRoutes(input: RoutePlanInput): RouteOps {
   const ops = new RouteOps();
   const { store, metric } = input;
   const resolved: (SetResolution | undefined)[] = [];
-  for (const s of input.slots) {
+  const every = input.slots === 'every';
+  const listed = every ? [] : input.slots;
+  const end = every ? store.end : listed.length;
+  for (let i = 0; i < end; i++) {
+    const s = every ? i : listed[i]!;
+    if (every && !store.isLive(s)) continue;
     const want = store.desired[s]!;
     const have = store.observed[s]!;
     const strays = store.flags[s]! & F_STRAYS ? store.strays.get(s) : undefined;

@@ -57,10 +57,10 @@ export class PassRecorder {
   /** every planned key: pending with its reason, or no longer pending */
   recordVerdicts(plan: PassPlan, debug: boolean): void {
     const { store, log } = this.d;
-    const { slots, verdicts } = plan;
-    for (let i = 0; i < slots.length; i++) {
-      const s = slots[i]!;
-      const v = verdicts[i]!;
+    const { verdicts } = plan;
+    for (let i = 0; i < verdicts.length; i++) {
+      const s = verdicts.slotAt(i);
+      const v = verdicts.verdictAt(i);
       if (v.state === 'pending') {
         const id = this.reasons.id(v);
         if (debug && store.pending[s] !== id) log.debug({ event: 'routePending', key: this.d.keyOf(s), code: v.code, reason: v.reason }, 'route pending');

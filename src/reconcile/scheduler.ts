@@ -115,7 +115,9 @@ export class PassScheduler {
     const full = this.allDirty;
     this.allDirty = false;
     const flags = this.store.flags;
-    for (const s of this.dirty) flags[s] = (flags[s]! & ~F_DIRTY) | F_WRITING;
+    const dirty = this.dirty;
+    // index loops on these per-route paths: an iterator's result objects were garbage per route
+    for (let i = 0; i < dirty.length; i++) flags[dirty[i]!] = (flags[dirty[i]!]! & ~F_DIRTY) | F_WRITING;
     this.taken = this.dirty;
     this.dirty = [];
     return { full, queued: this.taken };
@@ -124,7 +126,9 @@ export class PassScheduler {
   /** The pass went through: its slots are off the queue, and freed when nothing refers to them. */
   finishWork(): void {
     const { store } = this;
-    for (const s of this.taken) {
+    const taken = this.taken;
+    for (let i = 0; i < taken.length; i++) {
+      const s = taken[i]!;
       store.flags[s]! &= ~F_WRITING;
       store.releaseIfUnused(s);
     }

@@ -4,7 +4,7 @@
 // sets instead of a million routes.
 import { makePrefix, type Ipv4Prefix } from '../model/ipv4-prefix.js';
 import type { LinkLocal } from '../model/link-local.js';
-import { Observers } from '../runtime/observers.js';
+import { ValueObservers } from '../runtime/observers.js';
 import { NexthopSets } from './nexthop-sets.js';
 import type { Refusal, RefusalCode } from './refusal.js';
 import { RoutePolicy } from './route-policy.js';
@@ -73,7 +73,7 @@ export class Rib {
   private epoch = 0;
   private readonly replays = new Map<string, number>();
   /** observers of every slot whose desired state changed (the reconciler marks it dirty) */
-  readonly changes = new Observers<[slot: number]>();
+  readonly changes = new ValueObservers<number>();
   private policyNow = new RoutePolicy({ defaultAction: 'accept', rules: [] }, Number.MAX_SAFE_INTEGER);
   /** the latest refusals by key (bounded), for status */
   private readonly refusalsByKey = new Map<string, Refusal & { at: number }>();
@@ -179,6 +179,7 @@ export class Rib {
     return this.nexthopSets.interfaces().values();
   }
 
+  /** Keeps nothing of `route` but its values: the JSON-lines byte reader hands the same object line after line. */
   add(session: string, route: DesiredRoute): RibChange {
     const st = this.store;
     const { table, prefix } = route;

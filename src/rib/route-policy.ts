@@ -1,6 +1,6 @@
 // What the RIB may take: prefix filters, limits.max-routes and limits.max-legs. Pure.
 import type { Ipv4Prefix } from '../model/ipv4-prefix.js';
-import { evaluateFilter, type PrefixFilter } from '../model/prefix-filter.js';
+import { matchingRule, type PrefixFilter } from '../model/prefix-filter.js';
 import type { Refusal } from './refusal.js';
 import { DEFAULT_MAX_LEGS } from './route-validation.js';
 
@@ -9,12 +9,12 @@ export class RoutePolicy {
 
   /** A filter verdict for the prefix, whatever the RIB holds. */
   filtered(prefix: Ipv4Prefix): Refusal | undefined {
-    const v = evaluateFilter(this.filter, prefix);
-    if (v.action === 'accept') return undefined;
-    const i = v.rule ? this.filter.rules.indexOf(v.rule) : -1;
+    const rule = matchingRule(this.filter, prefix);
+    if ((rule ? rule.action : this.filter.defaultAction) === 'accept') return undefined;
+    const i = rule ? this.filter.rules.indexOf(rule) : -1;
     return {
       code: 'ROUTE_FILTERED',
-      message: `prefix: "${prefix.key}" refused by ${i >= 0 ? `filters.rules.${i} (${v.rule!.text})` : 'filters.default (reject)'}`,
+      message: `prefix: "${prefix.key}" refused by ${rule && i >= 0 ? `filters.rules.${i} (${rule.text})` : 'filters.default (reject)'}`,
     };
   }
 

@@ -18,6 +18,27 @@ export class Observers<A extends unknown[]> {
   }
 }
 
+/**
+ * Observers of one value, told without a rest-argument array: the RIB tells one of these per
+ * route change, a million times in a feed, and each array was garbage to collect.
+ */
+export class ValueObservers<T> {
+  private readonly list: Array<(value: T) => void> = [];
+
+  add(fn: (value: T) => void): () => void {
+    this.list.push(fn);
+    return () => {
+      const i = this.list.indexOf(fn);
+      if (i >= 0) this.list.splice(i, 1);
+    };
+  }
+
+  notify(value: T): void {
+    const list = this.list;
+    for (let i = 0; i < list.length; i++) list[i]!(value);
+  }
+}
+
 /** Observers that may return a promise, awaited one after the other (a dump's consumers). */
 export class AsyncObservers<A extends unknown[]> {
   private readonly list: Array<(...args: A) => void | Promise<void>> = [];

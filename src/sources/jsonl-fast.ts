@@ -70,7 +70,8 @@ export function parseCanonicalLine(line: string, defaultTable: number, cache: Fa
   return { op: 'add', route: { table: defaultTable, prefix: prefix.value, nexthops: cache.nexthops } };
 }
 
-function parseLegs(line: string, from: number): readonly PeerNexthop[] | undefined {
+/** the next hops of a canonical add from `from` to the line's end ('...]}'), or undefined */
+export function parseLegs(line: string, from: number): readonly PeerNexthop[] | undefined {
   const nexthops: PeerNexthop[] = [];
   let at = from;
   for (;;) {

@@ -9,10 +9,12 @@ import { prepareSocketPath } from '../runtime/socket-path.js';
 import { LogThrottle, type Logger } from '../log.js';
 import type { Rib } from '../rib/rib.js';
 import type { VrfRoutes } from '../rib/vrf-routes.js';
-import { LineSplitter } from './line-splitter.js';
+import { ByteLineSplitter } from './byte-line-splitter.js';
 import { SyncSignal, type RouteSource, type SourceTotals } from './route-source.js';
 import { parseJsonLine, type JsonlContext } from './jsonl-parse.js';
 import { FastLineCache } from './jsonl-fast.js';
+import { CanonicalLineReader, LINE_ADD, LINE_OTHER, type CanonicalKind } from './jsonl-bytes.js';
+import type { DesiredRoute } from '../rib/route.js';
 
 const JSONL_SOURCE = 'jsonl';
 
@@ -131,7 +133,7 @@ export class JsonlSource implements RouteSource<JsonlStats> {
 
   private serve(input: Readable, reply: Socket | undefined, session: string): void {
     let lineNo = 0;
-    const splitter = new LineSplitter(this.opts.maxLineBytes);
+    const splitter = new ByteLineSplitter(this.opts.maxLineBytes);
     const fast = new FastLineCache();
     const throttle = new LogThrottle();
     const send = (text: string): void => {
@@ -152,22 +154,30 @@ export class JsonlSource implements RouteSource<JsonlStats> {
       if (dropped !== undefined) this.log.warn({ event: 'sourceLineRejected', session, line, field, error, code, ...(dropped > 0 ? { notLogged: dropped } : {}) }, 'rejected a JSON-lines line');
       send(`${JSON.stringify({ error, code, line })}\n`);
     };
-    const onLine = (line: string, tooLong: boolean): void => {
+    const canonical = new CanonicalLineReader(this.opts.context.defaultTable);
+    const onLine = (buf: Buffer, from: number, to: number, tooLong: boolean): void => {
       lineNo++;
       if (tooLong) {
         answer(lineNo, 'line', `line: longer than ${this.opts.maxLineBytes} bytes (sources.jsonl.max-line-bytes)`);
         return;
       }
-      const text = line.trim();
-      if (text === '') return;
-      this.counters.lines++;
+      let text: string | undefined;
       // The guard per input: whatever one line does, it costs a reply, not the process.
       try {
+        const kind = canonical.read(buf, from, to);
+        if (kind !== LINE_OTHER) {
+          this.counters.lines++;
+          this.applyCanonical(kind, canonical, lineNo, session, answer);
+          return;
+        }
+        text = buf.toString('utf8', from, to).trim();
+        if (text === '') return;
+        this.counters.lines++;
         this.handle(text, lineNo, session, answer, send, fast);
       } catch (err) {
         this.counters.failed++;
         const code: ErrorCode = err instanceof Rfc5549Error ? err.code : 'INTERNAL';
-        this.log.error({ event: 'sourceLineFailed', session, line: lineNo, excerpt: excerpt(text), err }, 'handling a JSON-lines line failed; the line is refused');
+        this.log.error({ event: 'sourceLineFailed', session, line: lineNo, excerpt: excerpt(text ?? buf.toString('utf8', from, to)), err }, 'handling a JSON-lines line failed; the line is refused');
         answer(lineNo, 'line', `line: could not be handled: ${escapeText(errorMessage(err))}`, code);
       }
     };
@@ -176,16 +186,27 @@ export class JsonlSource implements RouteSource<JsonlStats> {
     });
   }
 
+  /** false when the RIB refused the route (answered) */
+  private add(session: string, route: DesiredRoute, line: number, answer: Answer): boolean {
+    if (this.rib.add(session, route) !== 'refused') return true;
+    const refusal = this.rib.refusalOf(route.table, route.prefix);
+    answer(line, 'prefix', refusal?.message ?? 'prefix: refused', refusal?.code);
+    return false;
+  }
+
+  /** a line the byte reader took: its route and prefix are the reader's, overwritten by the next line */
+  private applyCanonical(kind: CanonicalKind, r: CanonicalLineReader, line: number, session: string, answer: Answer): void {
+    if (kind === LINE_ADD) this.add(session, r.route, line, answer);
+    else this.rib.withdraw(r.route.table, r.prefix);
+  }
+
   private handle(text: string, line: number, session: string, answer: Answer, send: (text: string) => void, fast: FastLineCache): void {
     const r = parseJsonLine(text, this.opts.context, fast);
     if (!r.ok) return answer(line, r.field, r.error);
     const u = r.update;
     switch (u.op) {
       case 'add':
-        if (this.rib.add(session, u.route) === 'refused') {
-          const refusal = this.rib.refusalOf(u.route.table, u.route.prefix);
-          return answer(line, 'prefix', refusal?.message ?? 'prefix: refused', refusal?.code);
-        }
+        if (!this.add(session, u.route, line, answer)) return;
         if (u.vrf !== undefined) this.opts.vrfRoutes.added(u.vrf, session, u.route);
         break;
       case 'withdraw':

@@ -5,6 +5,7 @@ import type { LinkLocal } from '../../src/model/link-local.js';
 import type { Mac } from '../../src/model/mac.js';
 import { describePlan, type PassPlan } from '../../src/reconcile/pass-plan.js';
 import { OP_CREATE, RouteOps, type RouteVerdict } from '../../src/reconcile/plan.js';
+import { PlannedVerdicts } from '../../src/reconcile/planned-verdicts.js';
 
 const neigh: KernelOp = { kind: 'neigh.replace', ifindex: 2, ifname: 'h0', gateway: 0xa9fe0001, mac: '02:00:00:00:01:01' as Mac, protocol: 200 };
 const probe: KernelOp = { kind: 'neigh.probe', ifindex: 2, ifname: 'h0', linkLocal: 'fe80::1' as LinkLocal };
@@ -13,13 +14,13 @@ const rule: KernelOp = { kind: 'rule.create', rule: { priority: 5549, table: 554
 function plan(): PassPlan {
   const routes = new RouteOps();
   routes.push(OP_CREATE, 7, 1);
-  const verdicts: RouteVerdict[] = [
-    { state: 'installed', op: 'create' },
-    { state: 'pending', code: 'link-down', reason: 'h1 is down', op: 'none' },
-    { state: 'kept-stale', op: 'none' },
-  ];
+  const pending: RouteVerdict = { state: 'pending', code: 'link-down', reason: 'h1 is down', op: 'none' };
+  const verdicts = new PlannedVerdicts(3);
+  verdicts.push(7, { state: 'installed', op: 'create' });
+  verdicts.push(8, pending);
+  verdicts.push(9, { state: 'kept-stale', op: 'none' });
   return {
-    full: false, slots: [7, 8, 9], verdicts, beforeRoutes: [neigh], routes, afterRoutes: [probe, rule],
+    full: false, verdicts, beforeRoutes: [neigh], routes, afterRoutes: [probe, rule],
     held: [{ key: 'neigh:3', op: 'neigh.replace' }],
   };
 }
@@ -42,5 +43,18 @@ describe('describePlan', () => {
   it('stops at the limit', () => {
     expect(describePlan(plan(), keyOf, 3).map((i) => i.key)).toEqual(['h0 169.254.0.1', '5549:10.0.7.0/24', '5549:10.0.8.0/24']);
     expect(describePlan(plan(), keyOf, 1)).toHaveLength(1);
+  });
+});
+
+describe('PlannedVerdicts', () => {
+  it('keeps each slot with its verdict (the same shared object) past its first size', () => {
+    const shared: RouteVerdict[] = [{ state: 'installed', op: 'none' }, { state: 'removed', op: 'delete' }, { state: 'pending', code: 'link-down', reason: 'x', op: 'none' }];
+    const v = new PlannedVerdicts(1);
+    for (let i = 0; i < 100; i++) v.push(1000 + i, shared[i % 3]!);
+    expect(v.length).toBe(100);
+    for (let i = 0; i < 100; i++) {
+      expect(v.slotAt(i)).toBe(1000 + i);
+      expect(v.verdictAt(i)).toBe(shared[i % 3]);
+    }
   });
 });

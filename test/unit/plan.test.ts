@@ -81,7 +81,7 @@ function run(s: Scenario) {
   }, (st) => (st & 0x80) !== 0);
   const verdicts: Record<string, string> = {};
   const plan = planRoutes({
-    slots: rib.store.slots(), store: rib.store, nexthopSets: rib.nexthopSets, forwardings, resolver, metric: 20,
+    slots: 'every', store: rib.store, nexthopSets: rib.nexthopSets, forwardings, resolver, metric: 20,
     mayDelete: () => s.mayDelete ?? true,
     verdict: (slot, v) => {
       verdicts[rib.keyOf(slot)] = v.state === 'pending' ? `pending:${v.code}` : `${v.state}:${v.op}`;

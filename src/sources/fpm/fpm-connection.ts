@@ -3,7 +3,7 @@
 // source stopped) it reports nothing more: its close is ours, not zebra going away.
 import type { Socket } from 'node:net';
 import type { Clock, Timer } from '../../runtime/clock.js';
-import { decodeFpmFrame, type FpmItem } from './fpm-decode.js';
+import { forEachFpmItem, type FpmItem } from './fpm-decode.js';
 import { FpmFrameError, FpmFrameReader } from './fpm-framing.js';
 import type { FpmSession } from './fpm-session.js';
 
@@ -62,23 +62,29 @@ export class FpmConnection {
     this.sock.destroy();
   }
 
+  private readonly emit = (item: FpmItem): void => this.events.item(item);
+
+  /** each frame's items, as it is read */
+  private readonly onFrame = (buf: Buffer, start: number, end: number): void => {
+    this.frames++;
+    forEachFpmItem(buf, start, end, this.emit);
+  };
+
   private onData(chunk: Buffer): void {
     if (!this.attached) return;
-    let frames: Buffer[];
     try {
-      frames = this.reader.push(chunk);
+      this.reader.read(chunk, this.onFrame);
     } catch (err) {
+      if (!(err instanceof FpmFrameError)) throw err; // not the stream's fault
       // A bad header means the length can no longer be trusted: close this connection only.
-      this.events.badFrame(err as FpmFrameError);
+      this.events.badFrame(err);
       this.sock.destroy();
       return;
     }
-    this.frames += frames.length;
     this.stallTimer?.cancel();
     this.stallTimer = undefined;
     this.partialSince = this.reader.buffered > 0 ? this.clock.now() : undefined;
     if (this.reader.buffered > 0) this.stallTimer = this.clock.setTimeout(() => this.onStall(), this.stallMs);
-    for (const frame of frames) for (const item of decodeFpmFrame(frame)) this.events.item(item);
     this.events.chunk();
   }
 

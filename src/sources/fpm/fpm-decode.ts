@@ -1,7 +1,7 @@
 // zebra's FPM netlink messages, pure: every encoding zebra uses for an IPv4 route with an
 // IPv6 next hop (FRR <= 10.5 RTA_GATEWAY 169.254.0.1 + ONLINK; FRR >= 10.6 RTA_VIA;
 // RTA_MULTIPATH; nexthop objects + RTA_NH_ID), reduced to what the daemon needs.
-import { splitMessages, type NetlinkMessage } from '../../kernel/netlink-codec.js';
+import { forEachMessage, type NetlinkMessage } from '../../kernel/netlink-codec.js';
 import {
   AF_INET, AF_INET6, decodeNexthopObject, decodeRoute, RTM_DELNEXTHOP, RTM_DELROUTE, RTM_NEWNEXTHOP, RTM_NEWROUTE,
   RTN_UNICAST, type RouteLeg,
@@ -68,8 +68,16 @@ export function decodeFpmMessageGeneral(m: NetlinkMessage): FpmItem {
 
 /** Decodes one frame's netlink messages; a malformed message is reported and skipped. */
 export function decodeFpmFrame(payload: Buffer): FpmItem[] {
-  const { messages, error } = splitMessages(payload);
-  const items = messages.map(decodeFpmMessage);
-  if (error) items.push({ kind: 'malformed', error, bytes: payload.toString('hex') });
+  const items: FpmItem[] = [];
+  forEachFpmItem(payload, 0, payload.length, (item) => items.push(item));
   return items;
+}
+
+/**
+ * Each item of the frame payload in buf[start, end), in order, without an array or a message
+ * object per message (one message view, refilled: decodeFpmMessage keeps nothing of it).
+ */
+export function forEachFpmItem(buf: Buffer, start: number, end: number, onItem: (item: FpmItem) => void): void {
+  const error = forEachMessage(buf, (m) => onItem(decodeFpmMessage(m)), start, end);
+  if (error) onItem({ kind: 'malformed', error, bytes: buf.toString('hex', start, end) });
 }

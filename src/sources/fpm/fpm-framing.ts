@@ -16,13 +16,22 @@ export class FpmFrameReader {
     return this.pending.length;
   }
 
-  /**
-   * Returns the netlink payload of every complete frame. Throws FpmFrameError on a bad
-   * header: the stream can no longer be trusted and the connection must close.
-   */
+  /** The netlink payload of every complete frame, as Buffers of their own (tests, tools). */
   push(chunk: Buffer): Buffer[] {
-    const buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     const frames: Buffer[] = [];
+    this.read(chunk, (buf, start, end) => frames.push(buf.subarray(start, end)));
+    return frames;
+  }
+
+  /**
+   * Calls onFrame with where each complete frame's netlink payload lies (no Buffer per frame:
+   * a million-route replay is a million frames); the number of frames. Throws FpmFrameError
+   * on a bad header, after the frames before it: the stream can no longer be trusted and the
+   * connection must close.
+   */
+  read(chunk: Buffer, onFrame: (buf: Buffer, start: number, end: number) => void): number {
+    const buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    let frames = 0;
     let off = 0;
     while (buf.length - off >= FPM_HEADER) {
       const version = buf[off]!;
@@ -32,7 +41,8 @@ export class FpmFrameReader {
       if (type !== FPM_MSG_NETLINK) throw new FpmFrameError(`FPM message type ${type} at byte ${off} (expected 1, netlink)`);
       if (len < FPM_HEADER + 16 || len > FPM_MAX_LEN) throw new FpmFrameError(`FPM frame length ${len} at byte ${off} cannot hold a netlink message`);
       if (buf.length - off < len) break;
-      frames.push(buf.subarray(off + FPM_HEADER, off + len));
+      frames++;
+      onFrame(buf, off + FPM_HEADER, off + len);
       off += len;
     }
     // Keep only the unfinished tail; copy so a big chunk is not pinned by a small tail.

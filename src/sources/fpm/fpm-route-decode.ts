@@ -10,7 +10,31 @@ import {
 import { makePrefix } from '../../model/ipv4-prefix.js';
 import { linkLocalFromBytes } from '../../model/link-local.js';
 import { PLACEHOLDER_GATEWAY } from '../../model/placeholder.js';
-import { NO_LEGS, type FpmItem } from './fpm-item.js';
+import { NO_LEGS, type FpmItem, type FpmLeg } from './fpm-item.js';
+import type { LinkLocal } from '../../model/link-local.js';
+
+/**
+ * One frozen leg list per (interface, peer): a replay names a few next hops a million times,
+ * and a list and a leg object per route were most of what the decoder allocated. Bounded: a
+ * stream naming more pairs than this decodes the rest uncached.
+ */
+const MAX_CACHED_LEGS = 4096;
+const classicLegs = new Map<number, readonly FpmLeg[]>();
+const viaLegs = new Map<number, Map<LinkLocal, readonly FpmLeg[]>>();
+let cachedLegs = 0;
+
+function legsOf(ifindex: number, linkLocal: LinkLocal | undefined): readonly FpmLeg[] {
+  const byPeer = linkLocal === undefined ? undefined : viaLegs.get(ifindex);
+  const hit = linkLocal === undefined ? classicLegs.get(ifindex) : byPeer?.get(linkLocal);
+  if (hit) return hit;
+  const legs: readonly FpmLeg[] = Object.freeze([Object.freeze({ ifindex, linkLocal })]);
+  if (cachedLegs >= MAX_CACHED_LEGS) return legs;
+  cachedLegs++;
+  if (linkLocal === undefined) classicLegs.set(ifindex, legs);
+  else if (byPeer) byPeer.set(linkLocal, legs);
+  else viaLegs.set(ifindex, new Map([[linkLocal, legs]]));
+  return legs;
+}
 
 /** The item of a plain IPv4 route message, or undefined for the general path to decode. */
 export function decodeFpmRoute(m: NetlinkMessage): FpmItem | undefined {
@@ -54,8 +78,8 @@ export function decodeFpmRoute(m: NetlinkMessage): FpmItem | undefined {
   if (type !== RTN_UNICAST) return { kind: 'route-unusable', table, prefix, protocol, reason: 'not-unicast' };
   if (nhId !== undefined) return { kind: 'route-add', table, prefix, protocol, legs: NO_LEGS, nhId };
   if (via6At >= 0 && buf[via6At] === 0xfe && (buf[via6At + 1]! & 0xc0) === 0x80) {
-    return { kind: 'route-add', table, prefix, protocol, legs: [{ ifindex: oif, linkLocal: linkLocalFromBytes(buf.subarray(via6At, via6At + 16)) }], nhId: undefined };
+    return { kind: 'route-add', table, prefix, protocol, legs: legsOf(oif, linkLocalFromBytes(buf, via6At)), nhId: undefined };
   }
-  if (gateway === PLACEHOLDER_GATEWAY && oif > 0) return { kind: 'route-add', table, prefix, protocol, legs: [{ ifindex: oif, linkLocal: undefined }], nhId: undefined };
+  if (gateway === PLACEHOLDER_GATEWAY && oif > 0) return { kind: 'route-add', table, prefix, protocol, legs: legsOf(oif, undefined), nhId: undefined };
   return { kind: 'route-unusable', table, prefix, protocol, reason: 'no-ipv6-nexthop' };
 }
