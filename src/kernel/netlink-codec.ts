@@ -47,7 +47,7 @@ export interface NetlinkMessage {
   readonly end: number;
 }
 
-/** The message forEachMessage hands out: one object, refilled for each message of a datagram. */
+/** The message a MessageWalker hands out: one object, refilled for each message. */
 class MessageView implements NetlinkMessage {
   type = 0;
   flags = 0;
@@ -55,7 +55,16 @@ class MessageView implements NetlinkMessage {
   pid = 0;
   start = 0;
   end = 0;
-  constructor(readonly buf: Buffer) {}
+  constructor(public buf: Buffer) {}
+}
+
+/** forEachMessage with one view for every datagram it walks (a stream of one-message frames, FPM's, made one per frame). */
+export class MessageWalker {
+  private readonly view = new MessageView(Buffer.alloc(0));
+
+  walk(buf: Buffer, fn: (m: NetlinkMessage) => void, from = 0, to = buf.length): string | undefined {
+    return walkMessages(this.view, buf, fn, from, to);
+  }
 }
 
 /**
@@ -65,7 +74,11 @@ class MessageView implements NetlinkMessage {
  * before it.
  */
 export function forEachMessage(buf: Buffer, fn: (m: NetlinkMessage) => void, from = 0, to = buf.length): string | undefined {
-  const m = new MessageView(buf);
+  return walkMessages(new MessageView(buf), buf, fn, from, to);
+}
+
+function walkMessages(m: MessageView, buf: Buffer, fn: (m: NetlinkMessage) => void, from: number, to: number): string | undefined {
+  m.buf = buf;
   let off = from;
   while (off + NLMSG_HDRLEN <= to) {
     const len = buf.readUInt32LE(off);

@@ -3,7 +3,7 @@
 // source stopped) it reports nothing more: its close is ours, not zebra going away.
 import type { Socket } from 'node:net';
 import type { Clock, Timer } from '../../runtime/clock.js';
-import { forEachFpmItem, type FpmItem } from './fpm-decode.js';
+import { FpmFrameDecoder, type FpmItem } from './fpm-decode.js';
 import { FpmFrameError, FpmFrameReader } from './fpm-framing.js';
 import type { FpmSession } from './fpm-session.js';
 
@@ -62,12 +62,12 @@ export class FpmConnection {
     this.sock.destroy();
   }
 
-  private readonly emit = (item: FpmItem): void => this.events.item(item);
+  private readonly decoder = new FpmFrameDecoder((item: FpmItem) => this.events.item(item));
 
   /** each frame's items, as it is read */
   private readonly onFrame = (buf: Buffer, start: number, end: number): void => {
     this.frames++;
-    forEachFpmItem(buf, start, end, this.emit);
+    this.decoder.frame(buf, start, end);
   };
 
   private onData(chunk: Buffer): void {

@@ -1,7 +1,7 @@
 // zebra's FPM netlink messages, pure: every encoding zebra uses for an IPv4 route with an
 // IPv6 next hop (FRR <= 10.5 RTA_GATEWAY 169.254.0.1 + ONLINK; FRR >= 10.6 RTA_VIA;
 // RTA_MULTIPATH; nexthop objects + RTA_NH_ID), reduced to what the daemon needs.
-import { forEachMessage, type NetlinkMessage } from '../../kernel/netlink-codec.js';
+import { MessageWalker, type NetlinkMessage } from '../../kernel/netlink-codec.js';
 import {
   AF_INET, AF_INET6, decodeNexthopObject, decodeRoute, RTM_DELNEXTHOP, RTM_DELROUTE, RTM_NEWNEXTHOP, RTM_NEWROUTE,
   RTN_UNICAST, type RouteLeg,
@@ -69,15 +69,24 @@ export function decodeFpmMessageGeneral(m: NetlinkMessage): FpmItem {
 /** Decodes one frame's netlink messages; a malformed message is reported and skipped. */
 export function decodeFpmFrame(payload: Buffer): FpmItem[] {
   const items: FpmItem[] = [];
-  forEachFpmItem(payload, 0, payload.length, (item) => items.push(item));
+  new FpmFrameDecoder((item) => items.push(item)).frame(payload, 0, payload.length);
   return items;
 }
 
 /**
- * Each item of the frame payload in buf[start, end), in order, without an array or a message
- * object per message (one message view, refilled: decodeFpmMessage keeps nothing of it).
+ * A connection's frames to items, in order, without an array, a closure or a message object
+ * per frame (zebra sends one message a frame: a million-route replay is a million frames).
+ * decodeFpmMessage keeps nothing of the one message view it is handed.
  */
-export function forEachFpmItem(buf: Buffer, start: number, end: number, onItem: (item: FpmItem) => void): void {
-  const error = forEachMessage(buf, (m) => onItem(decodeFpmMessage(m)), start, end);
-  if (error) onItem({ kind: 'malformed', error, bytes: buf.toString('hex', start, end) });
+export class FpmFrameDecoder {
+  private readonly walker = new MessageWalker();
+  private readonly onMessage = (m: NetlinkMessage): void => this.onItem(decodeFpmMessage(m));
+
+  constructor(private readonly onItem: (item: FpmItem) => void) {}
+
+  /** the items of the frame payload in buf[start, end) */
+  frame(buf: Buffer, start: number, end: number): void {
+    const error = this.walker.walk(buf, this.onMessage, start, end);
+    if (error) this.onItem({ kind: 'malformed', error, bytes: buf.toString('hex', start, end) });
+  }
 }
