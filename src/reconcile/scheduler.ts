@@ -11,6 +11,8 @@ const DEBOUNCE_MS = 2;
 const RESYNC_AFTER_FAILURE_MS = 1000;
 /** route events stay off until the writing has been quiet this long */
 export const BURST_END_MS = 250;
+/** the longest the post-burst dump waits behind queued routes (events stay off meanwhile) */
+export const MAX_DEAF_MS = 5000;
 
 export interface SchedulerHooks {
   /** one pass; a throw is a failed pass */
@@ -51,6 +53,8 @@ export class PassScheduler {
   private timer: Timer | undefined;
   private resyncTimer: Timer | undefined;
   private burstTimer: Timer | undefined;
+  /** when our route events went off, for MAX_DEAF_MS */
+  private deafSince: number | undefined;
   private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly store: RouteStore, private readonly clock: Clock, private readonly log: Logger, private readonly hooks: SchedulerHooks) {}
@@ -166,16 +170,30 @@ export class PassScheduler {
    */
   beginBurst(): void {
     this.hooks.routeEvents(false);
+    this.deafSince ??= this.clock.now();
     this.burstTimer?.cancel();
     this.burstTimer = undefined;
   }
 
   endBurst(): void {
-    this.burstTimer = this.clock.setTimeout(() => {
-      this.burstTimer = undefined;
-      this.hooks.routeEvents(true); // before the dump, so nothing falls between the two
-      this.requestDump(this.hooks.mainRereadAfterBurst());
-    }, BURST_END_MS);
+    this.burstTimer = this.clock.setTimeout(() => this.burstQuiet(), BURST_END_MS);
+  }
+
+  /**
+   * The writing has been quiet for BURST_END_MS. With routes queued meanwhile (the next feed
+   * began: zebra's deletes right after its adds), they are written first and the dump waits
+   * for the next quiet spell, up to MAX_DEAF_MS: a dump of a million-route table takes a second
+   * or more, and the queued routes would wait behind it.
+   */
+  private burstQuiet(): void {
+    this.burstTimer = undefined;
+    if (this.dirty.length > 0 && this.clock.now() - (this.deafSince ?? 0) < MAX_DEAF_MS) {
+      this.burstTimer = this.clock.setTimeout(() => this.burstQuiet(), BURST_END_MS);
+      return;
+    }
+    this.deafSince = undefined;
+    this.hooks.routeEvents(true); // before the dump, so nothing falls between the two
+    this.requestDump(this.hooks.mainRereadAfterBurst());
   }
 
   private hasWork(): boolean {
