@@ -160,6 +160,13 @@ export class RouteStore {
     this.live--;
   }
 
+  /** whether some slot has one of these flag bits (a scan: for rare questions, not per route) */
+  anyFlagged(bits: number): boolean {
+    const { flags } = this;
+    for (let s = 0; s < this.highWater; s++) if (flags[s]! & bits) return true;
+    return false;
+  }
+
   isLive(s: number): boolean {
     return (this.flags[s]! & F_LIVE) !== 0;
   }
