@@ -9,7 +9,7 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /** garbage that makes a collection worth it: less than this stays for V8 to collect */
-export const RELEASE_AFTER_BYTES = 32 * 1024 * 1024;
+const RELEASE_AFTER_BYTES = 32 * 1024 * 1024;
 
 /**
  * When to collect, from the heap's size (JS heap in use plus memory held outside it by
