@@ -23,8 +23,10 @@ import { resyncNow } from './reconcile/resync-now.js';
 import { ownedPlaceholders, withdrawEverything } from './reconcile/withdraw-on-exit.js';
 import { Rib } from './rib/rib.js';
 import { RoutePolicy } from './rib/route-policy.js';
+import { F_DIRTY } from './rib/route-store.js';
 import { VrfRoutes } from './rib/vrf-routes.js';
 import { systemClock, type Clock, type Timer } from './runtime/clock.js';
+import { fullCollection, heapBytes, ReleasePolicy } from './runtime/garbage-release.js';
 import { createSources, sourcesStats, warnIfSharedWithZebra, type Sources } from './sources/source-factory.js';
 import { SourceSet } from './sources/source-set.js';
 import { answerControl } from './status/control-answers.js';
@@ -83,6 +85,7 @@ export class Daemon {
     const rc = new Reconciler(this.kernel, this.rib, this.peers, config, this.childLog('reconciler'), this.manages, this.clock);
     this.reconciler = rc;
     this.rib.changes.add((slot) => rc.markDesiredChanged(slot));
+    this.releaseGarbageAfterPasses(rc);
     this.rib.setPolicy(new RoutePolicy(config.filters, config.limits.maxRoutes, config.limits.maxLegs));
     const ifname = (ifindex: number): string | undefined => rc.state.links.get(ifindex)?.name;
     this.evidence = new PeerEvidence({
@@ -171,6 +174,33 @@ export class Daemon {
       { clock: this.clock },
     );
     this.ra.start();
+  }
+
+  /** a big pass's garbage is collected once nothing more is queued (see garbage-release.ts) */
+  private releaseGarbageAfterPasses(rc: Reconciler): void {
+    const policy = new ReleasePolicy();
+    const collect = fullCollection();
+    let deferred = false;
+    const release = (): void => {
+      const before = heapBytes();
+      const t0 = performance.now();
+      collect();
+      const after = heapBytes();
+      policy.collected(after);
+      this.log.debug({ event: 'garbageReleased', beforeMb: Math.round(before / 2 ** 20), afterMb: Math.round(after / 2 ** 20), durationMs: Math.round(performance.now() - t0) }, 'collected the garbage of a big pass');
+    };
+    rc.passObservers.add((stats) => {
+      if (deferred || !policy.shouldCollect(heapBytes(), () => !this.rib.store.anyFlagged(F_DIRTY))) return;
+      // After writes, at once: the state the pass leaves (status) then comes with the memory
+      // it holds. After a pass that only read (a converged resync's dump), once its answer is
+      // out: the resync is not made to wait 30-45 ms for the clean-up.
+      if (stats.writes > 0) return release();
+      deferred = true;
+      this.clock.setTimeout(() => {
+        deferred = false;
+        release();
+      }, 0);
+    });
   }
 
   private childLog(component: string): Logger {

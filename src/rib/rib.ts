@@ -79,7 +79,31 @@ export class Rib {
   private readonly refusalsByKey = new Map<string, Refusal & { at: number }>();
   private readonly refusedTotal: Record<RefusalCode, number> = { INPUT_INVALID: 0, LIMIT_EXCEEDED: 0, ROUTE_FILTERED: 0 };
 
-  constructor(readonly store: RouteStore = new RouteStore()) {}
+  /** `epochLimit`: the epoch is renumbered when it reaches this (the store's column is 32 bits) */
+  constructor(readonly store: RouteStore = new RouteStore(), private readonly epochLimit = 0xffff_ffff) {}
+
+  private nextEpoch(): number {
+    if (this.epoch >= this.epochLimit) this.renumberEpochs();
+    return ++this.epoch;
+  }
+
+  /**
+   * Epochs matter only against the starts of running replays (endReplay withdraws what is
+   * older than its start), so each becomes its rank among them: how many starts it is not
+   * older than. Once per four billion writes, a walk of the slots.
+   */
+  private renumberEpochs(): void {
+    const starts = [...new Set(this.replays.values())].sort((a, b) => a - b);
+    const rank = (e: number): number => {
+      let r = 0;
+      while (r < starts.length && starts[r]! <= e) r++;
+      return r;
+    };
+    const { epoch } = this.store;
+    for (let s = 0; s < this.store.end; s++) epoch[s] = rank(epoch[s]!);
+    for (const [source, since] of this.replays) this.replays.set(source, rank(since));
+    this.epoch = starts.length;
+  }
 
   stats(): RibStats {
     return { desired: this.size, maxRoutes: this.policyNow.maxRoutes, maxLegs: this.policyNow.maxLegs, refused: { ...this.refusedTotal } };
@@ -192,7 +216,7 @@ export class Rib {
     if (refusal) return this.refuse(routeKey(table, prefix.key), refusal);
     if (this.refusalsByKey.size > 0) this.refusalsByKey.delete(routeKey(table, prefix.key));
     if (s < 0) s = st.slotFor(table, prefix.addr, prefix.len);
-    st.epoch[s] = ++this.epoch;
+    st.epoch[s] = this.nextEpoch();
     const sid = this.sessions.acquire(session);
     this.sessions.release(st.session[s]!);
     st.session[s] = sid;
@@ -224,7 +248,7 @@ export class Rib {
 
   /** Starts a replay for a source; entries it does not re-send before endReplay go away. */
   beginReplay(source: string): void {
-    this.replays.set(source, ++this.epoch);
+    this.replays.set(source, this.nextEpoch());
   }
 
   /** Ends a replay; returns how many entries were withdrawn, or undefined without a begin. */

@@ -39,7 +39,7 @@ export const F_WRITING = 32;
 
 const EMPTY = 0;
 
-type Column = Uint8Array | Uint32Array | Int32Array | Float64Array;
+type Column = Uint8Array | Uint32Array | Int32Array;
 
 function grown<T extends Column>(a: T, size: number): T {
   const next = new (a.constructor as new (n: number) => T)(size);
@@ -73,8 +73,8 @@ export class RouteStore {
   observed = new Uint32Array(0);
   /** session id of the source that last wrote the slot */
   session = new Uint32Array(0);
-  /** RIB epoch of the last write (replays withdraw what is older) */
-  epoch = new Float64Array(0);
+  /** RIB epoch of the last write (replays withdraw what is older); the RIB renumbers before 2^32 */
+  epoch = new Uint32Array(0);
   /** why the route is not installed (a reason id), NONE when it is or is not desired */
   pending = new Uint32Array(0);
   flags = new Uint8Array(0);
@@ -158,6 +158,13 @@ export class RouteStore {
     this.flags[s] = 0;
     this.freeSlots.push(s);
     this.live--;
+  }
+
+  /** whether some slot has one of these flag bits (a scan: for rare questions, not per route) */
+  anyFlagged(bits: number): boolean {
+    const { flags } = this;
+    for (let s = 0; s < this.highWater; s++) if (flags[s]! & bits) return true;
+    return false;
   }
 
   isLive(s: number): boolean {
