@@ -85,13 +85,8 @@ export function encodeRouteWrite(
 }
 
 const DUMP_RETRIES = 5;
-/**
- * Batches handed to the request thread and not yet answered, at most: enough kernel work
- * queued (16 x 2,000 routes, about 100 ms) to outlast the main thread's longest stretch away
- * from its message port (libuv reads up to 32 x 64 KiB of a feed, 20,000 lines, in one go);
- * with 4 the request thread could run dry meanwhile. About 2.5 MB of encoded batches.
- */
-const IN_FLIGHT = 16;
+/** batches handed to the request thread and not yet answered, at most */
+const IN_FLIGHT = 4;
 
 export class NetlinkKernel implements KernelPort {
   private readonly requests: RequestClient;
