@@ -1,8 +1,9 @@
 // FPM decoding in-process, no kernel and no socket: zebra's frames (bench/zebra-frames.ts) in
 // 64 KiB reads, as a TCP socket hands them over, through the daemon's own classes, the frame
-// reader, the message decoder and the connection's session, into a sink that only counts.
+// reader, the connection's frame decoder (as fpm-connection.ts wires them: frames read where
+// they lie, one decoder per connection) and the connection's session, into a sink that only counts.
 // What this measures is the FPM source's cost per message before the RIB.
-import { decodeFpmFrame } from '../src/sources/fpm/fpm-decode.js';
+import { FpmFrameDecoder } from '../src/sources/fpm/fpm-decode.js';
 import { FpmFrameReader } from '../src/sources/fpm/fpm-framing.js';
 import { FpmSession } from '../src/sources/fpm/fpm-session.js';
 import { FIRST_DST } from './bench-kit.js';
@@ -29,8 +30,10 @@ function pass(enc: FpmEncoding, n: number): { addMs: number; delMs: number } {
   };
   const session = new FpmSession('fpm#1', { protocols: new Set([186]), mainTable: 1000, ifname: (i) => (i === 2 ? 'h0' : undefined) }, sink);
   const reader = new FpmFrameReader();
+  const decoder = new FpmFrameDecoder((item) => session.handle(item));
+  const onFrame = (buf: Buffer, start: number, end: number): void => decoder.frame(buf, start, end);
   const feed = (chunks: Buffer[]) => {
-    for (const c of chunks) for (const f of reader.push(c)) for (const item of decodeFpmFrame(f)) session.handle(item);
+    for (const c of chunks) reader.read(c, onFrame);
   };
   const t0 = performance.now();
   feed(adds);
