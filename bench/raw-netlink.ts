@@ -4,7 +4,8 @@
 // Every message is encoded before the clock starts, so the time is sendmsg and the kernel.
 // Run inside the namespace by bench/install.ts:
 //   ip netns exec NS node dist/bench/raw-netlink.js add|del COUNT TABLE PROTOCOL METRIC DEV BATCH
-// It prints one JSON line {"ms": ...}; a NACK or a socket error exits non-zero.
+// It prints one JSON line {"ms": ...}; a NACK or a socket error exits non-zero. RAW_TRACE=N
+// also prints, to stderr, the time so far after every N routes (rounded to whole batches).
 import { readFileSync } from 'node:fs';
 import { MessageWriter, NETLINK_EXT_ACK, NLMSG_ERROR, SOL_NETLINK, SO_RCVBUFFORCE, SO_SNDBUFFORCE, SOL_SOCKET, decodeAck, errnoName, splitMessages } from '../src/kernel/netlink-codec.js';
 import { openRouteSocket } from '../src/kernel/netlink-socket.js';
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
     sock.setIntOption(SOL_SOCKET, SO_SNDBUFFORCE, 8 << 20);
     sock.setIntOption(SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20);
     sock.setIntOption(SOL_NETLINK, NETLINK_EXT_ACK, 1); // the kernel's reason with a NACK
+    const traceEvery = Number(process.env.RAW_TRACE ?? 0) || 0;
     const t0 = performance.now();
     for (let b = 0; b < batches.length; b++) {
       const acked = new Promise<void>((resolve, reject) => {
@@ -78,6 +80,9 @@ async function main(): Promise<void> {
         if (err) fail(err);
       });
       await acked;
+      if (traceEvery > 0 && Math.floor(((b + 1) * batch) / traceEvery) > Math.floor((b * batch) / traceEvery)) {
+        console.error(`${op} ${Math.min(count, (b + 1) * batch)} routes: ${(performance.now() - t0).toFixed(0)} ms`);
+      }
     }
     const ms = performance.now() - t0;
     if (failure) throw failure;
