@@ -4,6 +4,7 @@
 // an object and a string key per route: a Map-of-objects RIB plus kernel mirror took about
 // 2 KB a route (2.1 GB at 1M, issue 5); this takes about 40 bytes.
 // Hand-written: no maintained npm package offers a compound-key hash over typed columns.
+import { grown, routeKeyHash } from './route-columns.js';
 
 /** no next-hop set, no forwarding, no pending reason */
 export const NONE = 0;
@@ -39,24 +40,9 @@ export const F_WRITING = 32;
 
 const EMPTY = 0;
 
-type Column = Uint8Array | Uint32Array | Int32Array;
-
-function grown<T extends Column>(a: T, size: number): T {
-  const next = new (a.constructor as new (n: number) => T)(size);
-  next.set(a);
-  return next;
-}
-
 /** +1 when a column entry goes from NONE to set, -1 when it goes back, 0 otherwise */
 function setOrCleared(before: number, after: number): number {
   return (before === NONE ? 0 : -1) + (after === NONE ? 0 : 1);
-}
-
-function hash(table: number, addr: number, len: number): number {
-  let h = Math.imul(addr ^ Math.imul(table, 0x85ebca6b) ^ (len << 26), 0x9e3779b1);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x27d4eb2d);
-  return h ^ (h >>> 13);
 }
 
 export class RouteStore {
@@ -95,7 +81,7 @@ export class RouteStore {
 
   find(table: number, addr: number, len: number): number {
     const mask = this.index.length - 1;
-    for (let i = hash(table, addr, len) & mask; ; i = (i + 1) & mask) {
+    for (let i = routeKeyHash(table, addr, len) & mask; ; i = (i + 1) & mask) {
       const v = this.index[i]!;
       if (v === EMPTY) return -1;
       const s = v - 1;
@@ -196,7 +182,7 @@ export class RouteStore {
   }
 
   private home(s: number): number {
-    return hash(this.table[s]!, this.addr[s]!, this.len[s]!) & (this.index.length - 1);
+    return routeKeyHash(this.table[s]!, this.addr[s]!, this.len[s]!) & (this.index.length - 1);
   }
 
   private insertIndex(s: number): void {

@@ -6,28 +6,13 @@
 // no string or object per route: the Maps keyed by route text this replaces held about 320
 // bytes of heap a route (546 MB RSS at 1M routes, issue 14); this holds about 40.
 // Hand-written for the same reason as the route store.
+import { grown, routeKeyHash } from '../../rib/route-columns.js';
 
 const NIL = -1;
 /** the slot is in the index */
 const LIVE = 1;
 /** index buckets are pairs: slot + 1 (0: empty), then the hash of its key */
 const BUCKET = 2;
-
-type Column = Uint8Array | Uint32Array | Int32Array;
-
-function grown<T extends Column>(a: T, size: number): T {
-  const next = new (a.constructor as new (n: number) => T)(size);
-  next.set(a);
-  return next;
-}
-
-/** route-store.ts's hash of (table, addr, len) */
-function hash(table: number, addr: number, len: number): number {
-  let h = Math.imul(addr ^ Math.imul(table, 0x85ebca6b) ^ (len << 26), 0x9e3779b1);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x27d4eb2d);
-  return h ^ (h >>> 13);
-}
 
 /** a doubly linked list of slots, through the columns `prev` and `next` */
 interface SlotList {
@@ -115,7 +100,7 @@ export class NexthopUsers {
     if (this.live === 0) return NIL;
     const index = this.index;
     const mask = this.buckets - 1;
-    const h = hash(table, addr, len);
+    const h = routeKeyHash(table, addr, len);
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const v = index[i * BUCKET]!;
       if (v === 0) return NIL;
@@ -203,7 +188,7 @@ export class NexthopUsers {
     this.addrCol[s] = addr;
     this.lenCol[s] = len;
     this.flags[s] = LIVE;
-    this.insertIndex(this.index, hash(table, addr, len), s);
+    this.insertIndex(this.index, routeKeyHash(table, addr, len), s);
     this.live++;
     return s;
   }
@@ -282,7 +267,7 @@ export class NexthopUsers {
   private removeIndex(s: number): void {
     const index = this.index;
     const mask = this.buckets - 1;
-    let i = hash(this.tableCol[s]!, this.addrCol[s]!, this.lenCol[s]!) & mask;
+    let i = routeKeyHash(this.tableCol[s]!, this.addrCol[s]!, this.lenCol[s]!) & mask;
     while (index[i * BUCKET] !== s + 1) {
       if (index[i * BUCKET] === 0) throw new Error(`nexthop users: slot ${s} is not indexed`);
       i = (i + 1) & mask;
