@@ -53,6 +53,8 @@ export class CanonicalLineReader {
   /** the next-hop bytes of the last add and what they parsed to: a feed names few next-hop sets */
   private legBytes = new Uint8Array(0);
   private nexthops: readonly PeerNexthop[] = [];
+  /** the value readDecimal read last */
+  private decimal = 0;
 
   constructor(readonly defaultTable: number) {
     this.route = { table: defaultTable, prefix: this.prefix, nexthops: this.nexthops };
@@ -95,36 +97,39 @@ export class CanonicalLineReader {
   private readPrefix(buf: Buffer, at: number, end: number): number {
     let addr = 0;
     for (let octet = 0; octet < 4; octet++) {
-      const start = at;
-      let v = 0;
-      while (at < end) {
-        const d = buf[at]! - ZERO;
-        if (d < 0 || d > 9) break;
-        v = v * 10 + d;
-        at++;
-      }
-      const digits = at - start;
-      if (digits === 0 || digits > 3 || v > 255 || (digits > 1 && buf[start] === ZERO)) return -1;
-      addr = addr * 256 + v;
+      at = this.readDecimal(buf, at, end, 3, 255);
+      if (at < 0) return -1;
+      addr = addr * 256 + this.decimal;
       if (at >= end || buf[at] !== (octet < 3 ? DOT : SLASH)) return -1;
       at++;
     }
-    const start = at;
-    let len = 0;
-    while (at < end) {
-      const d = buf[at]! - ZERO;
-      if (d < 0 || d > 9) break;
-      len = len * 10 + d;
-      at++;
-    }
-    const digits = at - start;
-    if (digits === 0 || digits > 2 || (digits > 1 && buf[start] === ZERO) || len > 32) return -1;
-    if (at >= end || buf[at] !== QUOTE) return -1;
+    at = this.readDecimal(buf, at, end, 2, 32);
+    if (at < 0 || at >= end || buf[at] !== QUOTE) return -1;
+    const len = this.decimal;
     addr >>>= 0;
     if ((addr & ~maskOf(len)) >>> 0 !== 0) return -1;
     this.prefix.addr = addr;
     this.prefix.len = len;
     return at + 1;
+  }
+
+  /**
+   * A decimal of 1 to maxDigits digits, no leading zero, at most max, at `at`: the index after
+   * it (its value in `decimal`), or -1.
+   */
+  private readDecimal(buf: Buffer, at: number, end: number, maxDigits: number, max: number): number {
+    const start = at;
+    let v = 0;
+    while (at < end) {
+      const d = buf[at]! - ZERO;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+      at++;
+    }
+    const digits = at - start;
+    if (digits === 0 || digits > maxDigits || v > max || (digits > 1 && buf[start] === ZERO)) return -1;
+    this.decimal = v;
+    return at;
   }
 }
 
