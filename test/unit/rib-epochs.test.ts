@@ -5,23 +5,14 @@ import { makePrefix } from '../../src/model/ipv4-prefix.js';
 import type { LinkLocal } from '../../src/model/link-local.js';
 import { Rib } from '../../src/rib/rib.js';
 import { RouteStore } from '../../src/rib/route-store.js';
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-}
+import { xorshift32 } from '../helpers/seeded-random.js';
 
 const PEERS = ['fe80::1', 'fe80::2'] as LinkLocal[];
 const SOURCES = ['fpm', 'jsonl', 'gobgp'];
 
 describe('RIB epochs', () => {
   it('replays withdraw the same routes whether or not the epochs were renumbered meanwhile (20,000 random steps)', () => {
-    const next = rng(11);
+    const next = xorshift32(11);
     const small = new Rib(new RouteStore(16), 7);
     const plain = new Rib(new RouteStore(16));
     const both = <T>(f: (rib: Rib) => T): T => {

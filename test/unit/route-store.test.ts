@@ -3,23 +3,13 @@ import { Forwardings } from '../../src/kernel/forwardings.js';
 import { RTNH_F_LINKDOWN, RTNH_F_ONLINK } from '../../src/kernel/rtnetlink-codec.js';
 import { PLACEHOLDER_GATEWAY as G } from '../../src/model/placeholder.js';
 import { NONE, RouteStore } from '../../src/rib/route-store.js';
-
-// A deterministic generator, so a failure replays.
-function rng(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-}
+import { xorshift32 } from '../helpers/seeded-random.js';
 
 describe('route store', () => {
   it('agrees with a Map over 200,000 random adds and releases, tables above 2^31 and /0 included', () => {
     const store = new RouteStore(16);
     const ref = new Map<string, number>();
-    const next = rng(7);
+    const next = xorshift32(7);
     const keys: [number, number, number][] = [];
     for (let i = 0; i < 5000; i++) keys.push([[254, 1000, 0xfffffff0][next() % 3]!, next() & 0xffffff00, [0, 24, 32][next() % 3]!]);
     for (let step = 0; step < 200_000; step++) {
