@@ -4,7 +4,7 @@
 import { Rfc5549Error } from '../errors.js';
 import {
   decodeAck, errnoName, MessageWriter, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, NLM_F_DUMP_INTR,
-  NLMSG_DONE, NLMSG_ERROR, NLMSG_OVERRUN, SequenceNumbers, SO_RCVBUFFORCE, SO_SNDBUFFORCE, SOL_NETLINK, SOL_SOCKET, forEachMessage,
+  NLMSG_DONE, NLMSG_ERROR, NLMSG_OVERRUN, SequenceNumbers, SO_RCVBUFFORCE, SO_SNDBUFFORCE, SOL_NETLINK, SOL_SOCKET, MessageWalker,
   type NetlinkAck, type NetlinkMessage,
 } from './netlink-codec.js';
 import { openRouteSocket, type NetlinkSocket } from './netlink-socket.js';
@@ -151,13 +151,14 @@ export class NetlinkChannel {
     // The binding swallows exceptions thrown here; catch and report instead.
     try {
       // one view for every message: dispatch and its consumers read it during the call only
-      const error = forEachMessage(buf, this.dispatchMessage);
+      const error = this.walker.walk(buf, this.dispatchMessage);
       if (error) this.onError?.(new Rfc5549Error('NETLINK_DECODE', `${this.name}: ${error}`));
     } catch (err) {
       this.onError?.(err instanceof Error ? err : new Error(String(err)));
     }
   }
 
+  private readonly walker = new MessageWalker();
   private readonly dispatchMessage = (m: NetlinkMessage): void => this.dispatch(m);
 
   private dispatch(m: NetlinkMessage): void {

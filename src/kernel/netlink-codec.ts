@@ -58,48 +58,40 @@ class MessageView implements NetlinkMessage {
   constructor(public buf: Buffer) {}
 }
 
-/** forEachMessage with one view for every datagram it walks (a stream of one-message frames, FPM's, made one per frame). */
+/**
+ * Calls fn with each message of a datagram in turn, as one view refilled for the next and kept
+ * for every datagram it walks (valid only during the call: a dump of a million routes made a
+ * million message objects, and FPM's one-message frames a view each). walk() returns the reason
+ * it stopped early, if it did, so one bad message does not hide the good ones before it.
+ */
 export class MessageWalker {
   private readonly view = new MessageView(Buffer.alloc(0));
 
   walk(buf: Buffer, fn: (m: NetlinkMessage) => void, from = 0, to = buf.length): string | undefined {
-    return walkMessages(this.view, buf, fn, from, to);
+    const m = this.view;
+    m.buf = buf;
+    let off = from;
+    while (off + NLMSG_HDRLEN <= to) {
+      const len = buf.readUInt32LE(off);
+      if (len < NLMSG_HDRLEN || off + len > to) return `nlmsg_len ${len} at offset ${off - from} does not fit in ${to - from} bytes`;
+      m.type = buf.readUInt16LE(off + 4);
+      m.flags = buf.readUInt16LE(off + 6);
+      m.seq = buf.readUInt32LE(off + 8);
+      m.pid = buf.readUInt32LE(off + 12);
+      m.start = off + NLMSG_HDRLEN;
+      m.end = off + len;
+      fn(m);
+      off += align4(len);
+    }
+    if (off < to && to - off >= 4 && off + NLMSG_HDRLEN > to) return `${to - off} trailing bytes after the last message`;
+    return undefined;
   }
-}
-
-/**
- * Calls fn with each message of a datagram in turn, as one view refilled for the next (valid
- * only during the call: a dump of a million routes made a million message objects). Returns
- * the reason it stopped early, if it did, so one bad message does not hide the good ones
- * before it.
- */
-export function forEachMessage(buf: Buffer, fn: (m: NetlinkMessage) => void, from = 0, to = buf.length): string | undefined {
-  return walkMessages(new MessageView(buf), buf, fn, from, to);
-}
-
-function walkMessages(m: MessageView, buf: Buffer, fn: (m: NetlinkMessage) => void, from: number, to: number): string | undefined {
-  m.buf = buf;
-  let off = from;
-  while (off + NLMSG_HDRLEN <= to) {
-    const len = buf.readUInt32LE(off);
-    if (len < NLMSG_HDRLEN || off + len > to) return `nlmsg_len ${len} at offset ${off - from} does not fit in ${to - from} bytes`;
-    m.type = buf.readUInt16LE(off + 4);
-    m.flags = buf.readUInt16LE(off + 6);
-    m.seq = buf.readUInt32LE(off + 8);
-    m.pid = buf.readUInt32LE(off + 12);
-    m.start = off + NLMSG_HDRLEN;
-    m.end = off + len;
-    fn(m);
-    off += align4(len);
-  }
-  if (off < to && to - off >= 4 && off + NLMSG_HDRLEN > to) return `${to - off} trailing bytes after the last message`;
-  return undefined;
 }
 
 /** The messages of a datagram as values of their own (views into `buf`), and where it stopped early. */
 export function splitMessages(buf: Buffer, from = 0, to = buf.length): { messages: NetlinkMessage[]; error?: string } {
   const messages: NetlinkMessage[] = [];
-  const error = forEachMessage(buf, (m) => messages.push({ type: m.type, flags: m.flags, seq: m.seq, pid: m.pid, buf, start: m.start, end: m.end }), from, to);
+  const error = new MessageWalker().walk(buf, (m) => messages.push({ type: m.type, flags: m.flags, seq: m.seq, pid: m.pid, buf, start: m.start, end: m.end }), from, to);
   return error === undefined ? { messages } : { messages, error };
 }
 
